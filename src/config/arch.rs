@@ -1,0 +1,193 @@
+//! The architecture file (`arch/*.toml`): how the hardware holds the weights.
+//!
+//! Every key is documented in `docs/config.md`; defaults live here, in one place.
+
+use serde::{Deserialize, Serialize};
+
+use super::source::{KeyPath, parse_dotted};
+
+/// The schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole architecture description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchConfig {
+    /// Version of the file format; must be [`SCHEMA_VERSION`].
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// A short name for reports (defaults to the file's stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How weights are stored and updated.
+    #[serde(default)]
+    pub weights: WeightsConfig,
+}
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// Top-level keys of the arch file (used to route `--set` overrides).
+pub const ARCH_KEYS: &[&str] = &["schema_version", "name", "weights"];
+
+/// Which weight store holds the trainable parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// Ideal f32 weights (the software reference).
+    Float,
+    /// B-bit fixed-point codes, per-layer scale, exact writes.
+    Fixed,
+}
+
+/// How a signed integer weight code is laid out in B bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Two's complement: codes -2^(B-1) .. 2^(B-1)-1.
+    TwosComplement,
+    /// A sign bit (MSB) and a B-1-bit magnitude: -(2^(B-1)-1) .. 2^(B-1)-1.
+    SignMagnitude,
+    /// Unsigned code minus 2^(B-1): -2^(B-1) .. 2^(B-1)-1.
+    OffsetBinary,
+}
+
+/// How an intended (real-valued) weight becomes an integer code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// Round to the nearest code (ties away from zero).
+    Nearest,
+    /// Round up with probability equal to the fractional part (unbiased).
+    Stochastic,
+}
+
+/// Where the biases live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BiasPlacement {
+    /// In digital f32 registers next to the compute unit: exact.
+    Digital,
+    /// In the same store, with the same format, as the weights.
+    Store,
+}
+
+/// The representable range of a layer's weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RangeSpec {
+    /// Per layer: the smallest power of two at least `auto_range_headroom` times the
+    /// initialisation bound 1/sqrt(fan_in).
+    Auto,
+    /// The same for every layer: weights in [-r, r).
+    Fixed(f64),
+}
+
+impl Serialize for RangeSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RangeSpec::Auto => s.serialize_str("auto"),
+            RangeSpec::Fixed(r) => s.serialize_f64(*r),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RangeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RangeSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\" or a positive number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RangeSpec, E> {
+                if v == "auto" {
+                    Ok(RangeSpec::Auto)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RangeSpec, E> {
+                Ok(RangeSpec::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RangeSpec, E> {
+                Ok(RangeSpec::Fixed(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RangeSpec, E> {
+                Ok(RangeSpec::Fixed(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `[weights]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightsConfig {
+    /// `float` or `fixed`.
+    pub store: StoreKind,
+    /// Bits per weight code, B (2..=16).
+    pub bits: u32,
+    /// Code layout in bits.
+    pub encoding: Encoding,
+    /// Rounding of intended updates to codes.
+    pub rounding: Rounding,
+    /// Representable range: `"auto"` (per layer) or a number r (weights in [-r, r)).
+    pub range: RangeSpec,
+    /// With `range = "auto"`: how many times the init bound the range must cover.
+    pub auto_range_headroom: f64,
+    /// `digital` (exact f32 registers) or `store` (quantised like the weights).
+    pub biases: BiasPlacement,
+}
+
+impl Default for WeightsConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Fixed,
+            bits: 8,
+            encoding: Encoding::TwosComplement,
+            rounding: Rounding::Stochastic,
+            range: RangeSpec::Auto,
+            auto_range_headroom: 4.0,
+            biases: BiasPlacement::Digital,
+        }
+    }
+}
+
+impl ArchConfig {
+    /// Checks values that the types alone do not; returns the offending key and why.
+    pub fn validate(&self) -> Result<(), (KeyPath, String)> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err((
+                parse_dotted("schema_version"),
+                format!(
+                    "schema_version {} is not supported (this build reads {SCHEMA_VERSION})",
+                    self.schema_version
+                ),
+            ));
+        }
+        let w = &self.weights;
+        if !(2..=16).contains(&w.bits) {
+            return Err((
+                parse_dotted("weights.bits"),
+                format!("must be between 2 and 16, got {}", w.bits),
+            ));
+        }
+        if let RangeSpec::Fixed(r) = w.range
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err((
+                parse_dotted("weights.range"),
+                format!("must be \"auto\" or a positive number, got {r}"),
+            ));
+        }
+        if !(w.auto_range_headroom.is_finite() && w.auto_range_headroom > 0.0) {
+            return Err((
+                parse_dotted("weights.auto_range_headroom"),
+                format!("must be positive, got {}", w.auto_range_headroom),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,417 @@
+//! Configuration: the arch and workload TOML files, `--set` overrides, and errors that name
+//! the file, line and key.
+//!
+//! Loading is in two steps so that every error can be blamed precisely: the file alone is
+//! parsed and deserialised first (errors point at a line of the file); then the `--set`
+//! overrides are applied to its table and it is deserialised again (errors point at the
+//! `--set` argument, since the file alone was fine).
+
+pub mod arch;
+pub mod source;
+pub mod workload;
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::InputError;
+pub use arch::ArchConfig;
+use source::{KeyPath, Seg, Source, path_string};
+pub use workload::WorkloadConfig;
+
+/// One `--set KEY=VALUE` argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The argument as the user typed it, for messages.
+    pub raw: String,
+    /// The dotted key, split.
+    pub path: Vec<String>,
+    /// The value: parsed as TOML when it is valid TOML, else taken as a string.
+    pub value: toml::Value,
+}
+
+impl Override {
+    /// Parses `KEY=VALUE`.
+    pub fn parse(arg: &str) -> Result<Self, InputError> {
+        let Some((key, value)) = arg.split_once('=') else {
+            return Err(InputError::new(format!(
+                "--set {arg}: expected KEY=VALUE, e.g. --set training.epochs=1"
+            )));
+        };
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(InputError::new(format!(
+                "--set {arg}: the key must be a dotted path such as training.epochs"
+            )));
+        }
+        let value = value.trim();
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        Ok(Self {
+            raw: arg.to_string(),
+            path: key.split('.').map(String::from).collect(),
+            value: parsed,
+        })
+    }
+}
+
+/// Which file a `--set` key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The arch file.
+    Arch,
+    /// The workload file.
+    Workload,
+}
+
+/// Routes each override to the file whose top-level keys include its first segment.
+pub fn route_overrides(
+    overrides: &[Override],
+) -> Result<(Vec<Override>, Vec<Override>), InputError> {
+    let (mut a, mut w) = (Vec::new(), Vec::new());
+    for o in overrides {
+        let top = o.path[0].as_str();
+        let in_arch = arch::ARCH_KEYS.contains(&top);
+        let in_work = workload::WORKLOAD_KEYS.contains(&top);
+        match (in_arch, in_work) {
+            (true, false) => a.push(o.clone()),
+            (false, true) => w.push(o.clone()),
+            (true, true) => {
+                return Err(InputError::new(format!(
+                    "--set {}: `{top}` is a key of both the arch and the workload file; edit the file instead",
+                    o.raw
+                )));
+            }
+            (false, false) => {
+                return Err(InputError::new(format!(
+                    "--set {}: unknown key `{top}` (arch keys: {}; workload keys: {})",
+                    o.raw,
+                    arch::ARCH_KEYS.join(", "),
+                    workload::WORKLOAD_KEYS.join(", ")
+                )));
+            }
+        }
+    }
+    Ok((a, w))
+}
+
+/// A config read from a file, with what is needed to blame errors on it.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// The typed, validated config.
+    pub config: T,
+    /// The file it came from.
+    pub source: Source,
+    /// The overrides applied to it, with their resolved key paths.
+    pub overrides: Vec<(KeyPath, Override)>,
+    /// The file's table after overrides (for naming layers in messages).
+    pub table: toml::Table,
+}
+
+impl<T> Loaded<T> {
+    /// An input error about `path`: blamed on the `--set` that set it, or on its line.
+    pub fn error_at(&self, path: &[Seg], message: &str) -> InputError {
+        let key = display_key(path, &self.table);
+        if let Some((_, o)) = self
+            .overrides
+            .iter()
+            .find(|(p, _)| p.as_slice() == path || path.starts_with(p))
+        {
+            return InputError::new(format!("--set {}: {key}: {message}", o.raw));
+        }
+        InputError::new(format!("{}: {key}: {message}", self.source.at_key(path)))
+    }
+}
+
+/// Names a key for messages: `training.epochs`, or `layer conv2: kernel` inside a layer.
+fn display_key(path: &[Seg], table: &toml::Table) -> String {
+    if let [Seg::Key(l), Seg::Index(i), rest @ ..] = path
+        && l == "layers"
+        && let Some(name) = table
+            .get("layers")
+            .and_then(|v| v.as_array())
+            .and_then(|a| a.get(*i))
+            .and_then(|v| v.get("name"))
+            .and_then(|v| v.as_str())
+    {
+        return if rest.is_empty() {
+            format!("layer {name}")
+        } else {
+            format!("layer {name}: {}", path_string(rest))
+        };
+    }
+    if path.is_empty() {
+        "(top level)".into()
+    } else {
+        path_string(path)
+    }
+}
+
+fn serde_path(p: &serde_path_to_error::Path) -> KeyPath {
+    p.iter()
+        .filter_map(|s| match s {
+            serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Resolves an override's dotted key against the table: `layers.NAME.key` addresses the
+/// layer called NAME. Creates missing tables on the way.
+fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, InputError> {
+    let mut path: KeyPath = Vec::new();
+    let mut cur: &mut toml::Table = table;
+    let n = o.path.len();
+    let mut i = 0;
+    while i < n {
+        let seg = &o.path[i];
+        if i == n - 1 {
+            cur.insert(seg.clone(), o.value.clone());
+            path.push(Seg::Key(seg.clone()));
+            return Ok(path);
+        }
+        path.push(Seg::Key(seg.clone()));
+        let entry = cur
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry {
+            toml::Value::Table(t) => cur = t,
+            toml::Value::Array(items) => {
+                // layers.NAME.key: find the table whose `name` is NAME.
+                let name = &o.path[i + 1];
+                let Some(idx) = items
+                    .iter()
+                    .position(|v| v.get("name").and_then(|v| v.as_str()) == Some(name.as_str()))
+                else {
+                    return Err(InputError::new(format!(
+                        "--set {}: no entry named `{name}` in `{seg}`",
+                        o.raw
+                    )));
+                };
+                path.push(Seg::Index(idx));
+                if i + 1 == n - 1 {
+                    return Err(InputError::new(format!(
+                        "--set {}: name a key inside `{seg}.{name}`, e.g. {seg}.{name}.kernel",
+                        o.raw
+                    )));
+                }
+                match &mut items[idx] {
+                    toml::Value::Table(t) => cur = t,
+                    _ => unreachable!("an item with a name is a table"),
+                }
+                i += 1;
+            }
+            _ => {
+                return Err(InputError::new(format!(
+                    "--set {}: `{}` is a value, not a table",
+                    o.raw,
+                    path_string(&path)
+                )));
+            }
+        }
+        i += 1;
+    }
+    Ok(path)
+}
+
+/// Reads, overrides, deserialises and validates one config file.
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    overrides: &[Override],
+    validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
+) -> Result<Loaded<T>, InputError> {
+    let source = Source::read(path)?;
+    load_source(source, overrides, validate)
+}
+
+/// As [`load`], for a source already in memory.
+pub fn load_source<T: DeserializeOwned>(
+    source: Source,
+    overrides: &[Override],
+    validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
+) -> Result<Loaded<T>, InputError> {
+    let file = source.path.display().to_string();
+    // 1. The file alone.
+    let de = toml::Deserializer::parse(&source.text).map_err(|e| {
+        let line = e.span().map(|s| source.line_of_offset(s.start));
+        let at = line.map_or(file.clone(), |l| format!("{file}:{l}"));
+        InputError::new(format!("{at}: TOML syntax error: {}", e.message().trim()))
+    })?;
+    let table: toml::Table = toml::from_str(&source.text)
+        .map_err(|e| InputError::new(format!("{file}: {}", e.message().trim())))?;
+    let first: Result<T, _> = serde_path_to_error::deserialize(de);
+    let mut config = match first {
+        Ok(c) => c,
+        Err(e) => {
+            let path = serde_path(e.path());
+            let inner = e.inner();
+            let msg = inner.message().trim().to_string();
+            let key = display_key(&path, &table);
+            let at = match inner.span() {
+                Some(s) => format!("{file}:{}", source.line_of_offset(s.start)),
+                None => source.at_key(&path),
+            };
+            return Err(InputError::new(format!("{at}: {key}: {msg}")));
+        }
+    };
+    let mut loaded = Loaded {
+        config: (),
+        source,
+        overrides: Vec::new(),
+        table,
+    };
+    // 2. With the overrides.
+    if !overrides.is_empty() {
+        for o in overrides {
+            let p = apply_override(&mut loaded.table, o)?;
+            loaded.overrides.push((p, o.clone()));
+        }
+        let value = toml::Value::Table(loaded.table.clone());
+        config = match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(c) => c,
+            Err(e) => {
+                let path = serde_path(e.path());
+                let msg = e.inner().message().trim().to_string();
+                let blamed = loaded
+                    .overrides
+                    .iter()
+                    .max_by_key(|(p, _)| p.iter().zip(&path).take_while(|(a, b)| a == b).count())
+                    .map(|(_, o)| o.raw.clone())
+                    .unwrap_or_default();
+                let key = display_key(&path, &loaded.table);
+                return Err(InputError::new(format!("--set {blamed}: {key}: {msg}")));
+            }
+        };
+    }
+    if let Err((path, msg)) = validate(&config) {
+        return Err(loaded.error_at(&path, &msg));
+    }
+    Ok(Loaded {
+        config,
+        source: loaded.source,
+        overrides: loaded.overrides,
+        table: loaded.table,
+    })
+}
+
+/// Loads an arch file with its overrides.
+pub fn load_arch(path: &Path, overrides: &[Override]) -> Result<Loaded<ArchConfig>, InputError> {
+    load(path, overrides, ArchConfig::validate)
+}
+
+/// Loads a workload file with its overrides (the network graph is checked by `nn::graph`).
+pub fn load_workload(
+    path: &Path,
+    overrides: &[Override],
+) -> Result<Loaded<WorkloadConfig>, InputError> {
+    load(path, overrides, WorkloadConfig::validate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WL: &str = r#"
+[data]
+dir = "data"
+
+[training]
+epochs = 3
+
+[[layers]]
+name = "fc"
+type = "dense"
+input = "input"
+out_features = 10
+"#;
+
+    fn wl(text: &str, sets: &[&str]) -> Result<Loaded<WorkloadConfig>, InputError> {
+        let o: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        load_source(
+            Source::from_text("w.toml", text),
+            &o,
+            WorkloadConfig::validate,
+        )
+    }
+
+    #[test]
+    fn loads_and_overrides() {
+        let l = wl(WL, &["training.epochs=1", "layers.fc.out_features=12"]).unwrap();
+        assert_eq!(l.config.training.epochs, 1);
+        assert_eq!(l.config.layers[0].out_features, Some(12));
+        assert_eq!(l.config.training.batch_size, 32);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = wl(&WL.replace("epochs = 3", "epochz = 3"), &[]).unwrap_err();
+        assert!(e.message.starts_with("w.toml:6: "), "{}", e.message);
+        assert!(e.message.contains("epochz"), "{}", e.message);
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let e = wl(&WL.replace("epochs = 3", "epochs = \"three\""), &[]).unwrap_err();
+        assert!(e.message.starts_with("w.toml:6: "), "{}", e.message);
+        assert!(e.message.contains("training.epochs"), "{}", e.message);
+    }
+
+    #[test]
+    fn zero_and_negative_sizes() {
+        let e = wl(&WL.replace("epochs = 3", "epochs = 0"), &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "w.toml:6: training.epochs: must be at least 1, got 0"
+        );
+        let e = wl(&WL.replace("out_features = 10", "out_features = -4"), &[]).unwrap_err();
+        assert!(e.message.starts_with("w.toml:12: layer fc"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_overrides_blame_the_set() {
+        let e = wl(WL, &["training.epochz=1"]).unwrap_err();
+        assert!(e.message.starts_with("--set training.epochz=1: "), "{}", e.message);
+        assert!(e.message.contains("epochz"), "{}", e.message);
+        let e = wl(WL, &["training.epochs=many"]).unwrap_err();
+        assert!(e.message.starts_with("--set training.epochs=many: training.epochs"), "{}", e.message);
+        let e = wl(WL, &["training.batch_size=0"]).unwrap_err();
+        assert_eq!(e.message, "--set training.batch_size=0: training.batch_size: must be at least 1, got 0");
+        let e = wl(WL, &["layers.nope.kernel=3"]).unwrap_err();
+        assert!(e.message.contains("no entry named `nope`"), "{}", e.message);
+    }
+
+    #[test]
+    fn routing() {
+        let o = |s: &str| Override::parse(s).unwrap();
+        let (a, w) = route_overrides(&[o("weights.bits=6"), o("training.epochs=2")]).unwrap();
+        assert_eq!((a.len(), w.len()), (1, 1));
+        assert!(route_overrides(&[o("bogus.x=1")]).unwrap_err().message.contains("unknown key `bogus`"));
+        assert!(Override::parse("novalue").is_err());
+        assert_eq!(o("weights.store=fixed").value, toml::Value::String("fixed".into()));
+        assert_eq!(o("training.epochs=2").value, toml::Value::Integer(2));
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let e = wl("[data]\ndir = \n", &[]).unwrap_err();
+        assert!(e.message.starts_with("w.toml:2: TOML syntax error"), "{}", e.message);
+        assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn arch_range_accepts_auto_or_number() {
+        let src = |t: &str| Source::from_text("a.toml", t);
+        let a: Loaded<ArchConfig> =
+            load_source(src("[weights]\nrange = 0.5\n"), &[], ArchConfig::validate).unwrap();
+        assert_eq!(a.config.weights.range, arch::RangeSpec::Fixed(0.5));
+        let e = load_source::<ArchConfig>(src("[weights]\nrange = \"big\"\n"), &[], ArchConfig::validate)
+            .unwrap_err();
+        assert!(e.message.starts_with("a.toml:2: weights.range"), "{}", e.message);
+        let e = load_source::<ArchConfig>(src("[weights]\nbits = 1\n"), &[], ArchConfig::validate)
+            .unwrap_err();
+        assert_eq!(e.message, "a.toml:2: weights.bits: must be between 2 and 16, got 1");
+    }
+}

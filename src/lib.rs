@@ -1,0 +1,12 @@
+//! nandspin: a cycle-level simulator of on-chip CNN training on NAND-SPIN MRAM.
+//!
+//! This crate holds the configs ([`config`]), the data sets ([`data`]), the CNN numerics
+//! ([`nn`]), the weight stores that hold the trainable parameters ([`store`]), the training
+//! loop ([`train`]) and the reports ([`report`]).
+
+pub mod config;
+pub mod error;
+pub mod rng;
+pub mod data;
+pub mod nn;
+pub mod store;

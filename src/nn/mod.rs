@@ -1,0 +1,14 @@
+//! CNN numerics: tensors, layers (forward and backward), the loss and the network graph.
+
+pub mod conv;
+pub mod dense;
+pub mod elementwise;
+pub mod gemm;
+pub mod graph;
+pub mod loss;
+pub mod network;
+pub mod pool;
+pub mod tensor;
+
+#[cfg(test)]
+mod gradcheck;

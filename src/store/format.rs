@@ -1,0 +1,139 @@
+//! Fixed-point weight codes: B-bit integers, their bit layouts (encodings) and rounding.
+
+use crate::config::arch::{Encoding, Rounding};
+
+/// A B-bit signed code format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    /// Bits per code, 2..=16.
+    pub bits: u32,
+    /// Bit layout.
+    pub encoding: Encoding,
+}
+
+impl Format {
+    /// Smallest representable integer.
+    pub fn q_min(&self) -> i32 {
+        match self.encoding {
+            Encoding::SignMagnitude => -((1 << (self.bits - 1)) - 1),
+            Encoding::TwosComplement | Encoding::OffsetBinary => -(1 << (self.bits - 1)),
+        }
+    }
+
+    /// Largest representable integer.
+    pub fn q_max(&self) -> i32 {
+        (1 << (self.bits - 1)) - 1
+    }
+
+    fn mask(&self) -> u32 {
+        (1u32 << self.bits) - 1
+    }
+
+    /// The bit pattern (in the low `bits` bits) that stores integer `q` (clamped to range).
+    pub fn encode(&self, q: i32) -> u32 {
+        let q = q.clamp(self.q_min(), self.q_max());
+        match self.encoding {
+            Encoding::TwosComplement => (q as u32) & self.mask(),
+            Encoding::SignMagnitude => {
+                let sign = if q < 0 { 1u32 << (self.bits - 1) } else { 0 };
+                sign | q.unsigned_abs()
+            }
+            Encoding::OffsetBinary => (q + (1 << (self.bits - 1))) as u32,
+        }
+    }
+
+    /// The integer stored by bit pattern `code` (bits above `bits` are ignored). Every
+    /// pattern decodes, so a device that flips bits still yields a valid integer.
+    pub fn decode(&self, code: u32) -> i32 {
+        let code = code & self.mask();
+        let top = 1u32 << (self.bits - 1);
+        match self.encoding {
+            Encoding::TwosComplement => {
+                if code & top != 0 {
+                    code as i32 - (1i32 << self.bits)
+                } else {
+                    code as i32
+                }
+            }
+            Encoding::SignMagnitude => {
+                let mag = (code & (top - 1)) as i32;
+                if code & top != 0 { -mag } else { mag }
+            }
+            Encoding::OffsetBinary => code as i32 - top as i32,
+        }
+    }
+}
+
+/// Rounds `x` (in units of the step) to an integer: to nearest (ties away from zero), or
+/// stochastically, up with probability equal to the fractional part, using `u` in [0, 1).
+#[inline]
+pub fn round(x: f32, rounding: Rounding, u: f32) -> f32 {
+    match rounding {
+        Rounding::Nearest => x.round(),
+        Rounding::Stochastic => {
+            let f = x.floor();
+            if u < x - f { f + 1.0 } else { f }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ENCODINGS: [Encoding; 3] = [
+        Encoding::TwosComplement,
+        Encoding::SignMagnitude,
+        Encoding::OffsetBinary,
+    ];
+
+    #[test]
+    fn ranges_and_known_patterns() {
+        let f = |encoding| Format { bits: 8, encoding };
+        assert_eq!((f(Encoding::TwosComplement).q_min(), f(Encoding::TwosComplement).q_max()), (-128, 127));
+        assert_eq!(f(Encoding::SignMagnitude).q_min(), -127);
+        assert_eq!(f(Encoding::TwosComplement).encode(-1), 0xFF);
+        assert_eq!(f(Encoding::SignMagnitude).encode(-1), 0x81);
+        assert_eq!(f(Encoding::OffsetBinary).encode(-1), 0x7F);
+        assert_eq!(f(Encoding::OffsetBinary).encode(0), 0x80);
+        // Sign-magnitude has two zeros.
+        assert_eq!(f(Encoding::SignMagnitude).decode(0x80), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn encode_decode_round_trip(bits in 2u32..=16, q in any::<i32>(), e in 0usize..3) {
+            let f = Format { bits, encoding: ENCODINGS[e] };
+            let clamped = q.clamp(f.q_min(), f.q_max());
+            let code = f.encode(q);
+            prop_assert!(code < (1 << bits));
+            prop_assert_eq!(f.decode(code), clamped);
+        }
+
+        #[test]
+        fn every_pattern_decodes_in_range(bits in 2u32..=16, code in any::<u32>(), e in 0usize..3) {
+            let f = Format { bits, encoding: ENCODINGS[e] };
+            let q = f.decode(code);
+            prop_assert!(q >= f.q_min() && q <= f.q_max());
+        }
+
+        #[test]
+        fn stochastic_rounding_brackets(x in -1000.0f32..1000.0, u in 0.0f32..1.0) {
+            let r = round(x, Rounding::Stochastic, u);
+            prop_assert!(r == x.floor() || r == x.floor() + 1.0);
+        }
+    }
+
+    #[test]
+    fn stochastic_rounding_is_unbiased() {
+        let x = 2.3f32;
+        let n = 100_000;
+        let mean: f64 = (0..n)
+            .map(|i| round(x, Rounding::Stochastic, crate::rng::keyed_uniform(42, i)) as f64)
+            .sum::<f64>()
+            / n as f64;
+        // Standard error ~0.0015; 5 sigma.
+        assert!((mean - 2.3).abs() < 0.008, "{mean}");
+    }
+}

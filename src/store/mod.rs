@@ -1,0 +1,94 @@
+//! Weight stores: where the trainable parameters live.
+//!
+//! The training loop reads every parameter from a store, computes the update it intends, and
+//! asks the store to write it; the next step trains on whatever the store then holds. The
+//! `float` store holds ideal f32 values; the `fixed` store holds B-bit codes per layer. The
+//! NAND-SPIN device store plugs in behind the same trait.
+
+mod fixed;
+pub mod format;
+
+use crate::config::arch::{StoreKind, WeightsConfig};
+pub use fixed::FixedStore;
+
+/// Index of a parameter tensor in [`crate::nn::network::Network::params`].
+pub type ParamId = usize;
+
+/// Whether a parameter tensor holds weights or biases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Synaptic weights (kernels, dense matrices).
+    Weight,
+    /// Biases.
+    Bias,
+}
+
+/// A parameter tensor of the network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    /// `layer.weight` or `layer.bias`.
+    pub name: String,
+    /// The layer it belongs to.
+    pub layer: String,
+    /// Weights or biases.
+    pub kind: ParamKind,
+    /// Number of values.
+    pub len: usize,
+    /// Inputs that feed one output of the layer (C_in*k*k or in_features).
+    pub fan_in: usize,
+}
+
+/// Where parameters live: read values, write intended updates.
+pub trait WeightStore {
+    /// The values the store holds now (what forward and backward use).
+    fn values(&self, id: ParamId) -> &[f32];
+    /// Writes the intended new values of parameter `id` at update `step` (0 is the
+    /// initial write); the store decides what it actually holds afterwards.
+    fn write(&mut self, id: ParamId, intended: &[f32], step: u64);
+    /// A one-line description for summaries ("fixed 8-bit two's complement, stochastic").
+    fn describe(&self) -> String;
+}
+
+/// Ideal f32 storage: holds exactly what is written.
+#[derive(Debug, Clone)]
+pub struct FloatStore {
+    values: Vec<Vec<f32>>,
+}
+
+impl FloatStore {
+    /// A store for `params`, all zero until written.
+    pub fn new(params: &[ParamSpec]) -> Self {
+        Self {
+            values: params.iter().map(|p| vec![0.0; p.len]).collect(),
+        }
+    }
+}
+
+impl WeightStore for FloatStore {
+    fn values(&self, id: ParamId) -> &[f32] {
+        &self.values[id]
+    }
+    fn write(&mut self, id: ParamId, intended: &[f32], _step: u64) {
+        self.values[id].copy_from_slice(intended);
+    }
+    fn describe(&self) -> String {
+        "float (ideal f32)".into()
+    }
+}
+
+/// Builds the store the arch asks for, holding `initial` (written as step 0).
+pub fn build(
+    cfg: &WeightsConfig,
+    params: &[ParamSpec],
+    initial: &[Vec<f32>],
+    seed: u64,
+) -> Box<dyn WeightStore> {
+    let mut store: Box<dyn WeightStore> = match cfg.store {
+        StoreKind::Float => Box::new(FloatStore::new(params)),
+        StoreKind::Fixed => Box::new(FixedStore::new(cfg, params, seed)),
+    };
+    for (id, v) in initial.iter().enumerate() {
+        store.write(id, v, 0);
+    }
+    store
+}
