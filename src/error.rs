@@ -41,7 +41,10 @@ pub fn input_error(message: impl Into<String>) -> anyhow::Error {
 
 /// The exit code for an error: 2 when it is the user's input, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.chain().any(|e| e.downcast_ref::<InputError>().is_some()) {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<InputError>().is_some())
+    {
         2
     } else {
         1

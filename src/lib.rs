@@ -5,8 +5,11 @@
 //! loop ([`train`]) and the reports ([`report`]).
 
 pub mod config;
-pub mod error;
-pub mod rng;
 pub mod data;
+pub mod error;
 pub mod nn;
+pub mod report;
+pub mod rng;
+pub mod run;
 pub mod store;
+pub mod train;

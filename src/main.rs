@@ -1,1 +1,204 @@
-fn main() {}
+//! The `nandspin` command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use nandspin::error::exit_code;
+use nandspin::report;
+use nandspin::run::{self, RunRequest};
+use nandspin::train::{EpochStats, Observer};
+
+/// nandspin: cycle-level simulation of on-chip CNN training on NAND-SPIN MRAM.
+#[derive(Parser)]
+#[command(name = "nandspin", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a workload on an architecture and write reports.
+    Run {
+        /// Architecture file.
+        #[arg(long, default_value = "arch/nandspin.toml")]
+        arch: PathBuf,
+        /// Workload file (network, data, training).
+        #[arg(long, default_value = "workloads/lenet5-mnist.toml")]
+        workload: PathBuf,
+        /// Rerun a previous run from its run.toml (instead of --arch and --workload).
+        #[arg(long, conflicts_with_all = ["arch", "workload"])]
+        from: Option<PathBuf>,
+        /// Report folder [default: runs/<workload>-<arch>-s<seed>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of every random stream (overrides training.seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a config key by its dotted path, e.g. --set training.epochs=1.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// No progress bar and no per-epoch table; only the final summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check config files (arch or workload, told apart by their keys) without running.
+    Validate {
+        /// Files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+struct Console {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Observer for Console {
+    fn batch(&mut self, done: u64, total: u64, loss: f64) {
+        if self.bar.length() != Some(total) {
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(done);
+        if done.is_multiple_of(25) {
+            self.bar.set_message(format!("loss {loss:.4}"));
+        }
+    }
+    fn epoch(&mut self, e: &EpochStats) {
+        if !self.quiet {
+            let line = format!(
+                "{:>5}  {:>10.4}  {:>9.4}  {:>9.4}  {:>8.4}  {:>6.2}",
+                e.epoch, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.wall_s
+            );
+            if self.bar.is_hidden() {
+                println!("{line}");
+            } else {
+                self.bar.println(line);
+            }
+        }
+    }
+}
+
+fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
+    let mut prepared = run::prepare(&req)?;
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!(
+            "{}-{}-s{}",
+            prepared.workload_name,
+            prepared.arch_name,
+            prepared.seed()
+        ))
+    });
+    let t = &prepared.workload.config.training;
+    let params: usize = prepared.net.params().iter().map(|s| s.len).sum();
+    if !quiet {
+        println!(
+            "nandspin {}: {} on {}, seed {}",
+            env!("CARGO_PKG_VERSION"),
+            prepared.workload_name,
+            prepared.arch_name,
+            t.seed
+        );
+        println!(
+            "  {} layers, {params} parameters; {} train / {} test images of {}; {} epochs, batch {}, lr {}, momentum {}",
+            prepared.net.layers().len(),
+            prepared.data.train.len(),
+            prepared.data.test.len(),
+            prepared.data.train.shape,
+            t.epochs,
+            t.batch_size,
+            t.learning_rate,
+            t.momentum
+        );
+        println!("epoch  train_loss  train_acc  test_loss  test_acc  wall_s");
+    }
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} batches  {msg}  eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        b
+    };
+    let mut console = Console { bar, quiet };
+    let outcome = run::execute(&mut prepared, &mut console);
+    console.bar.finish_and_clear();
+    let paths = report::write_all(&out, &prepared, &outcome)?;
+    let last = outcome.epochs.last().expect("at least one epoch");
+    let train_s: f64 = outcome.epochs.iter().map(|e| e.train_s).sum();
+    let images = prepared.data.train.len() as f64 * outcome.epochs.len() as f64;
+    println!(
+        "store: {}; final test accuracy {:.4} after {} epochs; {:.1} s wall, {:.0} training images/s",
+        outcome.store,
+        last.test_accuracy,
+        last.epoch,
+        outcome.wall_s,
+        images / train_s.max(1e-9)
+    );
+    let names: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!("reports: {}/ ({})", out.display(), names.join(", "));
+    Ok(())
+}
+
+fn validate(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        match run::validate_file(f) {
+            Ok(what) => println!("ok: {} ({what})", f.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            arch,
+            workload,
+            from,
+            out,
+            seed,
+            sets,
+            quiet,
+        } => run(
+            RunRequest {
+                arch,
+                workload,
+                from,
+                sets,
+                seed,
+            },
+            out,
+            quiet,
+        ),
+        Command::Validate { files } => return validate(&files),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e) as u8)
+        }
+    }
+}

@@ -7,8 +7,9 @@
 //! Two kinds of stream:
 //! - [`keyed_rng`]: a portable Xoshiro256++ generator seeded from a key, for sequential draws
 //!   (weight initialisation, data shuffling);
-//! - [`keyed_uniform`]: a counter-based draw (SplitMix64 finaliser over the key), for one
-//!   independent uniform number per (key, index), e.g. stochastic rounding of one weight.
+//! - [`keyed_uniform`]: a counter-based draw, element `index` of the SplitMix64 sequence
+//!   seeded with the key, for one independent uniform number per (key, index), e.g. the
+//!   stochastic rounding of one weight at one step.
 
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -55,7 +56,8 @@ pub fn keyed_rng(seed: u64, purpose: Purpose, parts: &[u64]) -> Xoshiro256PlusPl
 /// (itself from [`key`]). Independent of the order in which elements are drawn.
 #[inline]
 pub fn keyed_uniform(stream_key: u64, index: u64) -> f32 {
-    let z = mix64(stream_key ^ mix64(index));
+    // SplitMix64 at position `index`: the state advances by the golden gamma per draw.
+    let z = mix64(stream_key.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
     // 24 high bits -> exactly representable f32 in [0, 1).
     (z >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
 }

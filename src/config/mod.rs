@@ -367,18 +367,34 @@ out_features = 10
             "w.toml:6: training.epochs: must be at least 1, got 0"
         );
         let e = wl(&WL.replace("out_features = 10", "out_features = -4"), &[]).unwrap_err();
-        assert!(e.message.starts_with("w.toml:12: layer fc"), "{}", e.message);
+        assert!(
+            e.message.starts_with("w.toml:12: layer fc"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn bad_overrides_blame_the_set() {
         let e = wl(WL, &["training.epochz=1"]).unwrap_err();
-        assert!(e.message.starts_with("--set training.epochz=1: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("--set training.epochz=1: "),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("epochz"), "{}", e.message);
         let e = wl(WL, &["training.epochs=many"]).unwrap_err();
-        assert!(e.message.starts_with("--set training.epochs=many: training.epochs"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("--set training.epochs=many: training.epochs"),
+            "{}",
+            e.message
+        );
         let e = wl(WL, &["training.batch_size=0"]).unwrap_err();
-        assert_eq!(e.message, "--set training.batch_size=0: training.batch_size: must be at least 1, got 0");
+        assert_eq!(
+            e.message,
+            "--set training.batch_size=0: training.batch_size: must be at least 1, got 0"
+        );
         let e = wl(WL, &["layers.nope.kernel=3"]).unwrap_err();
         assert!(e.message.contains("no entry named `nope`"), "{}", e.message);
     }
@@ -388,16 +404,28 @@ out_features = 10
         let o = |s: &str| Override::parse(s).unwrap();
         let (a, w) = route_overrides(&[o("weights.bits=6"), o("training.epochs=2")]).unwrap();
         assert_eq!((a.len(), w.len()), (1, 1));
-        assert!(route_overrides(&[o("bogus.x=1")]).unwrap_err().message.contains("unknown key `bogus`"));
+        assert!(
+            route_overrides(&[o("bogus.x=1")])
+                .unwrap_err()
+                .message
+                .contains("unknown key `bogus`")
+        );
         assert!(Override::parse("novalue").is_err());
-        assert_eq!(o("weights.store=fixed").value, toml::Value::String("fixed".into()));
+        assert_eq!(
+            o("weights.store=fixed").value,
+            toml::Value::String("fixed".into())
+        );
         assert_eq!(o("training.epochs=2").value, toml::Value::Integer(2));
     }
 
     #[test]
     fn syntax_error_has_line() {
         let e = wl("[data]\ndir = \n", &[]).unwrap_err();
-        assert!(e.message.starts_with("w.toml:2: TOML syntax error"), "{}", e.message);
+        assert!(
+            e.message.starts_with("w.toml:2: TOML syntax error"),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains('\n'));
     }
 
@@ -407,11 +435,22 @@ out_features = 10
         let a: Loaded<ArchConfig> =
             load_source(src("[weights]\nrange = 0.5\n"), &[], ArchConfig::validate).unwrap();
         assert_eq!(a.config.weights.range, arch::RangeSpec::Fixed(0.5));
-        let e = load_source::<ArchConfig>(src("[weights]\nrange = \"big\"\n"), &[], ArchConfig::validate)
-            .unwrap_err();
-        assert!(e.message.starts_with("a.toml:2: weights.range"), "{}", e.message);
+        let e = load_source::<ArchConfig>(
+            src("[weights]\nrange = \"big\"\n"),
+            &[],
+            ArchConfig::validate,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("a.toml:2: weights.range"),
+            "{}",
+            e.message
+        );
         let e = load_source::<ArchConfig>(src("[weights]\nbits = 1\n"), &[], ArchConfig::validate)
             .unwrap_err();
-        assert_eq!(e.message, "a.toml:2: weights.bits: must be between 2 and 16, got 1");
+        assert_eq!(
+            e.message,
+            "a.toml:2: weights.bits: must be between 2 and 16, got 1"
+        );
     }
 }

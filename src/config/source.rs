@@ -141,7 +141,10 @@ mod tests {
         ];
         assert_eq!(src.line_of_key(&p), Some(11));
         // A missing key falls back to its parent.
-        assert_eq!(src.line_of_key(&parse_dotted("training.batch_size")), Some(3));
+        assert_eq!(
+            src.line_of_key(&parse_dotted("training.batch_size")),
+            Some(3)
+        );
         assert_eq!(path_string(&p), "layers[1].kernel");
     }
 }

@@ -56,7 +56,11 @@ impl Dataset {
 
     /// The number of classes: the largest label plus one.
     pub fn classes(&self) -> usize {
-        self.labels.iter().copied().max().map_or(0, |m| m as usize + 1)
+        self.labels
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1)
     }
 }
 

@@ -125,9 +125,8 @@ pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
                         let srow = &src[oy * ow..(oy + 1) * ow];
                         if s == 1 {
                             let ix0 = xlo + kx - p;
-                            for (d, v) in dst[ix0..ix0 + (xhi - xlo)]
-                                .iter_mut()
-                                .zip(&srow[xlo..xhi])
+                            for (d, v) in
+                                dst[ix0..ix0 + (xhi - xlo)].iter_mut().zip(&srow[xlo..xhi])
                             {
                                 *d += v;
                             }
@@ -145,7 +144,14 @@ pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
 
 /// Forward: `y = W * im2col(x) + b`. `weight` is C_out x (C_in*k*k), `bias` has C_out values.
 /// Leaves the im2col matrix in `cols` for the backward pass.
-pub fn forward(g: &ConvGeom, x: &Act, weight: &[f32], bias: &[f32], cols: &mut Vec<f32>, y: &mut Act) {
+pub fn forward(
+    g: &ConvGeom,
+    x: &Act,
+    weight: &[f32],
+    bias: &[f32],
+    cols: &mut Vec<f32>,
+    y: &mut Act,
+) {
     im2col(g, x, cols);
     let np = x.n * g.out_h * g.out_w;
     y.reshape(g.out_shape(), x.n);
@@ -253,22 +259,32 @@ mod tests {
             for (i, v) in x.data.iter_mut().enumerate() {
                 *v = ((i * 7919) % 23) as f32 / 23.0 - 0.5;
             }
-            let wt: Vec<f32> = (0..3 * g.k_len()).map(|i| ((i * 31) % 11) as f32 / 11.0 - 0.4).collect();
+            let wt: Vec<f32> = (0..3 * g.k_len())
+                .map(|i| ((i * 31) % 11) as f32 / 11.0 - 0.4)
+                .collect();
             let b = [0.1, -0.2, 0.3];
             let mut cols = Vec::new();
             let mut y = Act::default();
             forward(&g, &x, &wt, &b, &mut cols, &mut y);
             let r = direct(&g, &x, &wt, &b);
             for (a, e) in y.data.iter().zip(&r.data) {
-                assert!((a - e).abs() < 1e-5, "stride {stride} pad {padding}: {a} vs {e}");
+                assert!(
+                    (a - e).abs() < 1e-5,
+                    "stride {stride} pad {padding}: {a} vs {e}"
+                );
             }
             // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>.
-            let c: Vec<f32> = (0..cols.len()).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+            let c: Vec<f32> = (0..cols.len())
+                .map(|i| ((i * 13) % 7) as f32 - 3.0)
+                .collect();
             let lhs: f32 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
             let mut dx = Act::zeros(input, 2);
             col2im(&g, &c, &mut dx, false);
             let rhs: f32 = x.data.iter().zip(&dx.data).map(|(a, b)| a * b).sum();
-            assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+            assert!(
+                (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
+                "{lhs} vs {rhs}"
+            );
         }
     }
 }

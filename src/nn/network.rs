@@ -66,7 +66,10 @@ impl Network {
                         out_w: l.out_shape.w,
                     };
                     let fan_in = g.k_len();
-                    (Op::Conv(g), Some((out_channels * fan_in, out_channels, fan_in)))
+                    (
+                        Op::Conv(g),
+                        Some((out_channels * fan_in, out_channels, fan_in)),
+                    )
                 }
                 OpSpec::MaxPool {
                     kernel,
@@ -273,28 +276,34 @@ impl Network {
                     dense::backward(input(0), dy, store.values(w), gw, gb, dx);
                 }
                 Op::MaxPool(g) => {
-                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0]) {
+                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0])
+                    {
                         pool::max_backward(g, dy, &self.argmax[i], dx, acc);
                     }
                 }
                 Op::AvgPool(g) => {
-                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0]) {
+                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0])
+                    {
                         pool::avg_backward(g, dy, dx, acc);
                     }
                 }
                 Op::Relu => {
-                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0]) {
+                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0])
+                    {
                         ew::relu_backward(&self.outs[i], dy, dx, acc);
                     }
                 }
                 Op::Flatten => {
-                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0]) {
+                    if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0])
+                    {
                         ew::flatten_backward(layer.in_shape, dy, dx, acc);
                     }
                 }
                 Op::Add => {
                     for k in 0..layer.inputs.len() {
-                        if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[k]) {
+                        if let Some((dx, acc)) =
+                            target(gprev, &mut self.grad_written, layer.inputs[k])
+                        {
                             ew::add_backward(dy, dx, acc);
                         }
                     }

@@ -99,19 +99,26 @@ impl WeightStore for FixedStore {
         };
         let stream = key(&[self.seed, Purpose::Rounding as u64, id as u64, step]);
         let (lo, hi) = (self.format.q_min() as f32, self.format.q_max() as f32);
-        let inv = 1.0 / q.step;
-        for (i, (&x, (code, v))) in intended
-            .iter()
-            .zip(slot.codes.iter_mut().zip(slot.values.iter_mut()))
-            .enumerate()
-        {
-            let u = match self.rounding {
-                Rounding::Stochastic => keyed_uniform(stream, i as u64),
-                Rounding::Nearest => 0.0,
-            };
-            let n = round(x * inv, self.rounding, u).clamp(lo, hi) as i32;
-            *code = self.format.encode(n);
-            *v = self.format.decode(*code) as f32 * q.step;
+        let (inv, step_value) = (1.0 / q.step, q.step);
+        let format = self.format;
+        // The held value is the code's integer times the step: decode(encode(n)) == n for
+        // every n in range (tested in `format`), so no decode is needed here.
+        let mut put = |i: usize, n: f32| {
+            slot.codes[i] = format.encode(n as i32);
+            slot.values[i] = n * step_value;
+        };
+        match self.rounding {
+            Rounding::Nearest => {
+                for (i, &x) in intended.iter().enumerate() {
+                    put(i, (x * inv).round().clamp(lo, hi));
+                }
+            }
+            Rounding::Stochastic => {
+                for (i, &x) in intended.iter().enumerate() {
+                    let u = keyed_uniform(stream, i as u64);
+                    put(i, round(x * inv, Rounding::Stochastic, u).clamp(lo, hi));
+                }
+            }
         }
     }
 
@@ -170,7 +177,10 @@ mod tests {
             range: RangeSpec::Fixed(1.0),
             ..WeightsConfig::default()
         };
-        let p = [spec(ParamKind::Weight, 64, 1), spec(ParamKind::Weight, 64, 1)];
+        let p = [
+            spec(ParamKind::Weight, 64, 1),
+            spec(ParamKind::Weight, 64, 1),
+        ];
         let x: Vec<f32> = (0..64).map(|i| i as f32 * 0.0013 - 0.04).collect();
         let mut a = FixedStore::new(&cfg, &p, 9);
         let mut b = FixedStore::new(&cfg, &p, 9);

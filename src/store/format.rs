@@ -91,7 +91,13 @@ mod tests {
     #[test]
     fn ranges_and_known_patterns() {
         let f = |encoding| Format { bits: 8, encoding };
-        assert_eq!((f(Encoding::TwosComplement).q_min(), f(Encoding::TwosComplement).q_max()), (-128, 127));
+        assert_eq!(
+            (
+                f(Encoding::TwosComplement).q_min(),
+                f(Encoding::TwosComplement).q_max()
+            ),
+            (-128, 127)
+        );
         assert_eq!(f(Encoding::SignMagnitude).q_min(), -127);
         assert_eq!(f(Encoding::TwosComplement).encode(-1), 0xFF);
         assert_eq!(f(Encoding::SignMagnitude).encode(-1), 0x81);

@@ -1,0 +1,229 @@
+//! One run, end to end: load and check the configs and data, build the network and its
+//! weight store, train.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::source::{Seg, Source};
+use crate::config::{self, ArchConfig, Loaded, Override, WorkloadConfig};
+use crate::data::{self, Splits};
+use crate::error::InputError;
+use crate::nn::graph;
+use crate::nn::network::Network;
+use crate::store;
+use crate::train::{self, EpochStats, Observer};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// The arch file.
+    pub arch: PathBuf,
+    /// The workload file.
+    pub workload: PathBuf,
+    /// A `run.toml` to rerun instead of `arch` and `workload`.
+    pub from: Option<PathBuf>,
+    /// `--set KEY=VALUE` arguments.
+    pub sets: Vec<String>,
+    /// `--seed`: overrides `training.seed`.
+    pub seed: Option<u64>,
+}
+
+/// A checked run, ready to train.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The arch config, after overrides.
+    pub arch: Loaded<ArchConfig>,
+    /// The workload config, after overrides (and `--seed`).
+    pub workload: Loaded<WorkloadConfig>,
+    /// The data folder, resolved.
+    pub data_dir: PathBuf,
+    /// Training and test images.
+    pub data: Splits,
+    /// The network, with its buffers.
+    pub net: Network,
+    /// Short names for reports.
+    pub arch_name: String,
+    /// Short name of the workload.
+    pub workload_name: String,
+    /// The `--set` arguments, as given.
+    pub sets: Vec<String>,
+}
+
+impl Prepared {
+    /// The seed of every random stream of the run.
+    pub fn seed(&self) -> u64 {
+        self.workload.config.training.seed
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// One record per epoch.
+    pub epochs: Vec<EpochStats>,
+    /// The store, described in words.
+    pub store: String,
+    /// Trainable values.
+    pub parameters: usize,
+    /// Wall-clock seconds of the whole training (all epochs, with testing).
+    pub wall_s: f64,
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into())
+}
+
+/// Splits a `run.toml` into in-memory arch and workload sources.
+fn sources_from_run(path: &Path) -> Result<(Source, Source, Option<u64>), InputError> {
+    let src = Source::read(path)?;
+    let table: toml::Table = toml::from_str(&src.text).map_err(|e| {
+        InputError::new(format!(
+            "{}: not a run record: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    let part = |key: &str| -> Result<Source, InputError> {
+        let t = table.get(key).and_then(|v| v.as_table()).ok_or_else(|| {
+            InputError::new(format!(
+                "{}: not a run record: no [{key}] table",
+                path.display()
+            ))
+        })?;
+        let text = toml::to_string(t).map_err(|e| InputError::new(e.to_string()))?;
+        Ok(Source::from_text(
+            format!("{} [{key}]", path.display()),
+            text,
+        ))
+    };
+    let seed = table
+        .get("run")
+        .and_then(|r| r.get("seed"))
+        .and_then(|s| s.as_integer())
+        .map(|s| s as u64);
+    Ok((part("arch")?, part("workload")?, seed))
+}
+
+/// Loads configs and data and checks the network; any problem is an [`InputError`].
+pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
+    let overrides: Vec<Override> = req
+        .sets
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<_, _>>()?;
+    let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
+    let (arch_src, work_src, run_seed) = match &req.from {
+        Some(run) => sources_from_run(run)?,
+        None => (Source::read(&req.arch)?, Source::read(&req.workload)?, None),
+    };
+    let arch_name_default = stem(&req.arch);
+    let work_base = match &req.from {
+        Some(_) => PathBuf::new(),
+        None => req
+            .workload
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    let work_name_default = stem(&req.workload);
+    let arch = config::load_source(arch_src, &arch_sets, ArchConfig::validate)?;
+    let mut workload = config::load_source(work_src, &work_sets, WorkloadConfig::validate)?;
+    if let Some(seed) = req.seed.or(run_seed) {
+        workload.config.training.seed = seed;
+    }
+    let data_dir = data::resolve_dir(&workload.config.data, &work_base);
+    let mut data = data::load(&workload.config.data, &work_base)?;
+    let t = &workload.config.training;
+    if let Some(n) = t.max_train_images {
+        data.train.truncate(n as usize);
+    }
+    if let Some(n) = t.max_test_images {
+        data.test.truncate(n as usize);
+    }
+    let graph = graph::build(&workload.config.layers, data.train.shape)
+        .map_err(|(path, msg)| workload.error_at(&path, &msg))?;
+    let classes = data.train.classes().max(data.test.classes());
+    let last = graph.layers.last().expect("a checked graph has layers");
+    if last.out_shape.c < classes {
+        let path = vec![Seg::Key("layers".into()), Seg::Index(last.file_index)];
+        return Err(workload.error_at(
+            &path,
+            &format!(
+                "gives {} class scores, but the data has {classes} classes (labels 0..={})",
+                last.out_shape.c,
+                classes - 1
+            ),
+        ));
+    }
+    let net = Network::new(graph);
+    Ok(Prepared {
+        arch_name: arch.config.name.clone().unwrap_or(arch_name_default),
+        workload_name: workload.config.name.clone().unwrap_or(work_name_default),
+        arch,
+        workload,
+        data_dir,
+        data,
+        net,
+        sets: req.sets.clone(),
+    })
+}
+
+/// Trains a prepared run.
+pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
+    let seed = p.seed();
+    let init = p.net.init_params(seed);
+    let mut store = store::build(&p.arch.config.weights, p.net.params(), &init, seed);
+    let t0 = Instant::now();
+    let epochs = train::train(
+        &mut p.net,
+        store.as_mut(),
+        &p.data,
+        &p.workload.config.training,
+        observer,
+    );
+    Outcome {
+        epochs,
+        store: store.describe(),
+        parameters: p.net.params().iter().map(|s| s.len).sum(),
+        wall_s: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Checks one config file without running it; returns a one-line description.
+pub fn validate_file(path: &Path) -> Result<String, InputError> {
+    let src = Source::read(path)?;
+    let table: Option<toml::Table> = toml::from_str(&src.text).ok();
+    let is_workload = table.as_ref().is_some_and(|t| {
+        t.contains_key("layers") || t.contains_key("data") || t.contains_key("training")
+    });
+    if !is_workload {
+        let a = config::load_source(src, &[], ArchConfig::validate)?;
+        let w = &a.config.weights;
+        return Ok(format!("arch: weights.store = {:?}, {} bits", w.store, w.bits).to_lowercase());
+    }
+    let req = RunRequest {
+        arch: PathBuf::new(),
+        workload: path.to_path_buf(),
+        ..Default::default()
+    };
+    let base = req
+        .workload
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let w = config::load_source(src, &[], WorkloadConfig::validate)?;
+    let d = data::load(&w.config.data, &base)?;
+    let g = graph::build(&w.config.layers, d.train.shape)
+        .map_err(|(path, msg)| w.error_at(&path, &msg))?;
+    let net = Network::new(g);
+    let params: usize = net.params().iter().map(|s| s.len).sum();
+    Ok(format!(
+        "workload: {} layers, {params} parameters, {} train / {} test images of {}",
+        net.layers().len(),
+        d.train.len(),
+        d.test.len(),
+        d.train.shape
+    ))
+}

@@ -1,0 +1,175 @@
+//! The training loop: batches through the network, SGD updates through the weight store.
+
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+
+use crate::config::workload::TrainingConfig;
+use crate::data::{Dataset, Splits};
+use crate::nn::loss::BatchScore;
+use crate::nn::network::Network;
+use crate::nn::tensor::Act;
+use crate::rng::{Purpose, keyed_rng};
+use crate::store::{ParamKind, ParamSpec, WeightStore};
+
+/// Images per forward pass when scoring the test set (does not change results).
+const EVAL_BATCH: usize = 500;
+
+/// Stochastic gradient descent with momentum and weight decay, PyTorch's convention:
+/// `g += wd * w` (weights only), `v = m * v + g`, `w_intended = w_held - lr * v`.
+/// The optimiser state is digital (f32); only the weights go to the store.
+#[derive(Debug, Clone)]
+pub struct Sgd {
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+    velocity: Vec<Vec<f32>>,
+    intended: Vec<f32>,
+}
+
+impl Sgd {
+    /// An optimiser for `params`.
+    pub fn new(cfg: &TrainingConfig, params: &[ParamSpec]) -> Self {
+        Self {
+            lr: cfg.learning_rate as f32,
+            momentum: cfg.momentum as f32,
+            weight_decay: cfg.weight_decay as f32,
+            velocity: params.iter().map(|p| vec![0.0; p.len]).collect(),
+            intended: Vec::new(),
+        }
+    }
+
+    /// Computes every parameter's intended value and writes it to the store as update
+    /// number `step` (1-based; step 0 is the initial write).
+    pub fn step(
+        &mut self,
+        store: &mut dyn WeightStore,
+        params: &[ParamSpec],
+        grads: &[Vec<f32>],
+        step: u64,
+    ) {
+        for (id, spec) in params.iter().enumerate() {
+            let held = store.values(id);
+            let wd = if spec.kind == ParamKind::Weight {
+                self.weight_decay
+            } else {
+                0.0
+            };
+            let v = &mut self.velocity[id];
+            self.intended.clear();
+            self.intended
+                .extend(
+                    held.iter()
+                        .zip(&grads[id])
+                        .zip(v.iter_mut())
+                        .map(|((&w, &g), v)| {
+                            let g = g + wd * w;
+                            *v = self.momentum * *v + g;
+                            w - self.lr * *v
+                        }),
+                );
+            store.write(id, &self.intended, step);
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochStats {
+    /// 1-based epoch number.
+    pub epoch: u32,
+    /// Mean cross-entropy over the epoch's training batches (nats).
+    pub train_loss: f64,
+    /// Fraction of training images classified right during the epoch (as trained).
+    pub train_accuracy: f64,
+    /// Mean cross-entropy on the test set after the epoch (nats).
+    pub test_loss: f64,
+    /// Fraction of test images classified right after the epoch.
+    pub test_accuracy: f64,
+    /// Wall-clock seconds spent training in this epoch (excludes testing).
+    pub train_s: f64,
+    /// Wall-clock seconds of the whole epoch, training and testing.
+    pub wall_s: f64,
+}
+
+/// Progress events for a front end (progress bar, log).
+pub trait Observer {
+    /// One training batch done (`done` of `total` in the whole run).
+    fn batch(&mut self, _done: u64, _total: u64, _loss: f64) {}
+    /// One epoch done.
+    fn epoch(&mut self, _stats: &EpochStats) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Trains `net` on `data` with weights held in `store`; returns one record per epoch.
+pub fn train(
+    net: &mut Network,
+    store: &mut dyn WeightStore,
+    data: &Splits,
+    cfg: &TrainingConfig,
+    observer: &mut dyn Observer,
+) -> Vec<EpochStats> {
+    let params = net.params().to_vec();
+    let mut sgd = Sgd::new(cfg, &params);
+    let n = data.train.len();
+    let bs = cfg.batch_size as usize;
+    let batches = n.div_ceil(bs) as u64;
+    let total = batches * cfg.epochs as u64;
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut x = Act::default();
+    let mut labels = Vec::with_capacity(bs);
+    let mut step = 0u64;
+    let mut out = Vec::new();
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        order.sort_unstable();
+        if cfg.shuffle {
+            order.shuffle(&mut keyed_rng(cfg.seed, Purpose::Shuffle, &[epoch as u64]));
+        }
+        let mut score = BatchScore::default();
+        for chunk in order.chunks(bs) {
+            data.train.gather(chunk, &mut x, &mut labels);
+            net.forward(&*store, &x);
+            let s = net.score(&labels, true);
+            net.backward(&*store, &x);
+            step += 1;
+            sgd.step(store, &params, &net.param_grads, step);
+            score.loss_sum += s.loss_sum;
+            score.correct += s.correct;
+            observer.batch(step, total, s.loss_sum / chunk.len() as f64);
+        }
+        let train_s = t0.elapsed().as_secs_f64();
+        let test = evaluate(net, &*store, &data.test);
+        let stats = EpochStats {
+            epoch,
+            train_loss: score.loss_sum / n as f64,
+            train_accuracy: score.correct as f64 / n as f64,
+            test_loss: test.loss_sum / data.test.len() as f64,
+            test_accuracy: test.correct as f64 / data.test.len() as f64,
+            train_s,
+            wall_s: t0.elapsed().as_secs_f64(),
+        };
+        observer.epoch(&stats);
+        out.push(stats);
+    }
+    out
+}
+
+/// Loss and accuracy of the weights the store holds now, over a whole data set.
+pub fn evaluate(net: &mut Network, store: &dyn WeightStore, set: &Dataset) -> BatchScore {
+    let mut x = Act::default();
+    let mut labels = Vec::new();
+    let mut score = BatchScore::default();
+    let idx: Vec<usize> = (0..set.len()).collect();
+    for chunk in idx.chunks(EVAL_BATCH) {
+        set.gather(chunk, &mut x, &mut labels);
+        net.forward(store, &x);
+        let s = net.score(&labels, false);
+        score.loss_sum += s.loss_sum;
+        score.correct += s.correct;
+    }
+    score
+}
