@@ -74,16 +74,20 @@ pub fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
                     for oy in 0..oh {
                         let dst = &mut out[oy * ow..(oy + 1) * ow];
                         if oy < ylo || oy >= yhi {
-                            dst.fill(0.0);
+                            zero(dst);
                             continue;
                         }
                         let iy = oy * s + ky - p;
                         let src = &img[iy * w..(iy + 1) * w];
-                        dst[..xlo].fill(0.0);
-                        dst[xhi..].fill(0.0);
+                        zero(&mut dst[..xlo]);
+                        zero(&mut dst[xhi..]);
                         if s == 1 {
                             let ix0 = xlo + kx - p;
-                            dst[xlo..xhi].copy_from_slice(&src[ix0..ix0 + (xhi - xlo)]);
+                            // A plain loop: rows are short, and a memcpy call per row costs
+                            // more than the copy.
+                            for (d, &v) in dst[xlo..xhi].iter_mut().zip(&src[ix0..]) {
+                                *d = v;
+                            }
                         } else {
                             for ox in xlo..xhi {
                                 dst[ox] = src[ox * s + kx - p];
@@ -94,6 +98,32 @@ pub fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
             }
         }
     }
+}
+
+/// Zeroes a short slice without a memset call.
+#[inline]
+fn zero(v: &mut [f32]) {
+    for x in v {
+        *x = 0.0;
+    }
+}
+
+/// Sum of a slice with eight independent accumulators (vectorises; the order is fixed, so
+/// the result is deterministic).
+pub fn sum8(v: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &x in rest {
+        s += x;
+    }
+    s
 }
 
 /// Folds `dcols` (the gradient of the im2col matrix) back into `dx`, adding to it when
@@ -184,7 +214,7 @@ pub fn backward(
     let dym = Mat::new(&dy.data, g.out_channels, np);
     gemm(1.0, dym, Mat::new(cols, g.k_len(), np).t(), 0.0, dw);
     for (c, d) in db.iter_mut().enumerate() {
-        *d = dy.data[c * np..(c + 1) * np].iter().sum();
+        *d = sum8(&dy.data[c * np..(c + 1) * np]);
     }
     if let Some((dx, acc)) = dx {
         dcols.resize(g.k_len() * np, 0.0);

@@ -32,7 +32,7 @@ pub fn backward(
     let dym = Mat::new(&dy.data, out, n);
     gemm(1.0, dym, Mat::new(&x.data, f, n).t(), 0.0, dw);
     for (o, d) in db.iter_mut().enumerate() {
-        *d = dy.data[o * n..(o + 1) * n].iter().sum();
+        *d = super::conv::sum8(&dy.data[o * n..(o + 1) * n]);
     }
     if let Some((dx, acc)) = dx {
         dx.reshape(x.shape, n);

@@ -1,0 +1,561 @@
+//! End-to-end tests of the `nandspin` binary, run the way a user runs it: real config files,
+//! the bundled MNIST subset, reports on disk. Every training run is tiny (a few hundred
+//! images, one or two epochs) so the whole file takes seconds in release mode.
+//!
+//! Bad input must give exit code 2, exactly one `error: ` line on stderr naming the file,
+//! line and key at fault, and no report files.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use tempfile::TempDir;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// The crate root: the binary runs here so that the default config paths resolve.
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled MNIST folder, absolute.
+fn mnist_dir() -> PathBuf {
+    manifest().join("workloads/data/mnist")
+}
+
+/// Flags that keep a training run tiny (1 epoch unless overridden later on the line).
+const TINY: [&str; 7] = [
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.max_train_images=256",
+    "--set",
+    "training.max_test_images=200",
+    "--quiet",
+];
+
+/// What one invocation of the binary gave.
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `nandspin ARGS` in the crate root.
+fn nandspin<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Outcome {
+    let out = Command::new(env!("CARGO_BIN_EXE_nandspin"))
+        .args(args)
+        .current_dir(manifest())
+        .output()
+        .expect("the nandspin binary runs");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `nandspin run TINY EXTRA --out OUT` and asserts it succeeded.
+fn tiny_run(out: &Path, extra: &[&str]) -> Outcome {
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(TINY.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    let r = nandspin(&args);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "nandspin {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+/// Asserts the bad-input contract: exit code 2, exactly one non-empty stderr line starting
+/// with `error: `, no panic, and no files in `out` (when given). Returns the line.
+fn assert_input_error(r: &Outcome, out: Option<&Path>) -> String {
+    assert!(
+        !r.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(2), "exit code; stderr:\n{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr must be one line, got:\n{}",
+        r.stderr
+    );
+    let line = lines[0];
+    assert!(
+        line.starts_with("error: ") && line.len() > "error: ".len(),
+        "stderr line must start with `error: `: {line:?}"
+    );
+    if let Some(out) = out {
+        let files: Vec<PathBuf> = match fs::read_dir(out) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        assert!(files.is_empty(), "files written on error: {files:?}");
+    }
+    line.to_string()
+}
+
+/// Runs `nandspin run TINY ARGS --out <tmp>/out`, expecting an input error; returns the line.
+fn bad_run(args: &[&str]) -> String {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let mut all: Vec<String> = vec!["run".into()];
+    all.extend(TINY.iter().map(|s| s.to_string()));
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.push("--out".into());
+    all.push(out.display().to_string());
+    let r = nandspin(&all);
+    assert_input_error(&r, Some(&out))
+}
+
+/// The bundled workload's text, with `data.dir` made absolute so a copy works anywhere.
+fn workload_text() -> String {
+    let text = fs::read_to_string(manifest().join("workloads/lenet5-mnist.toml")).unwrap();
+    let rel = "dir = \"data/mnist\"";
+    assert!(text.contains(rel), "the workload's data.dir line changed");
+    text.replacen(
+        rel,
+        &format!("dir = {:?}", mnist_dir().display().to_string()),
+        1,
+    )
+}
+
+/// The bundled arch file's text.
+fn arch_text() -> String {
+    fs::read_to_string(manifest().join("arch/nandspin.toml")).unwrap()
+}
+
+/// Replaces the first line setting `key` at or after the first line containing `after`
+/// with `new_line`; returns the new text and the 1-based number of the edited line.
+fn edit(text: &str, after: &str, key: &str, new_line: &str) -> (String, usize) {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(after))
+        .unwrap_or_else(|| panic!("no line containing {after:?}"));
+    let i = (start..lines.len())
+        .find(|&i| {
+            let l = lines[i].trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .unwrap_or_else(|| panic!("no `{key} =` line after {after:?}"));
+    lines[i] = new_line.to_string();
+    (lines.join("\n") + "\n", i + 1)
+}
+
+/// Writes `text` to `<tmp>/name` and returns the path.
+fn write(tmp: &TempDir, name: &str, text: &str) -> PathBuf {
+    let p = tmp.path().join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs a tiny training of a workload edited by `edit(after, key, new_line)`, expecting an
+/// input error; checks it names the file and edited line, and returns the message.
+fn bad_workload(after: &str, key: &str, new_line: &str) -> String {
+    let tmp = TempDir::new().unwrap();
+    let (text, line) = edit(&workload_text(), after, key, new_line);
+    let w = write(&tmp, "bad.toml", &text);
+    let msg = bad_run(&["--workload", w.to_str().unwrap()]);
+    let at = format!("{}:{line}:", w.display());
+    assert!(msg.contains(&at), "expected {at:?} in {msg:?}");
+    msg
+}
+
+/// As [`bad_workload`], for the arch file.
+fn bad_arch(after: &str, key: &str, new_line: &str) -> String {
+    let tmp = TempDir::new().unwrap();
+    let (text, line) = edit(&arch_text(), after, key, new_line);
+    let a = write(&tmp, "bad-arch.toml", &text);
+    let msg = bad_run(&["--arch", a.to_str().unwrap()]);
+    let at = format!("{}:{line}:", a.display());
+    assert!(msg.contains(&at), "expected {at:?} in {msg:?}");
+    msg
+}
+
+fn assert_contains(msg: &str, needle: &str) {
+    assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
+}
+
+/// `epochs.csv` rows without the `wall_s` column (the only nondeterministic one).
+fn rows_without_wall(out: &Path) -> Vec<String> {
+    let text = fs::read_to_string(out.join("epochs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"wall_s"));
+    text.lines()
+        .map(|l| {
+            let (rest, _wall) = l.rsplit_once(',').expect("a csv line");
+            rest.to_string()
+        })
+        .collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A temp folder holding copies of the four bundled data files, and a workload using it.
+fn data_copy() -> (TempDir, PathBuf, PathBuf) {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("mnist");
+    fs::create_dir(&data).unwrap();
+    for e in fs::read_dir(mnist_dir()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "gz") {
+            fs::copy(&p, data.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let text = workload_text().replacen(
+        &format!("{:?}", mnist_dir().display().to_string()),
+        &format!("{:?}", data.display().to_string()),
+        1,
+    );
+    let w = write(&tmp, "w.toml", &text);
+    (tmp, data, w)
+}
+
+/// Replaces the training images of a data copy with `bytes`, runs, and checks the error
+/// names that file; returns the message.
+fn bad_train_images(bytes: &[u8]) -> String {
+    let (_tmp, data, w) = data_copy();
+    let images = data.join("train-images-idx3-ubyte.gz");
+    fs::write(&images, bytes).unwrap();
+    let msg = bad_run(&["--workload", w.to_str().unwrap()]);
+    assert_contains(&msg, &images.display().to_string());
+    msg
+}
+
+// ---------------------------------------------------------------------------------------
+// Happy paths
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn run_writes_reports() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let r = tiny_run(&out, &["--set", "training.epochs=2"]);
+    assert_contains(&r.stdout, "final test accuracy");
+
+    for f in ["epochs.csv", "summary.csv", "run.toml"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+
+    let csv = fs::read_to_string(out.join("epochs.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,wall_s"
+    );
+    assert_eq!(lines.len(), 3, "header + one row per epoch:\n{csv}");
+    for l in &lines {
+        assert!(!l.ends_with(','), "trailing comma: {l:?}");
+    }
+    for (i, row) in lines[1..].iter().enumerate() {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f.len(), 6, "{row:?}");
+        assert_eq!(f[0].parse::<usize>().unwrap(), i + 1);
+        for col in [2, 4] {
+            let acc: f64 = f[col].parse().unwrap();
+            assert!((0.0..=1.0).contains(&acc), "accuracy {acc} in {row:?}");
+        }
+        for col in [1, 3, 5] {
+            let v: f64 = f[col].parse().unwrap();
+            assert!(v.is_finite() && v >= 0.0, "{v} in {row:?}");
+        }
+    }
+
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 2, "{summary}");
+    for l in summary.lines() {
+        assert!(!l.ends_with(','), "trailing comma: {l:?}");
+    }
+
+    let run: toml::Table = fs::read_to_string(out.join("run.toml"))
+        .unwrap()
+        .parse()
+        .expect("run.toml is TOML");
+    let meta = run["run"].as_table().expect("[run]");
+    assert!(meta["seed"].as_integer().is_some(), "run.seed");
+    assert_eq!(meta["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    assert!(run["arch"].is_table(), "[arch]");
+    let work = run["workload"].as_table().expect("[workload]");
+    assert_eq!(work["training"]["epochs"].as_integer(), Some(2));
+    assert_eq!(work["training"]["max_train_images"].as_integer(), Some(256));
+}
+
+/// Two runs with the same seed agree (but for wall time); other seeds differ.
+fn check_determinism(store: &str) {
+    let tmp = TempDir::new().unwrap();
+    let set = format!("weights.store={store}");
+    let run = |name: &str, seed: &str| {
+        let out = tmp.path().join(name);
+        tiny_run(&out, &["--set", &set, "--seed", seed]);
+        rows_without_wall(&out)
+    };
+    let a = run("a", "1");
+    let b = run("b", "1");
+    let c = run("c", "2");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b, "same seed, different results ({store} store)");
+    assert_ne!(a[1..], c[1..], "seeds 1 and 2 agree ({store} store)");
+}
+
+#[test]
+fn deterministic_float_store() {
+    check_determinism("float");
+}
+
+#[test]
+fn deterministic_fixed_store() {
+    check_determinism("fixed");
+}
+
+#[test]
+fn rerun_from_run_toml() {
+    let tmp = TempDir::new().unwrap();
+    let first = tmp.path().join("first");
+    tiny_run(&first, &["--seed", "7"]);
+    let second = tmp.path().join("second");
+    let r = nandspin(&[
+        "run",
+        "--quiet",
+        "--from",
+        first.join("run.toml").to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+    assert_eq!(rows_without_wall(&first), rows_without_wall(&second));
+}
+
+#[test]
+fn validate_bundled_configs() {
+    let r = nandspin(&[
+        "validate",
+        "arch/nandspin.toml",
+        "workloads/lenet5-mnist.toml",
+    ]);
+    assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+    assert_eq!(r.stdout.matches("ok:").count(), 2, "{}", r.stdout);
+}
+
+#[test]
+fn residual_network_trains() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    tiny_run(&out, &["--workload", "tests/fixtures/residual.toml"]);
+    let rows = rows_without_wall(&out);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad workload files
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_training_key() {
+    let msg = bad_workload("[training]", "epochs", "epochz = 3");
+    assert_contains(&msg, "epochz");
+}
+
+#[test]
+fn wrong_type() {
+    let msg = bad_workload("[training]", "epochs", "epochs = \"ten\"");
+    assert_contains(&msg, "training.epochs");
+}
+
+#[test]
+fn zero_batch_size() {
+    let msg = bad_workload("[training]", "batch_size", "batch_size = 0");
+    assert_contains(&msg, "training.batch_size");
+}
+
+#[test]
+fn negative_out_channels() {
+    let msg = bad_workload("name = \"conv1\"", "out_channels", "out_channels = -6");
+    assert_contains(&msg, "layer conv1");
+}
+
+#[test]
+fn kernel_larger_than_input() {
+    let msg = bad_workload("name = \"conv2\"", "kernel", "kernel = 15");
+    assert_contains(&msg, "layer conv2");
+    assert_contains(&msg, "larger than its input");
+}
+
+#[test]
+fn missing_input_layer() {
+    let msg = bad_workload("name = \"conv2\"", "input", "input = \"pool9\"");
+    assert_contains(&msg, "layer conv2");
+    assert_contains(&msg, "pool9");
+}
+
+#[test]
+fn cycle() {
+    let tmp = TempDir::new().unwrap();
+    let (text, _) = edit(
+        &workload_text(),
+        "name = \"conv1\"",
+        "input",
+        "input = \"fc3\"",
+    );
+    let w = write(&tmp, "cycle.toml", &text);
+    let msg = bad_run(&["--workload", w.to_str().unwrap()]);
+    assert_contains(&msg, &w.display().to_string());
+    assert_contains(&msg, "cycle");
+    // The message blames one layer of the cycle, at its `[[layers]]` line.
+    let name = msg
+        .split("layer ")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .unwrap_or_else(|| panic!("no layer named in {msg:?}"));
+    let header = text
+        .lines()
+        .position(|l| l.trim() == format!("name = \"{name}\""))
+        .unwrap_or_else(|| panic!("no layer {name:?} in the file"));
+    assert_contains(&msg, &format!("{}:{header}:", w.display()));
+}
+
+#[test]
+fn in_channels_mismatch() {
+    let msg = bad_workload("name = \"conv2\"", "in_channels", "in_channels = 4");
+    assert_contains(&msg, "layer conv2");
+    assert_contains(&msg, "expects 4 input channels, gets 6");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad arch files
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_arch_key() {
+    let msg = bad_arch("[weights]", "bits", "bitz = 8");
+    assert_contains(&msg, "bitz");
+}
+
+#[test]
+fn bad_store_value() {
+    let msg = bad_arch("[weights]", "store", "store = \"flash\"");
+    assert_contains(&msg, "weights.store");
+    assert_contains(&msg, "flash");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad data
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn missing_data_file() {
+    let tmp = TempDir::new().unwrap();
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let text = workload_text().replacen(
+        &format!("{:?}", mnist_dir().display().to_string()),
+        &format!("{:?}", empty.display().to_string()),
+        1,
+    );
+    let w = write(&tmp, "w.toml", &text);
+    let msg = bad_run(&["--workload", w.to_str().unwrap()]);
+    assert_contains(
+        &msg,
+        &empty
+            .join("train-images-idx3-ubyte.gz")
+            .display()
+            .to_string(),
+    );
+}
+
+#[test]
+fn truncated_idx() {
+    let mut raw = Vec::new();
+    MultiGzDecoder::new(fs::File::open(mnist_dir().join("train-images-idx3-ubyte.gz")).unwrap())
+        .read_to_end(&mut raw)
+        .unwrap();
+    let msg = bad_train_images(&gzip(&raw[..1000]));
+    assert_contains(&msg, "truncated");
+}
+
+#[test]
+fn idx_bad_magic() {
+    let bytes: Vec<u8> = (1..=64).collect();
+    let msg = bad_train_images(&gzip(&bytes));
+    assert_contains(&msg, "not an IDX file");
+}
+
+#[test]
+fn corrupt_gzip() {
+    // A valid 10-byte gzip header (deflate, no flags), then a deflate stream of noise.
+    let mut bytes = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    let mut x: u32 = 0x9e37_79b9;
+    bytes.extend((0..4096).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        (x >> 24) as u8
+    }));
+    let msg = bad_train_images(&bytes);
+    assert_contains(&msg, "gzip");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad command lines
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn set_unknown_training_key() {
+    let msg = bad_run(&["--set", "training.epochz=1"]);
+    assert!(msg.starts_with("error: --set training.epochz=1"), "{msg}");
+    assert_contains(&msg, "epochz");
+}
+
+#[test]
+fn set_unknown_top_key() {
+    let msg = bad_run(&["--set", "bogus.x=1"]);
+    assert!(msg.starts_with("error: --set bogus.x=1"), "{msg}");
+    assert_contains(&msg, "bogus");
+}
+
+#[test]
+fn set_wrong_type() {
+    let msg = bad_run(&["--set", "training.epochs=many"]);
+    assert!(
+        msg.starts_with("error: --set training.epochs=many"),
+        "{msg}"
+    );
+    assert_contains(&msg, "training.epochs");
+}
+
+#[test]
+fn set_without_equals() {
+    let msg = bad_run(&["--set", "training.epochs"]);
+    assert!(msg.starts_with("error: --set training.epochs"), "{msg}");
+}
+
+#[test]
+fn validate_bad_file() {
+    let tmp = TempDir::new().unwrap();
+    let (text, line) = edit(&workload_text(), "[training]", "epochs", "epochz = 3");
+    let w = write(&tmp, "bad.toml", &text);
+    let r = nandspin(&["validate", w.to_str().unwrap()]);
+    let msg = assert_input_error(&r, None);
+    assert_contains(&msg, &format!("{}:{line}:", w.display()));
+    assert_contains(&msg, "epochz");
+}
