@@ -75,30 +75,12 @@ impl Network {
                     kernel,
                     stride,
                     padding,
-                } => (
-                    Op::MaxPool(PoolGeom {
-                        input: l.in_shape,
-                        kernel,
-                        stride,
-                        padding,
-                        output: l.out_shape,
-                    }),
-                    None,
-                ),
+                } => (Op::MaxPool(pool_geom(l, kernel, stride, padding)), None),
                 OpSpec::AvgPool {
                     kernel,
                     stride,
                     padding,
-                } => (
-                    Op::AvgPool(PoolGeom {
-                        input: l.in_shape,
-                        kernel,
-                        stride,
-                        padding,
-                        output: l.out_shape,
-                    }),
-                    None,
-                ),
+                } => (Op::AvgPool(pool_geom(l, kernel, stride, padding)), None),
                 OpSpec::Relu => (Op::Relu, None),
                 OpSpec::Flatten => (Op::Flatten, None),
                 OpSpec::Dense { out_features } => {
@@ -310,6 +292,16 @@ impl Network {
                 }
             }
         }
+    }
+}
+
+fn pool_geom(l: &LayerNode, kernel: usize, stride: usize, padding: usize) -> PoolGeom {
+    PoolGeom {
+        input: l.in_shape,
+        kernel,
+        stride,
+        padding,
+        output: l.out_shape,
     }
 }
 
