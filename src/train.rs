@@ -12,8 +12,9 @@ use crate::nn::tensor::Act;
 use crate::rng::{Purpose, keyed_rng};
 use crate::store::{ParamKind, ParamSpec, WeightStore};
 
-/// Images per forward pass when scoring the test set (does not change results).
-const EVAL_BATCH: usize = 500;
+/// Images per forward pass when scoring the test set (does not change results); small
+/// enough that the unfolded conv inputs stay in cache (500 was 25 % slower on conv1).
+const EVAL_BATCH: usize = 64;
 
 /// Stochastic gradient descent with momentum and weight decay, PyTorch's convention:
 /// `g += wd * w` (weights only), `v = m * v + g`, `w_intended = w_held - lr * v`.
