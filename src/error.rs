@@ -34,11 +34,6 @@ impl InputError {
     }
 }
 
-/// Shorthand: an [`InputError`] wrapped in an [`anyhow::Error`].
-pub fn input_error(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(InputError::new(message))
-}
-
 /// The exit code for an error: 2 when it is the user's input, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err

@@ -1,6 +1,6 @@
-//! nandspin: a cycle-level simulator of on-chip CNN training on NAND-SPIN MRAM.
+//! nandspin: on-chip CNN training on NAND-SPIN MRAM, simulated.
 //!
-//! This crate holds the configs ([`config`]), the data sets ([`data`]), the CNN numerics
+//! Today the crate holds the configs ([`config`]), the data sets ([`data`]), the CNN numerics
 //! ([`nn`]), the weight stores that hold the trainable parameters ([`store`]), the training
 //! loop ([`train`]) and the reports ([`report`]).
 

@@ -12,7 +12,7 @@ use nandspin::report;
 use nandspin::run::{self, RunRequest};
 use nandspin::train::{EpochStats, Observer};
 
-/// nandspin: cycle-level simulation of on-chip CNN training on NAND-SPIN MRAM.
+/// nandspin: on-chip CNN training on NAND-SPIN MRAM, simulated.
 #[derive(Parser)]
 #[command(name = "nandspin", version, about, long_about = None)]
 struct Cli {
@@ -36,8 +36,8 @@ enum Command {
         /// Report folder [default: runs/<workload>-<arch>-s<seed>].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Seed of every random stream (overrides training.seed).
-        #[arg(long)]
+        /// Seed of every random stream (overrides training.seed); 0 to 2^63-1.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
         seed: Option<u64>,
         /// Override a config key by its dotted path, e.g. --set training.epochs=1.
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -57,6 +57,7 @@ enum Command {
 struct Console {
     bar: ProgressBar,
     quiet: bool,
+    epochs: u64,
 }
 
 impl Observer for Console {
@@ -66,7 +67,10 @@ impl Observer for Console {
         }
         self.bar.set_position(done);
         if done.is_multiple_of(25) {
-            self.bar.set_message(format!("loss {loss:.4}"));
+            let per_epoch = (total / self.epochs.max(1)).max(1);
+            let epoch = (done - 1) / per_epoch + 1;
+            self.bar
+                .set_message(format!("epoch {epoch}/{}  loss {loss:.4}", self.epochs));
         }
     }
     fn epoch(&mut self, e: &EpochStats) {
@@ -84,16 +88,26 @@ impl Observer for Console {
     }
 }
 
+/// `runs/<workload>-<arch>-s<seed>`, plus a short hash of the `--set` arguments when there
+/// are any, so that runs with different overrides do not overwrite each other.
+fn default_out(p: &run::Prepared) -> PathBuf {
+    let mut name = format!("{}-{}-s{}", p.workload_name, p.arch_name, p.seed());
+    if !p.sets.is_empty() {
+        let words: Vec<u64> = p.sets.join("\n").bytes().map(u64::from).collect();
+        name.push_str(&format!("-{:08x}", nandspin::rng::key(&words) >> 32));
+    }
+    PathBuf::from("runs").join(name)
+}
+
 fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()> {
     let mut prepared = run::prepare(&req)?;
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from("runs").join(format!(
-            "{}-{}-s{}",
-            prepared.workload_name,
-            prepared.arch_name,
-            prepared.seed()
+    let out = out.unwrap_or_else(|| default_out(&prepared));
+    std::fs::create_dir_all(&out).map_err(|e| {
+        nandspin::error::InputError::new(format!(
+            "--out {}: cannot create the report folder: {e}",
+            out.display()
         ))
-    });
+    })?;
     let t = &prepared.workload.config.training;
     let params: usize = prepared.net.params().iter().map(|s| s.len).sum();
     if !quiet {
@@ -129,20 +143,23 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
         );
         b
     };
-    let mut console = Console { bar, quiet };
+    let mut console = Console {
+        bar,
+        quiet,
+        epochs: u64::from(t.epochs),
+    };
     let outcome = run::execute(&mut prepared, &mut console);
     console.bar.finish_and_clear();
     let paths = report::write_all(&out, &prepared, &outcome)?;
     let last = outcome.epochs.last().expect("at least one epoch");
-    let train_s: f64 = outcome.epochs.iter().map(|e| e.train_s).sum();
-    let images = prepared.data.train.len() as f64 * outcome.epochs.len() as f64;
     println!(
-        "store: {}; final test accuracy {:.4} after {} epochs; {:.1} s wall, {:.0} training images/s",
+        "store: {}; final test accuracy {:.4} after {} epoch{}; {:.1} s wall, {:.0} training images/s",
         outcome.store,
         last.test_accuracy,
         last.epoch,
+        if last.epoch == 1 { "" } else { "s" },
         outcome.wall_s,
-        images / train_s.max(1e-9)
+        outcome.train_images_per_s()
     );
     let names: Vec<String> = paths
         .iter()

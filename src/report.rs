@@ -12,19 +12,64 @@ use serde::Serialize;
 
 use crate::run::{Outcome, Prepared};
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to a temporary file beside `path` (synced to disk); returns its path.
+fn stage(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .context("report path has no file name")?
         .to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    let written = fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", tmp.display()));
+    }
+    Ok(tmp)
+}
+
+/// Syncs a folder so that renames inside it survive a crash (best effort).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_set(&[(path.to_path_buf(), bytes.to_vec())])
+}
+
+/// Writes several files as one report: all are staged to temporary files first (nothing is
+/// renamed if any fails, and the temporaries are removed), then renamed in order. The last
+/// file is the completion marker: when it is there, the others are too.
+pub fn write_set(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    for (path, bytes) in files {
+        match stage(path, bytes) {
+            Ok(tmp) => staged.push((tmp, path)),
+            Err(e) => {
+                for (tmp, _) in &staged {
+                    let _ = fs::remove_file(tmp);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (i, (tmp, path)) in staged.iter().enumerate() {
+        if let Err(e) = fs::rename(tmp, path) {
+            for (t, _) in &staged[i..] {
+                let _ = fs::remove_file(t);
+            }
+            return Err(e).with_context(|| format!("renaming to {}", path.display()));
+        }
+    }
+    if let Some((_, p)) = staged.first() {
+        sync_dir(p.parent().unwrap_or(Path::new(".")));
+    }
     Ok(())
 }
 
@@ -61,8 +106,6 @@ pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
 pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
     let last = outcome.epochs.last();
     let t = &p.workload.config.training;
-    let train_images = p.data.train.len() as f64 * outcome.epochs.len() as f64;
-    let train_s: f64 = outcome.epochs.iter().map(|e| e.train_s).sum();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "workload",
@@ -98,7 +141,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
                 .fold(f64::NAN, f64::max),
             6,
         ),
-        fx(train_images / train_s.max(1e-9), 0),
+        fx(outcome.train_images_per_s(), 0),
         fx(outcome.wall_s, 3),
     ])?;
     Ok(w.into_inner()?)
@@ -127,7 +170,12 @@ struct RunMeta<'a> {
 /// The `run.toml` text: tool version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.
 pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
-    let mut workload = toml::Value::try_from(&p.workload.config)?;
+    // The resolved names go into the record, so a rerun reports under the same names.
+    let mut arch = p.arch.config.clone();
+    arch.name = Some(p.arch_name.clone());
+    let mut workload_cfg = p.workload.config.clone();
+    workload_cfg.name = Some(p.workload_name.clone());
+    let mut workload = toml::Value::try_from(&workload_cfg)?;
     let dir = fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
     if let Some(d) = workload.get_mut("data").and_then(|d| d.as_table_mut()) {
         d.insert(
@@ -147,7 +195,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
             overrides: &p.sets,
             rerun: format!("nandspin run --from {}", out_dir.join("run.toml").display()),
         },
-        arch: &p.arch.config,
+        arch: &arch,
         workload,
     };
     let mut text = String::from(
@@ -157,19 +205,14 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// Writes `epochs.csv`, `summary.csv` and `run.toml` into `out_dir`; returns their paths.
+/// Writes `run.toml`, `epochs.csv` and `summary.csv` into `out_dir` (which must exist) as
+/// one report, `summary.csv` last; returns their paths.
 pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let files = [
-        ("run.toml", run_toml(p, out_dir)?),
-        ("epochs.csv", epochs_csv(outcome)?),
-        ("summary.csv", summary_csv(p, outcome)?),
+    let files = vec![
+        (out_dir.join("run.toml"), run_toml(p, out_dir)?),
+        (out_dir.join("epochs.csv"), epochs_csv(outcome)?),
+        (out_dir.join("summary.csv"), summary_csv(p, outcome)?),
     ];
-    let mut paths = Vec::new();
-    for (name, bytes) in files {
-        let path = out_dir.join(name);
-        write_atomic(&path, &bytes)?;
-        paths.push(path);
-    }
-    Ok(paths)
+    write_set(&files)?;
+    Ok(files.into_iter().map(|(path, _)| path).collect())
 }

@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::config::source::{Seg, Source};
+use crate::config::source::Source;
+use crate::config::workload::layer_key;
 use crate::config::{self, ArchConfig, Loaded, Override, WorkloadConfig};
 use crate::data::{self, Splits};
 use crate::error::InputError;
-use crate::nn::graph;
+use crate::nn::graph::{self, OpSpec};
 use crate::nn::network::Network;
 use crate::store;
 use crate::train::{self, EpochStats, Observer};
@@ -67,6 +68,16 @@ pub struct Outcome {
     pub parameters: usize,
     /// Wall-clock seconds of the whole training (all epochs, with testing).
     pub wall_s: f64,
+    /// Training images per epoch.
+    pub train_images: usize,
+}
+
+impl Outcome {
+    /// Training images per second of training time (testing excluded).
+    pub fn train_images_per_s(&self) -> f64 {
+        let train_s: f64 = self.epochs.iter().map(|e| e.train_s).sum();
+        (self.train_images * self.epochs.len()) as f64 / train_s.max(1e-9)
+    }
 }
 
 fn stem(p: &Path) -> String {
@@ -93,7 +104,7 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source, Option<u64>), InputE
             ))
         })?;
         let text = toml::to_string(t).map_err(|e| InputError::new(e.to_string()))?;
-        Ok(Source::from_text(
+        Ok(Source::detached(
             format!("{} [{key}]", path.display()),
             text,
         ))
@@ -133,31 +144,11 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
     if let Some(seed) = req.seed.or(run_seed) {
         workload.config.training.seed = seed;
     }
-    let data_dir = data::resolve_dir(&workload.config.data, &work_base);
-    let mut data = data::load(&workload.config.data, &work_base)?;
-    let t = &workload.config.training;
-    if let Some(n) = t.max_train_images {
-        data.train.truncate(n as usize);
-    }
-    if let Some(n) = t.max_test_images {
-        data.test.truncate(n as usize);
-    }
-    let graph = graph::build(&workload.config.layers, data.train.shape)
-        .map_err(|(path, msg)| workload.error_at(&path, &msg))?;
-    let classes = data.train.classes().max(data.test.classes());
-    let last = graph.layers.last().expect("a checked graph has layers");
-    if last.out_shape.c < classes {
-        let path = vec![Seg::Key("layers".into()), Seg::Index(last.file_index)];
-        return Err(workload.error_at(
-            &path,
-            &format!(
-                "gives {} class scores, but the data has {classes} classes (labels 0..={})",
-                last.out_shape.c,
-                classes - 1
-            ),
-        ));
-    }
-    let net = Network::new(graph);
+    let Checked {
+        data_dir,
+        data,
+        net,
+    } = check_workload(&workload, &work_base)?;
     Ok(Prepared {
         arch_name: arch.config.name.clone().unwrap_or(arch_name_default),
         workload_name: workload.config.name.clone().unwrap_or(work_name_default),
@@ -188,7 +179,62 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
         store: store.describe(),
         parameters: p.net.params().iter().map(|s| s.len).sum(),
         wall_s: t0.elapsed().as_secs_f64(),
+        train_images: p.data.train.len(),
     }
+}
+
+/// A workload's data and network, checked against each other.
+#[derive(Debug)]
+pub struct Checked {
+    /// The data folder, resolved.
+    pub data_dir: PathBuf,
+    /// Training and test images, after the `max_*_images` limits.
+    pub data: Splits,
+    /// The network built for the data's image shape.
+    pub net: Network,
+}
+
+/// Loads a workload's data and builds its network for the data's shape; errors name the
+/// file line or the `--set` at fault. `base` is the folder `data.dir` is relative to.
+pub fn check_workload(w: &Loaded<WorkloadConfig>, base: &Path) -> Result<Checked, InputError> {
+    let data_dir = data::resolve_dir(&w.config.data, base);
+    let mut data = data::load(&w.config.data, base)?;
+    let t = &w.config.training;
+    if let Some(n) = t.max_train_images {
+        data.train.truncate(n as usize);
+    }
+    if let Some(n) = t.max_test_images {
+        data.test.truncate(n as usize);
+    }
+    let shape = data.train.shape;
+    let graph = graph::build(&w.config.layers, shape).map_err(|(path, msg)| {
+        // Blame the file only if the file alone has the same problem.
+        let in_file =
+            graph::build(&w.file_config.layers, shape).err() == Some((path.clone(), msg.clone()));
+        w.error_across(&path, &msg, in_file)
+    })?;
+    let classes = data.train.classes().max(data.test.classes());
+    let last = graph.layers.last().expect("a checked graph has layers");
+    if last.out_shape.c < classes {
+        let key = match last.op {
+            OpSpec::Dense { .. } => "out_features",
+            OpSpec::Conv2d { .. } => "out_channels",
+            _ => "type",
+        };
+        return Err(w.error_at(
+            &layer_key(last.file_index, key),
+            &format!(
+                "gives {} class scores, but the data has {classes} classes (labels 0..={})",
+                last.out_shape.c,
+                classes - 1
+            ),
+        ));
+    }
+    Ok(Checked {
+        data_dir,
+        data,
+        net: Network::new(graph),
+    })
 }
 
 /// Checks one config file without running it; returns a one-line description.
@@ -203,27 +249,15 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
         let w = &a.config.weights;
         return Ok(format!("arch: weights.store = {:?}, {} bits", w.store, w.bits).to_lowercase());
     }
-    let req = RunRequest {
-        arch: PathBuf::new(),
-        workload: path.to_path_buf(),
-        ..Default::default()
-    };
-    let base = req
-        .workload
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let w = config::load_source(src, &[], WorkloadConfig::validate)?;
-    let d = data::load(&w.config.data, &base)?;
-    let g = graph::build(&w.config.layers, d.train.shape)
-        .map_err(|(path, msg)| w.error_at(&path, &msg))?;
-    let net = Network::new(g);
-    let params: usize = net.params().iter().map(|s| s.len).sum();
+    let c = check_workload(&w, &base)?;
+    let params: usize = c.net.params().iter().map(|s| s.len).sum();
     Ok(format!(
         "workload: {} layers, {params} parameters, {} train / {} test images of {}",
-        net.layers().len(),
-        d.train.len(),
-        d.test.len(),
-        d.train.shape
+        c.net.layers().len(),
+        c.data.train.len(),
+        c.data.test.len(),
+        c.data.train.shape
     ))
 }

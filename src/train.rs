@@ -101,10 +101,6 @@ pub trait Observer {
     fn epoch(&mut self, _stats: &EpochStats) {}
 }
 
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {}
-
 /// Trains `net` on `data` with weights held in `store`; returns one record per epoch.
 pub fn train(
     net: &mut Network,
@@ -121,7 +117,7 @@ pub fn train(
     let total = batches * cfg.epochs as u64;
     let mut order: Vec<usize> = (0..n).collect();
     let mut x = Act::default();
-    let mut labels = Vec::with_capacity(bs);
+    let mut labels = Vec::with_capacity(bs.min(n));
     let mut step = 0u64;
     let mut out = Vec::new();
     for epoch in 1..=cfg.epochs {

@@ -559,3 +559,134 @@ fn validate_bad_file() {
     assert_contains(&msg, &format!("{}:{line}:", w.display()));
     assert_contains(&msg, "epochz");
 }
+
+// ---------------------------------------------------------------------------------------
+// Blame and limits (found in review)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn huge_sizes_are_errors_not_aborts() {
+    let msg = bad_run(&["--set", "layers.fc3.out_features=4000000000"]);
+    assert_contains(
+        &msg,
+        "error: --set layers.fc3.out_features=4000000000: layer fc3",
+    );
+    assert_contains(&msg, "must be at most");
+    // Within the per-key cap, but too many values per image: blamed on the --set that did it.
+    let msg = bad_run(&["--set", "layers.conv1.out_channels=1000000"]);
+    assert_contains(
+        &msg,
+        "error: --set layers.conv1.out_channels=1000000: layer conv1",
+    );
+    assert_contains(&msg, "values per sample");
+    let msg = bad_run(&["--set", "layers.conv1.padding=100000"]);
+    assert_contains(&msg, "error: --set layers.conv1.padding=100000");
+}
+
+#[test]
+fn graph_errors_caused_by_set_blame_the_set() {
+    let msg = bad_run(&["--set", "layers.conv2.input=conv2"]);
+    assert_contains(&msg, "error: --set layers.conv2.input=conv2: ");
+    assert_contains(&msg, "cycle");
+    let msg = bad_run(&["--set", "layers.fc3.out_features=5"]);
+    assert_contains(
+        &msg,
+        "error: --set layers.fc3.out_features=5: layer fc3: out_features: gives 5 class scores",
+    );
+    // The last of two --set of one key wins, and is the one blamed.
+    let msg = bad_run(&[
+        "--set",
+        "training.batch_size=4",
+        "--set",
+        "training.batch_size=0",
+    ]);
+    assert_contains(&msg, "error: --set training.batch_size=0: ");
+}
+
+#[test]
+fn out_of_range_values() {
+    assert_contains(&bad_run(&["--set", "weights.range=1e300"]), "weights.range");
+    assert_contains(
+        &bad_run(&["--set", "weights.auto_range_headroom=1e-300"]),
+        "weights.auto_range_headroom",
+    );
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let r = nandspin(&[
+        "run",
+        "--seed",
+        "9223372036854775808",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn unwritable_out_fails_before_training() {
+    let tmp = TempDir::new().unwrap();
+    let file = write(&tmp, "not-a-folder", "x");
+    let out = file.join("out");
+    let r = nandspin(&["run", "--out", out.to_str().unwrap()]);
+    let msg = assert_input_error(&r, None);
+    assert_contains(&msg, "cannot create the report folder");
+    assert!(!r.stdout.contains("final test accuracy"));
+}
+
+#[test]
+fn layer_names_with_dots_are_rejected() {
+    let msg = bad_workload("name = \"conv1\"", "name", "name = \"conv.1\"");
+    assert_contains(&msg, "may not contain `.`");
+}
+
+#[test]
+fn validate_checks_the_class_count() {
+    let tmp = TempDir::new().unwrap();
+    let (text, _) = edit(
+        &workload_text(),
+        "name = \"fc3\"",
+        "out_features",
+        "out_features = 5",
+    );
+    let w = write(&tmp, "w.toml", &text);
+    let r = nandspin(&["validate", w.to_str().unwrap()]);
+    let msg = assert_input_error(&r, None);
+    assert_contains(&msg, "gives 5 class scores");
+}
+
+#[test]
+fn rerun_keeps_names_and_leaves_no_temporaries() {
+    let tmp = TempDir::new().unwrap();
+    let arch = write(
+        &tmp,
+        "mram2.toml",
+        &arch_text().replace("name = \"nandspin\"\n", ""),
+    );
+    let first = tmp.path().join("first");
+    tiny_run(&first, &["--arch", arch.to_str().unwrap()]);
+    let second = tmp.path().join("second");
+    let r = nandspin(&[
+        "run",
+        "--quiet",
+        "--from",
+        first.join("run.toml").to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for dir in [&first, &second] {
+        let summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+        let row = summary.lines().nth(1).unwrap();
+        assert!(row.contains(",mram2,"), "arch name kept: {row}");
+        let names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.contains(".tmp-")),
+            "temporary files left: {names:?}"
+        );
+        assert_eq!(names.len(), 3, "{names:?}");
+    }
+}

@@ -28,6 +28,11 @@ fn schema_version() -> u32 {
     SCHEMA_VERSION
 }
 
+/// Smallest `weights.range` and `weights.auto_range_headroom`.
+pub const MIN_RANGE: f64 = 1e-6;
+/// Largest `weights.range` and `weights.auto_range_headroom`.
+pub const MAX_RANGE: f64 = 1e6;
+
 /// Top-level keys of the arch file (used to route `--set` overrides).
 pub const ARCH_KEYS: &[&str] = &["schema_version", "name", "weights"];
 
@@ -174,18 +179,24 @@ impl ArchConfig {
                 format!("must be between 2 and 16, got {}", w.bits),
             ));
         }
+        // Bounds keep every code step a normal, finite f32 for any bit width and fan-in.
         if let RangeSpec::Fixed(r) = w.range
-            && !(r.is_finite() && r > 0.0)
+            && !(MIN_RANGE..=MAX_RANGE).contains(&r)
         {
             return Err((
                 parse_dotted("weights.range"),
-                format!("must be \"auto\" or a positive number, got {r}"),
+                format!(
+                    "must be \"auto\" or a number from {MIN_RANGE:e} to {MAX_RANGE:e}, got {r:e}"
+                ),
             ));
         }
-        if !(w.auto_range_headroom.is_finite() && w.auto_range_headroom > 0.0) {
+        if !(MIN_RANGE..=MAX_RANGE).contains(&w.auto_range_headroom) {
             return Err((
                 parse_dotted("weights.auto_range_headroom"),
-                format!("must be positive, got {}", w.auto_range_headroom),
+                format!(
+                    "must be from {MIN_RANGE:e} to {MAX_RANGE:e}, got {:e}",
+                    w.auto_range_headroom
+                ),
             ));
         }
         Ok(())

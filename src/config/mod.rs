@@ -57,15 +57,6 @@ impl Override {
     }
 }
 
-/// Which file a `--set` key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// The arch file.
-    Arch,
-    /// The workload file.
-    Workload,
-}
-
 /// Routes each override to the file whose top-level keys include its first segment.
 pub fn route_overrides(
     overrides: &[Override],
@@ -108,20 +99,44 @@ pub struct Loaded<T> {
     pub overrides: Vec<(KeyPath, Override)>,
     /// The file's table after overrides (for naming layers in messages).
     pub table: toml::Table,
+    /// The config as the file alone gives it, before overrides.
+    pub file_config: T,
 }
 
 impl<T> Loaded<T> {
-    /// An input error about `path`: blamed on the `--set` that set it, or on its line.
+    /// An input error about `path`: blamed on the last `--set` that set it (or a key inside
+    /// it, or the table holding it), else on the file's line.
     pub fn error_at(&self, path: &[Seg], message: &str) -> InputError {
-        let key = display_key(path, &self.table);
-        if let Some((_, o)) = self
+        let o = self
             .overrides
             .iter()
-            .find(|(p, _)| p.as_slice() == path || path.starts_with(p))
-        {
-            return InputError::new(format!("--set {}: {key}: {message}", o.raw));
+            .rfind(|(p, _)| path.starts_with(p) || p.starts_with(path))
+            .map(|(_, o)| o);
+        self.blame(path, message, o)
+    }
+
+    /// An input error about `path` found by a check that spans keys (the layer graph):
+    /// `in_file` says whether the file alone has the same error. If not, an override caused
+    /// it: the one touching `path` if any, else the last one.
+    pub fn error_across(&self, path: &[Seg], message: &str, in_file: bool) -> InputError {
+        if in_file {
+            return self.blame(path, message, None);
         }
-        InputError::new(format!("{}: {key}: {message}", self.source.at_key(path)))
+        let o = self
+            .overrides
+            .iter()
+            .rfind(|(p, _)| path.starts_with(p) || p.starts_with(path))
+            .or(self.overrides.last())
+            .map(|(_, o)| o);
+        self.blame(path, message, o)
+    }
+
+    fn blame(&self, path: &[Seg], message: &str, set: Option<&Override>) -> InputError {
+        let key = display_key(path, &self.table);
+        match set {
+            Some(o) => InputError::new(format!("--set {}: {key}: {message}", o.raw)),
+            None => InputError::new(format!("{}: {key}: {message}", self.source.at_key(path))),
+        }
     }
 }
 
@@ -218,7 +233,7 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
 }
 
 /// Reads, overrides, deserialises and validates one config file.
-pub fn load<T: DeserializeOwned>(
+pub fn load<T: DeserializeOwned + Clone>(
     path: &Path,
     overrides: &[Override],
     validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
@@ -228,7 +243,7 @@ pub fn load<T: DeserializeOwned>(
 }
 
 /// As [`load`], for a source already in memory.
-pub fn load_source<T: DeserializeOwned>(
+pub fn load_source<T: DeserializeOwned + Clone>(
     source: Source,
     overrides: &[Override],
     validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
@@ -236,8 +251,7 @@ pub fn load_source<T: DeserializeOwned>(
     let file = source.path.display().to_string();
     // 1. The file alone.
     let de = toml::Deserializer::parse(&source.text).map_err(|e| {
-        let line = e.span().map(|s| source.line_of_offset(s.start));
-        let at = line.map_or(file.clone(), |l| format!("{file}:{l}"));
+        let at = e.span().map_or(file.clone(), |s| source.at_offset(s.start));
         InputError::new(format!("{at}: TOML syntax error: {}", e.message().trim()))
     })?;
     let table: toml::Table = toml::from_str(&source.text)
@@ -251,17 +265,19 @@ pub fn load_source<T: DeserializeOwned>(
             let msg = inner.message().trim().to_string();
             let key = display_key(&path, &table);
             let at = match inner.span() {
-                Some(s) => format!("{file}:{}", source.line_of_offset(s.start)),
+                Some(s) => source.at_offset(s.start),
                 None => source.at_key(&path),
             };
             return Err(InputError::new(format!("{at}: {key}: {msg}")));
         }
     };
+    let file_config = config.clone();
     let mut loaded = Loaded {
         config: (),
         source,
         overrides: Vec::new(),
         table,
+        file_config: (),
     };
     // 2. With the overrides.
     if !overrides.is_empty() {
@@ -294,6 +310,7 @@ pub fn load_source<T: DeserializeOwned>(
         source: loaded.source,
         overrides: loaded.overrides,
         table: loaded.table,
+        file_config,
     })
 }
 

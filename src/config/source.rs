@@ -48,6 +48,9 @@ pub struct Source {
     pub path: PathBuf,
     /// The whole file.
     pub text: String,
+    /// Whether line numbers of `text` mean anything to the user (false for text rebuilt
+    /// from part of another file, such as the tables of a `run.toml`).
+    pub located: bool,
 }
 
 impl Source {
@@ -58,6 +61,7 @@ impl Source {
         Ok(Self {
             path: path.to_path_buf(),
             text,
+            located: true,
         })
     }
 
@@ -66,6 +70,24 @@ impl Source {
         Self {
             path: path.into(),
             text: text.into(),
+            located: true,
+        }
+    }
+
+    /// Text rebuilt from part of another file: messages name `label` without line numbers.
+    pub fn detached(label: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Self {
+            located: false,
+            ..Self::from_text(label, text)
+        }
+    }
+
+    /// `file:line` for byte `offset` (just `file` for detached text).
+    pub fn at_offset(&self, offset: usize) -> String {
+        if self.located {
+            format!("{}:{}", self.path.display(), self.line_of_offset(offset))
+        } else {
+            self.path.display().to_string()
         }
     }
 
@@ -115,6 +137,9 @@ impl Source {
 
     /// `file:line: ` for `path` (or `file: ` when the key cannot be located).
     pub fn at_key(&self, path: &[Seg]) -> String {
+        if !self.located {
+            return self.path.display().to_string();
+        }
         match self.line_of_key(path) {
             Some(line) => format!("{}:{line}", self.path.display()),
             None => self.path.display().to_string(),

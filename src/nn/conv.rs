@@ -81,7 +81,8 @@ pub fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
                         let src = &img[iy * w..(iy + 1) * w];
                         zero(&mut dst[..xlo]);
                         zero(&mut dst[xhi..]);
-                        if s == 1 {
+                        // (With an empty valid range, `xlo + kx` may be below `p`.)
+                        if s == 1 && xlo < xhi {
                             let ix0 = xlo + kx - p;
                             // A plain loop: rows are short, and a memcpy call per row costs
                             // more than the copy.
@@ -153,7 +154,8 @@ pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
                         let iy = oy * s + ky - p;
                         let dst = &mut img[iy * w..(iy + 1) * w];
                         let srow = &src[oy * ow..(oy + 1) * ow];
-                        if s == 1 {
+                        // (With an empty valid range, `xlo + kx` may be below `p`.)
+                        if s == 1 && xlo < xhi {
                             let ix0 = xlo + kx - p;
                             for (d, v) in
                                 dst[ix0..ix0 + (xhi - xlo)].iter_mut().zip(&srow[xlo..xhi])
@@ -271,9 +273,19 @@ mod tests {
 
     #[test]
     fn matches_direct_convolution() {
-        for &(stride, padding, h, w) in &[(1, 0, 6, 7), (1, 2, 5, 5), (2, 1, 7, 6), (3, 2, 8, 9)] {
+        // (stride, padding, h, w, kernel): odd strides, padding wider than the image, a
+        // kernel larger than the unpadded image.
+        for &(stride, padding, h, w, k) in &[
+            (1, 0, 6, 7, 3),
+            (1, 2, 5, 5, 3),
+            (2, 1, 7, 6, 3),
+            (3, 2, 8, 9, 3),
+            (1, 2, 1, 1, 5),
+            (1, 4, 2, 3, 7),
+            (2, 3, 3, 2, 5),
+            (4, 1, 6, 6, 2),
+        ] {
             let input = Shape::new(2, h, w);
-            let k = 3;
             let out_h = (h + 2 * padding - k) / stride + 1;
             let out_w = (w + 2 * padding - k) / stride + 1;
             let g = ConvGeom {

@@ -96,7 +96,33 @@ fn err(index: usize, key: Option<&str>, msg: String) -> GraphError {
     }
 }
 
+/// Largest value of any size key (channels, kernel, stride, padding, features).
+pub const MAX_SIZE: u32 = 1 << 20;
+/// Most activation values one sample may have at any layer's output (256 MiB of f32).
+pub const MAX_VALUES_PER_SAMPLE: usize = 1 << 26;
+/// Most weights one layer may have (1 GiB of f32).
+pub const MAX_LAYER_WEIGHTS: usize = 1 << 28;
+
+fn capped(i: usize, key: &str, v: u32) -> Result<usize, GraphError> {
+    if v > MAX_SIZE {
+        Err(err(
+            i,
+            Some(key),
+            format!("must be at most {MAX_SIZE}, got {v}"),
+        ))
+    } else {
+        Ok(v as usize)
+    }
+}
+
+fn padding_of(spec: &LayerSpec, i: usize) -> Result<usize, GraphError> {
+    capped(i, "padding", spec.padding.unwrap_or(0))
+}
+
 fn need(spec: &LayerSpec, i: usize, key: &str, v: Option<u32>) -> Result<usize, GraphError> {
+    if let Some(v) = v {
+        capped(i, key, v)?;
+    }
     match v {
         None => Err(err(
             i,
@@ -109,6 +135,9 @@ fn need(spec: &LayerSpec, i: usize, key: &str, v: Option<u32>) -> Result<usize, 
 }
 
 fn positive_or(i: usize, key: &str, v: Option<u32>, default: usize) -> Result<usize, GraphError> {
+    if let Some(v) = v {
+        capped(i, key, v)?;
+    }
     match v {
         Some(0) => Err(err(i, Some(key), "must be at least 1, got 0".into())),
         Some(v) => Ok(v as usize),
@@ -204,6 +233,16 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
     let mut by_name: HashMap<&str, NodeIndex> = HashMap::new();
     let nodes: Vec<NodeIndex> = (0..specs.len()).map(|i| g.add_node(i)).collect();
     for (i, spec) in specs.iter().enumerate() {
+        if spec.name.contains('.') {
+            return Err(err(
+                i,
+                Some("name"),
+                format!(
+                    "`{}`: layer names may not contain `.` (it separates keys in --set)",
+                    spec.name
+                ),
+            ));
+        }
         if spec.name.is_empty() || spec.name == INPUT_NAME {
             return Err(err(
                 i,
@@ -263,12 +302,23 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
         .collect();
     if sinks.len() > 1 {
         let names: Vec<&str> = sinks.iter().map(|&i| specs[i].name.as_str()).collect();
-        let last = *sinks.iter().min().expect("two sinks");
+        // The intended output is most likely the last dense layer (else the last layer) in
+        // the file; blame the first other one.
+        let mut by_file = sinks.clone();
+        by_file.sort_unstable();
+        let output = by_file
+            .iter()
+            .rev()
+            .find(|&&i| specs[i].kind == LayerKind::Dense)
+            .or(by_file.last())
+            .copied()
+            .expect("two sinks");
+        let blamed = *by_file.iter().find(|&&i| i != output).expect("two sinks");
         return Err(err(
-            last,
+            blamed,
             None,
             format!(
-                "output goes nowhere: the network must end in one layer, but {} are unused ({})",
+                "output goes nowhere: the network must end in one layer, but {} layers' outputs are unused ({})",
                 names.len(),
                 names.join(", ")
             ),
@@ -304,7 +354,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
                 let out_channels = need(spec, i, "out_channels", spec.out_channels)?;
                 let kernel = need(spec, i, "kernel", spec.kernel)?;
                 let stride = positive_or(i, "stride", spec.stride, 1)?;
-                let padding = spec.padding.unwrap_or(0) as usize;
+                let padding = padding_of(spec, i)?;
                 if let Some(c) = spec.in_channels
                     && c as usize != in_shape.c
                 {
@@ -332,7 +382,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
             LayerKind::MaxPool | LayerKind::AvgPool => {
                 let kernel = need(spec, i, "kernel", spec.kernel)?;
                 let stride = positive_or(i, "stride", spec.stride, kernel)?;
-                let padding = spec.padding.unwrap_or(0) as usize;
+                let padding = padding_of(spec, i)?;
                 if padding * 2 > kernel {
                     return Err(err(
                         i,
@@ -406,6 +456,35 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
                 (OpSpec::Add, in_shape)
             }
         };
+        let values = out_shape.c as u128 * out_shape.h as u128 * out_shape.w as u128;
+        if values > MAX_VALUES_PER_SAMPLE as u128 {
+            return Err(err(
+                i,
+                None,
+                format!(
+                    "output {out_shape} has {values} values per sample, more than the limit of {MAX_VALUES_PER_SAMPLE}"
+                ),
+            ));
+        }
+        let weights = match op {
+            OpSpec::Conv2d {
+                out_channels,
+                kernel,
+                ..
+            } => out_channels
+                .saturating_mul(in_shape.c)
+                .saturating_mul(kernel)
+                .saturating_mul(kernel),
+            OpSpec::Dense { out_features } => out_features.saturating_mul(in_shape.len()),
+            _ => 0,
+        };
+        if weights > MAX_LAYER_WEIGHTS {
+            return Err(err(
+                i,
+                None,
+                format!("has {weights} weights, more than the limit of {MAX_LAYER_WEIGHTS}"),
+            ));
+        }
         position.insert(i, layers.len());
         layers.push(LayerNode {
             name: spec.name.clone(),

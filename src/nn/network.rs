@@ -138,16 +138,6 @@ impl Network {
         &self.graph.layers
     }
 
-    /// The output of layer `i` (execution order) from the last forward pass.
-    pub fn output(&self, i: usize) -> &Act {
-        &self.outs[i]
-    }
-
-    /// The graph.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
     /// Initial parameter values, as PyTorch initialises conv and linear layers:
     /// uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] for weights and biases alike.
     /// Each tensor draws from its own stream keyed on (seed, tensor index).
