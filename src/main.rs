@@ -109,7 +109,7 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
         ))
     })?;
     let t = &prepared.workload.config.training;
-    let params: usize = prepared.net.params().iter().map(|s| s.len).sum();
+    let params: usize = prepared.net.parameter_count();
     if !quiet {
         println!(
             "nandspin {}: {} on {}, seed {}",

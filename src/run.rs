@@ -177,7 +177,7 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
     Outcome {
         epochs,
         store: store.describe(),
-        parameters: p.net.params().iter().map(|s| s.len).sum(),
+        parameters: p.net.parameter_count(),
         wall_s: t0.elapsed().as_secs_f64(),
         train_images: p.data.train.len(),
     }
@@ -252,7 +252,7 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let w = config::load_source(src, &[], WorkloadConfig::validate)?;
     let c = check_workload(&w, &base)?;
-    let params: usize = c.net.params().iter().map(|s| s.len).sum();
+    let params: usize = c.net.parameter_count();
     Ok(format!(
         "workload: {} layers, {params} parameters, {} train / {} test images of {}",
         c.net.layers().len(),

@@ -133,6 +133,11 @@ impl Network {
         &self.params
     }
 
+    /// Trainable values: weights and biases of every layer.
+    pub fn parameter_count(&self) -> usize {
+        self.params.iter().map(|p| p.len).sum()
+    }
+
     /// The layers, in execution order.
     pub fn layers(&self) -> &[LayerNode] {
         &self.graph.layers
