@@ -128,7 +128,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
         outcome.store.clone(),
         t.seed.to_string(),
         outcome.epochs.len().to_string(),
-        outcome.parameters.to_string(),
+        p.net.parameter_count().to_string(),
         p.data.train.len().to_string(),
         p.data.test.len().to_string(),
         fx(last.map_or(f64::NAN, |e| e.train_loss), 6),
@@ -151,7 +151,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
 struct RunRecord<'a> {
     run: RunMeta<'a>,
     arch: &'a crate::config::ArchConfig,
-    workload: toml::Value,
+    workload: &'a crate::config::WorkloadConfig,
 }
 
 #[derive(Serialize)]
@@ -173,16 +173,9 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     // The resolved names go into the record, so a rerun reports under the same names.
     let mut arch = p.arch.config.clone();
     arch.name = Some(p.arch_name.clone());
-    let mut workload_cfg = p.workload.config.clone();
-    workload_cfg.name = Some(p.workload_name.clone());
-    let mut workload = toml::Value::try_from(&workload_cfg)?;
-    let dir = fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
-    if let Some(d) = workload.get_mut("data").and_then(|d| d.as_table_mut()) {
-        d.insert(
-            "dir".into(),
-            toml::Value::String(dir.to_string_lossy().into_owned()),
-        );
-    }
+    let mut workload = p.workload.config.clone();
+    workload.name = Some(p.workload_name.clone());
+    workload.data.dir = fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
     let record = RunRecord {
         run: RunMeta {
             tool: "nandspin",
@@ -196,7 +189,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
             rerun: format!("nandspin run --from {}", out_dir.join("run.toml").display()),
         },
         arch: &arch,
-        workload,
+        workload: &workload,
     };
     let mut text = String::from(
         "# nandspin run record: the resolved configs of one run (after --set and --seed).\n",

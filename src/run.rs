@@ -64,8 +64,6 @@ pub struct Outcome {
     pub epochs: Vec<EpochStats>,
     /// The store, described in words.
     pub store: String,
-    /// Trainable values.
-    pub parameters: usize,
     /// Wall-clock seconds of the whole training (all epochs, with testing).
     pub wall_s: f64,
     /// Training images per epoch.
@@ -87,7 +85,7 @@ fn stem(p: &Path) -> String {
 }
 
 /// Splits a `run.toml` into in-memory arch and workload sources.
-fn sources_from_run(path: &Path) -> Result<(Source, Source, Option<u64>), InputError> {
+fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
     let src = Source::read(path)?;
     let table: toml::Table = toml::from_str(&src.text).map_err(|e| {
         InputError::new(format!(
@@ -109,12 +107,8 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source, Option<u64>), InputE
             text,
         ))
     };
-    let seed = table
-        .get("run")
-        .and_then(|r| r.get("seed"))
-        .and_then(|s| s.as_integer())
-        .map(|s| s as u64);
-    Ok((part("arch")?, part("workload")?, seed))
+    // The seed is the workload's `training.seed`; `[run]` only describes the run.
+    Ok((part("arch")?, part("workload")?))
 }
 
 /// Loads configs and data and checks the network; any problem is an [`InputError`].
@@ -125,9 +119,9 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         .map(|s| Override::parse(s))
         .collect::<Result<_, _>>()?;
     let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
-    let (arch_src, work_src, run_seed) = match &req.from {
+    let (arch_src, work_src) = match &req.from {
         Some(run) => sources_from_run(run)?,
-        None => (Source::read(&req.arch)?, Source::read(&req.workload)?, None),
+        None => (Source::read(&req.arch)?, Source::read(&req.workload)?),
     };
     let arch_name_default = stem(&req.arch);
     let work_base = match &req.from {
@@ -141,7 +135,7 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
     let work_name_default = stem(&req.workload);
     let arch = config::load_source(arch_src, &arch_sets, ArchConfig::validate)?;
     let mut workload = config::load_source(work_src, &work_sets, WorkloadConfig::validate)?;
-    if let Some(seed) = req.seed.or(run_seed) {
+    if let Some(seed) = req.seed {
         workload.config.training.seed = seed;
     }
     let Checked {
@@ -177,7 +171,6 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
     Outcome {
         epochs,
         store: store.describe(),
-        parameters: p.net.parameter_count(),
         wall_s: t0.elapsed().as_secs_f64(),
         train_images: p.data.train.len(),
     }
@@ -198,7 +191,7 @@ pub struct Checked {
 /// file line or the `--set` at fault. `base` is the folder `data.dir` is relative to.
 pub fn check_workload(w: &Loaded<WorkloadConfig>, base: &Path) -> Result<Checked, InputError> {
     let data_dir = data::resolve_dir(&w.config.data, base);
-    let mut data = data::load(&w.config.data, base)?;
+    let mut data = data::load(&w.config.data, &data_dir)?;
     let t = &w.config.training;
     if let Some(n) = t.max_train_images {
         data.train.truncate(n as usize);

@@ -10,8 +10,6 @@ pub mod arch;
 pub mod source;
 pub mod workload;
 
-use std::path::Path;
-
 use serde::de::DeserializeOwned;
 
 use crate::error::InputError;
@@ -232,17 +230,7 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
     Ok(path)
 }
 
-/// Reads, overrides, deserialises and validates one config file.
-pub fn load<T: DeserializeOwned + Clone>(
-    path: &Path,
-    overrides: &[Override],
-    validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
-) -> Result<Loaded<T>, InputError> {
-    let source = Source::read(path)?;
-    load_source(source, overrides, validate)
-}
-
-/// As [`load`], for a source already in memory.
+/// Overrides, deserialises and validates one config file read into `source`.
 pub fn load_source<T: DeserializeOwned + Clone>(
     source: Source,
     overrides: &[Override],
@@ -290,15 +278,7 @@ pub fn load_source<T: DeserializeOwned + Clone>(
             Ok(c) => c,
             Err(e) => {
                 let path = serde_path(e.path());
-                let msg = e.inner().message().trim().to_string();
-                let blamed = loaded
-                    .overrides
-                    .iter()
-                    .max_by_key(|(p, _)| p.iter().zip(&path).take_while(|(a, b)| a == b).count())
-                    .map(|(_, o)| o.raw.clone())
-                    .unwrap_or_default();
-                let key = display_key(&path, &loaded.table);
-                return Err(InputError::new(format!("--set {blamed}: {key}: {msg}")));
+                return Err(loaded.error_across(&path, e.inner().message().trim(), false));
             }
         };
     }
@@ -312,19 +292,6 @@ pub fn load_source<T: DeserializeOwned + Clone>(
         table: loaded.table,
         file_config,
     })
-}
-
-/// Loads an arch file with its overrides.
-pub fn load_arch(path: &Path, overrides: &[Override]) -> Result<Loaded<ArchConfig>, InputError> {
-    load(path, overrides, ArchConfig::validate)
-}
-
-/// Loads a workload file with its overrides (the network graph is checked by `nn::graph`).
-pub fn load_workload(
-    path: &Path,
-    overrides: &[Override],
-) -> Result<Loaded<WorkloadConfig>, InputError> {
-    load(path, overrides, WorkloadConfig::validate)
 }
 
 #[cfg(test)]

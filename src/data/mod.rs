@@ -97,12 +97,11 @@ fn load_set(dir: &Path, images: &str, labels: &str) -> Result<Dataset, InputErro
     })
 }
 
-/// Reads the four files of `cfg`, with `dir` resolved against `base` (the workload file's
-/// folder), and checks that both sets have images of one shape.
-pub fn load(cfg: &DataConfig, base: &Path) -> Result<Splits, InputError> {
-    let dir = resolve_dir(cfg, base);
-    let train = load_set(&dir, &cfg.train_images, &cfg.train_labels)?;
-    let test = load_set(&dir, &cfg.test_images, &cfg.test_labels)?;
+/// Reads the four files of `cfg` from `dir` (see [`resolve_dir`]) and checks that both sets
+/// have images of one shape.
+pub fn load(cfg: &DataConfig, dir: &Path) -> Result<Splits, InputError> {
+    let train = load_set(dir, &cfg.train_images, &cfg.train_labels)?;
+    let test = load_set(dir, &cfg.test_images, &cfg.test_labels)?;
     if train.shape != test.shape {
         return Err(InputError::new(format!(
             "{}: test images are {}, training images are {}",
