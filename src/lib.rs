@@ -1,11 +1,13 @@
 //! nandspin: on-chip CNN training on NAND-SPIN MRAM, simulated.
 //!
 //! Today the crate holds the configs ([`config`]), the data sets ([`data`]), the CNN numerics
-//! ([`nn`]), the weight stores that hold the trainable parameters ([`store`]), the training
+//! ([`nn`]), the NAND-SPIN device model
+//! ([`device`]), the weight stores that hold the trainable parameters ([`store`]), the training
 //! loop ([`train`]) and the reports ([`report`]).
 
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod nn;
 pub mod report;

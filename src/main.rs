@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use nandspin::device::curve;
 use nandspin::error::exit_code;
 use nandspin::report;
 use nandspin::run::{self, RunRequest};
@@ -45,6 +46,26 @@ enum Command {
         /// No progress bar and no per-epoch table; only the final summary.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Switching probability, mean switching time and energy of one program pulse of the
+    /// arch's MTJ over pulse widths and currents, as CSV.
+    Device {
+        /// Architecture file.
+        #[arg(long, default_value = "arch/nandspin.toml")]
+        arch: PathBuf,
+        /// Override an arch key by its dotted path, e.g. --set device.delta=60.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Pulse widths in ns: a list (1,2,3) or start:stop:step.
+        #[arg(long, default_value = "0.5:5:0.5", value_name = "LIST|RANGE")]
+        pulse_ns: String,
+        /// Currents in µA: a list or start:stop:step [default: the arch's
+        /// update.program_current_ua].
+        #[arg(long, value_name = "LIST|RANGE")]
+        current_ua: Option<String>,
+        /// Write the CSV to this file (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check config files (arch or workload, told apart by their keys) without running.
     Validate {
@@ -169,6 +190,30 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
     Ok(())
 }
 
+fn device(
+    arch: PathBuf,
+    sets: Vec<String>,
+    pulse_ns: String,
+    current_ua: Option<String>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let pulses = curve::parse_pulses(&pulse_ns)?;
+    let a = run::load_arch(&arch, &sets)?;
+    let currents = match current_ua {
+        Some(spec) => curve::parse_currents(&spec)?,
+        None => vec![a.config.update.program_current_ua],
+    };
+    let csv = report::device_csv(&curve::characterise(&a.config, &pulses, &currents))?;
+    match out {
+        Some(path) => report::write_atomic(&path, &csv)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&csv)?;
+        }
+    }
+    Ok(())
+}
+
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
@@ -209,6 +254,13 @@ fn main() -> ExitCode {
             out,
             quiet,
         ),
+        Command::Device {
+            arch,
+            sets,
+            pulse_ns,
+            current_ua,
+            out,
+        } => device(arch, sets, pulse_ns, current_ua, out),
         Command::Validate { files } => return validate(&files),
     };
     match result {

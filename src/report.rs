@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::device::WriteCounts;
+use crate::device::curve::CurvePoint;
 use crate::run::{Outcome, Prepared};
+use crate::store::ParamSpec;
 
 /// Writes `bytes` to a temporary file beside `path` (synced to disk); returns its path.
 fn stage(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
@@ -78,26 +81,148 @@ fn fx(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}")
 }
 
+/// Device columns of `epochs.csv` and `summary.csv`, after the accuracy columns.
+const DEVICE_COLUMNS: [&str; 14] = [
+    "strings_written",
+    "strings_skipped",
+    "program_pulses",
+    "switches",
+    "program_failures",
+    "verify_reads",
+    "bits_written",
+    "bit_errors",
+    "bit_error_rate",
+    "erase_energy_pJ",
+    "program_energy_pJ",
+    "read_energy_pJ",
+    "write_energy_pJ",
+    "string_write_ns",
+];
+
+/// The device columns' values; empty fields for stores without a device model.
+fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
+    let Some(c) = c else {
+        return vec![String::new(); DEVICE_COLUMNS.len()];
+    };
+    vec![
+        c.strings_written.to_string(),
+        c.strings_skipped.to_string(),
+        c.program_pulses.to_string(),
+        c.switches.to_string(),
+        c.program_failures.to_string(),
+        c.verify_reads.to_string(),
+        c.bits_written.to_string(),
+        c.bit_errors.to_string(),
+        format!("{:.6e}", c.bit_error_rate()),
+        fx(c.erase_energy_pj, 3),
+        fx(c.program_energy_pj, 3),
+        fx(c.read_energy_pj, 3),
+        fx(c.write_energy_pj(), 3),
+        fx(c.write_time_ps as f64 / 1000.0, 3),
+    ]
+}
+
 /// The `epochs.csv` text: one row per epoch.
 pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "epoch",
         "train_loss",
         "train_accuracy",
         "test_loss",
         "test_accuracy",
-        "wall_s",
-    ])?;
+    ];
+    header.extend(DEVICE_COLUMNS);
+    header.push("wall_s");
+    w.write_record(&header)?;
     for e in &outcome.epochs {
-        w.write_record([
+        let mut row = vec![
             e.epoch.to_string(),
             fx(e.train_loss, 6),
             fx(e.train_accuracy, 6),
             fx(e.test_loss, 6),
             fx(e.test_accuracy, 6),
-            fx(e.wall_s, 3),
+        ];
+        row.extend(device_fields(e.device_total().as_ref()));
+        row.push(fx(e.wall_s, 3));
+        w.write_record(&row)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// The `nandspin device` CSV: one row per (current, pulse width).
+pub fn device_csv(points: &[CurvePoint]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "pulse_ns",
+        "current_uA",
+        "p_switch",
+        "mean_switch_ns",
+        "energy_pJ",
+    ])?;
+    for p in points {
+        w.write_record([
+            format!("{}", p.pulse_ns),
+            format!("{}", p.current_ua),
+            format!("{:.9}", p.p_switch),
+            p.mean_switch_ns.map_or(String::new(), |t| fx(t, 6)),
+            fx(p.energy_pj, 6),
         ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// The `layers.csv` text: per layer, the counts and energy of each action of the weight
+/// update (WU) phase over the whole run, tidy (one row per layer x phase x component x
+/// action). Only a header for stores without a device model.
+pub fn layers_csv(params: &[ParamSpec], outcome: &Outcome) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "layer",
+        "phase",
+        "component",
+        "action",
+        "count",
+        "energy_pJ",
+    ])?;
+    let mut layers: Vec<(&str, WriteCounts)> = Vec::new();
+    for e in &outcome.epochs {
+        let Some(per_param) = &e.device else { continue };
+        for (spec, c) in params.iter().zip(per_param) {
+            match layers.iter_mut().find(|(l, _)| *l == spec.layer) {
+                Some((_, acc)) => acc.add(c),
+                None => layers.push((&spec.layer, c.clone())),
+            }
+        }
+    }
+    for (layer, c) in &layers {
+        let rows: [(&str, &str, u64, f64); 10] = [
+            ("string", "write", c.strings_written, 0.0),
+            ("string", "skip", c.strings_skipped, 0.0),
+            ("hm_strip", "erase_pulse", c.erase_pulses, c.erase_energy_pj),
+            ("mtj", "erase_failure", c.erase_failures, 0.0),
+            (
+                "mtj",
+                "program_pulse",
+                c.program_pulses,
+                c.program_energy_pj,
+            ),
+            ("mtj", "switch", c.switches, 0.0),
+            ("mtj", "program_failure", c.program_failures, 0.0),
+            ("string", "verify_read", c.verify_reads, 0.0),
+            ("mtj", "read", c.bits_read, c.read_energy_pj),
+            ("mtj", "bit_error", c.bit_errors, 0.0),
+        ];
+        for (component, action, count, energy) in rows {
+            w.write_record([
+                layer.to_string(),
+                "WU".into(),
+                component.into(),
+                action.into(),
+                count.to_string(),
+                fx(energy, 3),
+            ])?;
+        }
     }
     Ok(w.into_inner()?)
 }
@@ -107,7 +232,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
     let last = outcome.epochs.last();
     let t = &p.workload.config.training;
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "workload",
         "arch",
         "store",
@@ -119,10 +244,17 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
         "final_train_loss",
         "final_test_accuracy",
         "best_test_accuracy",
-        "train_images_per_s",
-        "wall_s",
-    ])?;
-    w.write_record([
+    ];
+    header.extend(DEVICE_COLUMNS);
+    header.extend(["train_images_per_s", "wall_s"]);
+    w.write_record(&header)?;
+    let device = outcome
+        .epochs
+        .iter()
+        .map(|e| e.device_total())
+        .collect::<Option<Vec<_>>>()
+        .map(|v| WriteCounts::sum(&v));
+    let mut row = vec![
         p.workload_name.clone(),
         p.arch_name.clone(),
         outcome.store.clone(),
@@ -141,9 +273,10 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
                 .fold(f64::NAN, f64::max),
             6,
         ),
-        fx(outcome.train_images_per_s(), 0),
-        fx(outcome.wall_s, 3),
-    ])?;
+    ];
+    row.extend(device_fields(device.as_ref()));
+    row.extend([fx(outcome.train_images_per_s(), 0), fx(outcome.wall_s, 3)]);
+    w.write_record(&row)?;
     Ok(w.into_inner()?)
 }
 
@@ -198,12 +331,16 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// Writes `run.toml`, `epochs.csv` and `summary.csv` into `out_dir` (which must exist) as
-/// one report, `summary.csv` last; returns their paths.
+/// Writes `run.toml`, `epochs.csv`, `layers.csv` and `summary.csv` into `out_dir` (which
+/// must exist) as one report, `summary.csv` last; returns their paths.
 pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<PathBuf>> {
     let files = vec![
         (out_dir.join("run.toml"), run_toml(p, out_dir)?),
         (out_dir.join("epochs.csv"), epochs_csv(outcome)?),
+        (
+            out_dir.join("layers.csv"),
+            layers_csv(p.net.params(), outcome)?,
+        ),
         (out_dir.join("summary.csv"), summary_csv(p, outcome)?),
     ];
     write_set(&files)?;

@@ -24,6 +24,10 @@ pub enum Purpose {
     Shuffle = 2,
     /// Stochastic rounding of an intended weight update.
     Rounding = 3,
+    /// Outcome (and switching time) of one STT program pulse.
+    Program = 4,
+    /// Whether an SOT erase leaves one MTJ unerased.
+    Erase = 5,
 }
 
 /// The SplitMix64 finaliser: a bijective 64-bit mixer with full avalanche.
@@ -60,6 +64,24 @@ pub fn keyed_uniform(stream_key: u64, index: u64) -> f32 {
     let z = mix64(stream_key.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
     // 24 high bits -> exactly representable f32 in [0, 1).
     (z >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
+}
+
+/// A uniform integer in [0, 2^53) for element `index` of the stream keyed by `stream_key`:
+/// `u = n / 2^53` is a uniform f64 in [0, 1) with full double resolution, for events as
+/// rare as 1e-6 per draw.
+#[inline]
+pub fn keyed_u53(stream_key: u64, index: u64) -> u64 {
+    mix64(stream_key.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15))) >> 11
+}
+
+/// 2^53 as f64: divides a [`keyed_u53`] draw into [0, 1).
+pub const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
+
+/// The draws below which an event of probability `p` happens: `n < threshold(p)` has
+/// probability p for `n` from [`keyed_u53`] (exactly 0 and 1 at the ends).
+#[inline]
+pub fn threshold_u53(p: f64) -> u64 {
+    (p.clamp(0.0, 1.0) * TWO_POW_53).ceil() as u64
 }
 
 #[cfg(test)]

@@ -159,7 +159,7 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
 pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
     let seed = p.seed();
     let init = p.net.init_params(seed);
-    let mut store = store::build(&p.arch.config.weights, p.net.params(), &init, seed);
+    let mut store = store::build(&p.arch.config, p.net.params(), &init, seed);
     let t0 = Instant::now();
     let epochs = train::train(
         &mut p.net,
@@ -228,6 +228,23 @@ pub fn check_workload(w: &Loaded<WorkloadConfig>, base: &Path) -> Result<Checked
         data,
         net: Network::new(graph),
     })
+}
+
+/// Loads an arch file with `--set` overrides (arch keys only), for commands that need no
+/// workload.
+pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, InputError> {
+    let overrides: Vec<Override> = sets
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<_, _>>()?;
+    let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
+    if let Some(o) = work_sets.first() {
+        return Err(InputError::new(format!(
+            "--set {}: `{}` is a workload key; this command reads only the arch file",
+            o.raw, o.path[0]
+        )));
+    }
+    config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)
 }
 
 /// Checks one config file without running it; returns a one-line description.

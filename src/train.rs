@@ -6,6 +6,7 @@ use rand::seq::SliceRandom;
 
 use crate::config::workload::TrainingConfig;
 use crate::data::{Dataset, Splits};
+use crate::device::WriteCounts;
 use crate::nn::loss::BatchScore;
 use crate::nn::network::Network;
 use crate::nn::tensor::Act;
@@ -91,6 +92,16 @@ pub struct EpochStats {
     pub train_s: f64,
     /// Wall-clock seconds of the whole epoch, training and testing.
     pub wall_s: f64,
+    /// Device activity of the epoch's weight updates, per parameter tensor (`None` for
+    /// stores without a device model).
+    pub device: Option<Vec<WriteCounts>>,
+}
+
+impl EpochStats {
+    /// The epoch's device activity summed over all parameters.
+    pub fn device_total(&self) -> Option<WriteCounts> {
+        self.device.as_ref().map(WriteCounts::sum)
+    }
 }
 
 /// Progress events for a front end (progress bar, log).
@@ -139,6 +150,7 @@ pub fn train(
             observer.batch(step, total, s.loss_sum / chunk.len() as f64);
         }
         let train_s = t0.elapsed().as_secs_f64();
+        let device = store.take_counts();
         let test = evaluate(net, &*store, &data.test);
         let stats = EpochStats {
             epoch,
@@ -148,6 +160,7 @@ pub fn train(
             test_accuracy: test.correct as f64 / data.test.len() as f64,
             train_s,
             wall_s: t0.elapsed().as_secs_f64(),
+            device,
         };
         observer.epoch(&stats);
         out.push(stats);

@@ -254,7 +254,7 @@ fn run_writes_reports() {
     let r = tiny_run(&out, &["--set", "training.epochs=2"]);
     assert_contains(&r.stdout, "final test accuracy");
 
-    for f in ["epochs.csv", "summary.csv", "run.toml"] {
+    for f in ["epochs.csv", "layers.csv", "summary.csv", "run.toml"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 
@@ -262,22 +262,27 @@ fn run_writes_reports() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,wall_s"
+        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,\
+         strings_written,strings_skipped,program_pulses,switches,program_failures,\
+         verify_reads,bits_written,bit_errors,bit_error_rate,erase_energy_pJ,\
+         program_energy_pJ,read_energy_pJ,write_energy_pJ,string_write_ns,wall_s"
     );
+    let width = lines[0].split(',').count();
     assert_eq!(lines.len(), 3, "header + one row per epoch:\n{csv}");
     for l in &lines {
         assert!(!l.ends_with(','), "trailing comma: {l:?}");
     }
     for (i, row) in lines[1..].iter().enumerate() {
         let f: Vec<&str> = row.split(',').collect();
-        assert_eq!(f.len(), 6, "{row:?}");
+        assert_eq!(f.len(), width, "{row:?}");
         assert_eq!(f[0].parse::<usize>().unwrap(), i + 1);
         for col in [2, 4] {
             let acc: f64 = f[col].parse().unwrap();
             assert!((0.0..=1.0).contains(&acc), "accuracy {acc} in {row:?}");
         }
-        for col in [1, 3, 5] {
-            let v: f64 = f[col].parse().unwrap();
+        // Every other column is a non-negative number: the default store is the device.
+        for (col, v) in f.iter().enumerate().skip(1) {
+            let v: f64 = v.parse().unwrap_or_else(|_| panic!("column {col} of {row:?}"));
             assert!(v.is_finite() && v >= 0.0, "{v} in {row:?}");
         }
     }
@@ -687,6 +692,6 @@ fn rerun_keeps_names_and_leaves_no_temporaries() {
             names.iter().all(|n| !n.contains(".tmp-")),
             "temporary files left: {names:?}"
         );
-        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 }

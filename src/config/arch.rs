@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
 use super::source::{KeyPath, parse_dotted};
 
 /// The schema version this build reads.
@@ -22,10 +23,36 @@ pub struct ArchConfig {
     /// How weights are stored and updated.
     #[serde(default)]
     pub weights: WeightsConfig,
+    /// The MTJ and its switching.
+    #[serde(default)]
+    pub device: DeviceConfig,
+    /// The NAND-SPIN string and its heavy-metal strip.
+    #[serde(default)]
+    pub string: StringConfig,
+    /// How weight updates are written to the strings.
+    #[serde(default)]
+    pub update: UpdateConfig,
+    /// Fixed per-action energies that replace the physics.
+    #[serde(default)]
+    pub energy: EnergyConfig,
 }
 
 fn schema_version() -> u32 {
     SCHEMA_VERSION
+}
+
+impl Default for ArchConfig {
+    fn default() -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            name: None,
+            weights: WeightsConfig::default(),
+            device: DeviceConfig::default(),
+            string: StringConfig::default(),
+            update: UpdateConfig::default(),
+            energy: EnergyConfig::default(),
+        }
+    }
 }
 
 /// Smallest `weights.range` and `weights.auto_range_headroom`.
@@ -34,7 +61,15 @@ pub const MIN_RANGE: f64 = 1e-6;
 pub const MAX_RANGE: f64 = 1e6;
 
 /// Top-level keys of the arch file (used to route `--set` overrides).
-pub const ARCH_KEYS: &[&str] = &["schema_version", "name", "weights"];
+pub const ARCH_KEYS: &[&str] = &[
+    "schema_version",
+    "name",
+    "weights",
+    "device",
+    "string",
+    "update",
+    "energy",
+];
 
 /// Which weight store holds the trainable parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +79,8 @@ pub enum StoreKind {
     Float,
     /// B-bit fixed-point codes, per-layer scale, exact writes.
     Fixed,
+    /// B-bit codes held bit by bit in NAND-SPIN strings, written through the device model.
+    Nandspin,
 }
 
 /// How a signed integer weight code is laid out in B bits.
@@ -130,7 +167,7 @@ impl<'de> Deserialize<'de> for RangeSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WeightsConfig {
-    /// `float` or `fixed`.
+    /// `float`, `fixed` or `nandspin`.
     pub store: StoreKind,
     /// Bits per weight code, B (2..=16).
     pub bits: u32,
@@ -149,7 +186,7 @@ pub struct WeightsConfig {
 impl Default for WeightsConfig {
     fn default() -> Self {
         Self {
-            store: StoreKind::Fixed,
+            store: StoreKind::Nandspin,
             bits: 8,
             encoding: Encoding::TwosComplement,
             rounding: Rounding::Stochastic,
@@ -196,6 +233,39 @@ impl ArchConfig {
                 format!(
                     "must be from {MIN_RANGE:e} to {MAX_RANGE:e}, got {:e}",
                     w.auto_range_headroom
+                ),
+            ));
+        }
+        self.device.validate()?;
+        self.string.validate()?;
+        self.update.validate(w.bits)?;
+        self.energy.validate()?;
+        if w.store == StoreKind::Nandspin {
+            self.validate_device_store()?;
+        }
+        Ok(())
+    }
+
+    /// Checks that span sections, for the `nandspin` store only.
+    fn validate_device_store(&self) -> Result<(), (KeyPath, String)> {
+        let (b, n) = (self.weights.bits, self.string.mtjs);
+        let fits = if b <= n { n % b == 0 } else { b % n == 0 };
+        if !fits {
+            return Err((
+                parse_dotted("weights.bits"),
+                format!(
+                    "{b}-bit codes do not fit {n}-MTJ strings: the bit width must divide string.mtjs (several weights per string) or be a multiple of it (several strings per weight)"
+                ),
+            ));
+        }
+        if self.device.switching == SwitchingModel::Precessional
+            && self.update.program_current_ua <= self.device.ic0_ua
+        {
+            return Err((
+                parse_dotted("update.program_current_ua"),
+                format!(
+                    "{} µA does not exceed device.ic0_ua ({} µA): precessional switching needs an overdrive; use device.switching = \"thermal\" below I_c0",
+                    self.update.program_current_ua, self.device.ic0_ua
                 ),
             ));
         }

@@ -7,6 +7,7 @@
 //! `--set` argument, since the file alone was fine).
 
 pub mod arch;
+pub mod device;
 pub mod source;
 pub mod workload;
 

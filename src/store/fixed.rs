@@ -1,77 +1,47 @@
 //! The `fixed` store: every weight a B-bit code with a per-layer step, written exactly.
 
-use super::format::{Format, round};
-use super::{ParamId, ParamKind, ParamSpec, WeightStore};
-use crate::config::arch::{BiasPlacement, Encoding, RangeSpec, Rounding, WeightsConfig};
-use crate::rng::{Purpose, key, keyed_uniform};
+use super::quantise::Quantiser;
+use super::{ParamId, ParamSpec, WeightStore};
+use crate::config::arch::WeightsConfig;
 
 /// How one parameter tensor is held.
 #[derive(Debug, Clone)]
 struct Slot {
-    /// `None`: digital f32 (biases kept in registers).
-    quant: Option<Quant>,
     /// Codes as stored (bit patterns), one per value; empty for digital slots.
     codes: Vec<u32>,
     /// Decoded values.
     values: Vec<f32>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Quant {
-    /// Value of one code step.
-    step: f32,
-}
-
 /// B-bit fixed-point weights, per-layer range, rounding to nearest or stochastic.
 #[derive(Debug, Clone)]
 pub struct FixedStore {
-    format: Format,
-    rounding: Rounding,
-    seed: u64,
+    quantiser: Quantiser,
     slots: Vec<Slot>,
-}
-
-/// The range r of a parameter (values in [-r, r)): the configured number, or the smallest
-/// power of two at least `headroom / sqrt(fan_in)`.
-pub fn layer_range(range: RangeSpec, headroom: f64, fan_in: usize) -> f64 {
-    match range {
-        RangeSpec::Fixed(r) => r,
-        RangeSpec::Auto => {
-            let need = headroom / (fan_in.max(1) as f64).sqrt();
-            2f64.powi(need.log2().ceil() as i32)
-        }
-    }
+    /// Code integers of the update being written.
+    scratch: Vec<i32>,
 }
 
 impl FixedStore {
     /// A store for `params`; values are zero until written.
     pub fn new(cfg: &WeightsConfig, params: &[ParamSpec], seed: u64) -> Self {
-        let format = Format {
-            bits: cfg.bits,
-            encoding: cfg.encoding,
-        };
+        let quantiser = Quantiser::new(cfg, params, seed);
         let slots = params
             .iter()
-            .map(|p| {
-                let quantised = p.kind == ParamKind::Weight || cfg.biases == BiasPlacement::Store;
-                let quant = quantised.then(|| {
-                    let r = layer_range(cfg.range, cfg.auto_range_headroom, p.fan_in);
-                    Quant {
-                        step: (r / f64::from(1u32 << (cfg.bits - 1))) as f32,
-                    }
-                });
-                Slot {
-                    quant,
-                    codes: if quantised { vec![0; p.len] } else { vec![] },
-                    values: vec![0.0; p.len],
-                }
+            .enumerate()
+            .map(|(id, p)| Slot {
+                codes: if quantiser.step(id).is_some() {
+                    vec![0; p.len]
+                } else {
+                    vec![]
+                },
+                values: vec![0.0; p.len],
             })
             .collect();
         Self {
-            format,
-            rounding: cfg.rounding,
-            seed,
+            quantiser,
             slots,
+            scratch: Vec::new(),
         }
     }
 
@@ -82,7 +52,7 @@ impl FixedStore {
 
     /// The value of one code step of parameter `id` (`None` when held digitally).
     pub fn step(&self, id: ParamId) -> Option<f32> {
-        self.slots[id].quant.map(|q| q.step)
+        self.quantiser.step(id)
     }
 }
 
@@ -93,52 +63,33 @@ impl WeightStore for FixedStore {
 
     fn write(&mut self, id: ParamId, intended: &[f32], step: u64) {
         let slot = &mut self.slots[id];
-        let Some(q) = slot.quant else {
+        let Some(step_value) = self.quantiser.step(id) else {
             slot.values.copy_from_slice(intended);
             return;
         };
-        let stream = key(&[self.seed, Purpose::Rounding as u64, id as u64, step]);
-        let (lo, hi) = (self.format.q_min() as f32, self.format.q_max() as f32);
-        let (inv, step_value) = (1.0 / q.step, q.step);
-        let format = self.format;
+        let format = self.quantiser.format;
+        let n = &mut self.scratch;
+        n.resize(intended.len(), 0);
+        self.quantiser.quantise(id, intended, step, 0, n);
         // The held value is the code's integer times the step: decode(encode(n)) == n for
         // every n in range (tested in `format`), so no decode is needed here.
-        let mut put = |i: usize, n: f32| {
-            slot.codes[i] = format.encode(n as i32);
-            slot.values[i] = n * step_value;
-        };
-        match self.rounding {
-            Rounding::Nearest => {
-                for (i, &x) in intended.iter().enumerate() {
-                    put(i, (x * inv).round().clamp(lo, hi));
-                }
-            }
-            Rounding::Stochastic => {
-                for (i, &x) in intended.iter().enumerate() {
-                    let u = keyed_uniform(stream, i as u64);
-                    put(i, round(x * inv, Rounding::Stochastic, u).clamp(lo, hi));
-                }
-            }
+        for ((c, v), &n) in slot.codes.iter_mut().zip(&mut slot.values).zip(n.iter()) {
+            *c = format.encode(n);
+            *v = n as f32 * step_value;
         }
     }
 
     fn describe(&self) -> String {
-        let enc = match self.format.encoding {
-            Encoding::TwosComplement => "two's complement",
-            Encoding::SignMagnitude => "sign-magnitude",
-            Encoding::OffsetBinary => "offset binary",
-        };
-        let rnd = match self.rounding {
-            Rounding::Nearest => "round to nearest",
-            Rounding::Stochastic => "stochastic rounding",
-        };
-        format!("fixed {}-bit {enc}, {rnd}", self.format.bits)
+        format!("fixed {}", self.quantiser.describe())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::arch::{RangeSpec, Rounding};
+    use crate::store::ParamKind;
+    use crate::store::quantise::layer_range;
 
     fn spec(kind: ParamKind, len: usize, fan_in: usize) -> ParamSpec {
         ParamSpec {

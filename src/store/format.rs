@@ -71,10 +71,19 @@ pub fn round(x: f32, rounding: Rounding, u: f32) -> f32 {
     match rounding {
         Rounding::Nearest => x.round(),
         Rounding::Stochastic => {
-            let f = x.floor();
+            let f = floor(x);
             if u < x - f { f + 1.0 } else { f }
         }
     }
+}
+
+/// `x.floor()` for |x| < 2^31 without a call into libm (the default x86-64 target has no
+/// rounding instruction). Beyond that range (and for NaN) it saturates or gives 0; callers
+/// clamp to a code range far inside it, so the clamped result is the same.
+#[inline]
+fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x { t - 1.0 } else { t }
 }
 
 #[cfg(test)]
@@ -128,6 +137,12 @@ mod tests {
         fn stochastic_rounding_brackets(x in -1000.0f32..1000.0, u in 0.0f32..1.0) {
             let r = round(x, Rounding::Stochastic, u);
             prop_assert!(r == x.floor() || r == x.floor() + 1.0);
+        }
+
+        #[test]
+        fn fast_floor_is_floor(x in -2.0e9f32..2.0e9) {
+            prop_assert_eq!(floor(x), x.floor());
+            prop_assert_eq!(floor(x / 1e7), (x / 1e7).floor());
         }
     }
 

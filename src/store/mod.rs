@@ -3,13 +3,19 @@
 //! The training loop reads every parameter from a store, computes the update it intends, and
 //! asks the store to write it; the next step trains on whatever the store then holds. The
 //! `float` store holds ideal f32 values; the `fixed` store holds B-bit codes per layer. The
-//! NAND-SPIN device store plugs in behind the same trait.
+//! `nandspin` store holds
+//! the codes bit by bit in simulated NAND-SPIN strings and writes them through the device
+//! model.
 
 mod fixed;
 pub mod format;
+mod nandspin;
+pub mod quantise;
 
-use crate::config::arch::{StoreKind, WeightsConfig};
+use crate::config::arch::{ArchConfig, StoreKind};
+use crate::device::WriteCounts;
 pub use fixed::FixedStore;
+pub use nandspin::NandspinStore;
 
 /// Index of a parameter tensor in [`crate::nn::network::Network::params`].
 pub type ParamId = usize;
@@ -47,6 +53,11 @@ pub trait WeightStore {
     fn write(&mut self, id: ParamId, intended: &[f32], step: u64);
     /// A one-line description for summaries ("fixed 8-bit two's complement, stochastic").
     fn describe(&self) -> String;
+    /// Device activity of the writes since the last call, one entry per parameter tensor,
+    /// and starts counting afresh; `None` for stores without a device model.
+    fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
+        None
+    }
 }
 
 /// Ideal f32 storage: holds exactly what is written.
@@ -76,19 +87,23 @@ impl WeightStore for FloatStore {
     }
 }
 
-/// Builds the store the arch asks for, holding `initial` (written as step 0).
+/// Builds the store the arch asks for, holding `initial` (written as step 0). The initial
+/// programming goes through the device like any write, but is not counted as training
+/// activity.
 pub fn build(
-    cfg: &WeightsConfig,
+    arch: &ArchConfig,
     params: &[ParamSpec],
     initial: &[Vec<f32>],
     seed: u64,
 ) -> Box<dyn WeightStore> {
-    let mut store: Box<dyn WeightStore> = match cfg.store {
+    let mut store: Box<dyn WeightStore> = match arch.weights.store {
         StoreKind::Float => Box::new(FloatStore::new(params)),
-        StoreKind::Fixed => Box::new(FixedStore::new(cfg, params, seed)),
+        StoreKind::Fixed => Box::new(FixedStore::new(&arch.weights, params, seed)),
+        StoreKind::Nandspin => Box::new(NandspinStore::new(arch, params, seed)),
     };
     for (id, v) in initial.iter().enumerate() {
         store.write(id, v, 0);
     }
+    store.take_counts();
     store
 }

@@ -1,0 +1,588 @@
+//! The arch file's device sections: `[device]` (the MTJ and its switching), `[string]` (the
+//! NAND-SPIN string and its heavy-metal strip), `[update]` (how weight updates are written)
+//! and `[energy]` (per-action energy overrides).
+//!
+//! Every key is documented in `docs/config.md`; defaults live here, in one place, and the
+//! bundled `arch/nandspin.toml` says where each comes from.
+
+use serde::{Deserialize, Serialize};
+
+use super::source::{KeyPath, Seg, parse_dotted};
+
+/// Which law gives the probability that one program pulse switches an MTJ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchingModel {
+    /// Precessional (Sun 2004, Butler 2012): for currents above `ic0_ua`, pulses of ns.
+    Precessional,
+    /// Thermally activated (Néel–Brown): long pulses, any current.
+    Thermal,
+    /// A table of probabilities per pulse width (`fixed_pulse_ns`, `fixed_p_switch`).
+    Fixed,
+}
+
+/// How the write driver drives a program pulse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Drive {
+    /// A current source: the current stays at `program_current_ua` when the MTJ switches.
+    Current,
+    /// A voltage source set to `program_current_ua * r_ap_ohm`: the current rises to
+    /// `V / r_p_ohm` once the MTJ has switched.
+    Voltage,
+}
+
+/// The `[device]` section: one MTJ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// Switching law of a program pulse.
+    pub switching: SwitchingModel,
+    /// Thermal stability factor Δ = E_b / k_B T (dimensionless).
+    pub delta: f64,
+    /// Gilbert damping α of the free layer (dimensionless).
+    pub damping: f64,
+    /// Anisotropy field μ0·H_k of the free layer, in tesla.
+    pub mu0_hk_t: f64,
+    /// Critical switching current I_c0 (AP -> P), in µA.
+    pub ic0_ua: f64,
+    /// Attempt time τ0 of thermal switching, in ns.
+    pub tau0_ns: f64,
+    /// Resistance in the parallel state (a stored 1), in Ω.
+    pub r_p_ohm: f64,
+    /// Resistance in the antiparallel state (erased, a stored 0), in Ω.
+    pub r_ap_ohm: f64,
+    /// Current or voltage drive of program pulses.
+    pub drive: Drive,
+    /// Write-driver energy per program pulse on top of the MTJ's I²Rt, in pJ.
+    pub program_overhead_pj: f64,
+    /// Read current through one MTJ, in µA.
+    pub read_current_ua: f64,
+    /// Duration of one read (sensing a string's bits in parallel), in ns.
+    pub read_ns: f64,
+    /// Sense-amplifier energy per bit read on top of the MTJ's I²Rt, in pJ.
+    pub read_overhead_pj: f64,
+    /// `switching = "fixed"`: pulse widths of the table, in ns, strictly increasing.
+    pub fixed_pulse_ns: Vec<f64>,
+    /// `switching = "fixed"`: switching probability at each width (0 at 0 ns is implied;
+    /// linear in between; the last value beyond the last width).
+    pub fixed_p_switch: Vec<f64>,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        Self {
+            switching: SwitchingModel::Precessional,
+            delta: 40.0,
+            damping: 0.02,
+            mu0_hk_t: 0.3,
+            ic0_ua: 30.0,
+            tau0_ns: 1.0,
+            r_p_ohm: 3000.0,
+            r_ap_ohm: 6000.0,
+            drive: Drive::Current,
+            program_overhead_pj: 0.01,
+            read_current_ua: 10.0,
+            read_ns: 1.0,
+            read_overhead_pj: 0.02,
+            fixed_pulse_ns: vec![1.0, 3.0],
+            fixed_p_switch: vec![0.84, 1.0],
+        }
+    }
+}
+
+/// The `[string]` section: one NAND-SPIN string and its heavy-metal (HM) strip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StringConfig {
+    /// MTJs per string, N.
+    pub mtjs: u32,
+    /// How many MTJs of one string are programmed at once.
+    pub program_parallelism: u32,
+    /// SOT erase current along the HM strip, in µA.
+    pub erase_current_ua: f64,
+    /// Erase pulse width, in ns.
+    pub erase_pulse_ns: f64,
+    /// Strip resistance in Ω; when absent it is computed from resistivity and geometry.
+    pub strip_resistance_ohm: Option<f64>,
+    /// Resistivity of the heavy metal, in µΩ·cm.
+    pub hm_resistivity_uohm_cm: f64,
+    /// Strip length, in nm.
+    pub hm_length_nm: f64,
+    /// Strip width, in nm.
+    pub hm_width_nm: f64,
+    /// Strip thickness, in nm.
+    pub hm_thickness_nm: f64,
+    /// Driver energy per erase pulse on top of the strip's I²Rt, in pJ.
+    pub erase_overhead_pj: f64,
+    /// Probability that an erase leaves one MTJ that held a 1 still at 1.
+    pub erase_failure_p: f64,
+}
+
+impl Default for StringConfig {
+    fn default() -> Self {
+        Self {
+            mtjs: 8,
+            program_parallelism: 1,
+            erase_current_ua: 120.0,
+            erase_pulse_ns: 1.0,
+            strip_resistance_ohm: None,
+            hm_resistivity_uohm_cm: 200.0,
+            hm_length_nm: 480.0,
+            hm_width_nm: 50.0,
+            hm_thickness_nm: 5.0,
+            erase_overhead_pj: 0.01,
+            erase_failure_p: 0.0,
+        }
+    }
+}
+
+impl StringConfig {
+    /// The HM strip's resistance in Ω: given, or ρ·L / (w·t).
+    pub fn strip_ohm(&self) -> f64 {
+        self.strip_resistance_ohm.unwrap_or_else(|| {
+            // µΩ·cm -> Ω·m is 1e-8; nm -> m is 1e-9 (length over an area: 1e9 net).
+            self.hm_resistivity_uohm_cm * 1e-8 * self.hm_length_nm
+                / (self.hm_width_nm * self.hm_thickness_nm)
+                * 1e9
+        })
+    }
+}
+
+/// Program pulse widths: one for every bit, or one per bit position.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PulseWidths {
+    /// The same width for every bit, in ns.
+    One(f64),
+    /// One width per bit position, most significant bit first, in ns.
+    PerBit(Vec<f64>),
+}
+
+impl PulseWidths {
+    /// The width for bit `bit` (0 = least significant) of a `bits`-bit code, in ns.
+    pub fn for_bit(&self, bit: u32, bits: u32) -> f64 {
+        match self {
+            PulseWidths::One(w) => *w,
+            PulseWidths::PerBit(v) => v[(bits - 1 - bit) as usize],
+        }
+    }
+}
+
+impl Serialize for PulseWidths {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PulseWidths::One(w) => s.serialize_f64(*w),
+            PulseWidths::PerBit(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PulseWidths {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PulseWidths;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a pulse width in ns, or a list of widths (MSB first)")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PulseWidths, E> {
+                Ok(PulseWidths::One(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PulseWidths, E> {
+                Ok(PulseWidths::One(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PulseWidths, E> {
+                Ok(PulseWidths::One(v as f64))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PulseWidths, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<f64>()? {
+                    v.push(x);
+                }
+                Ok(PulseWidths::PerBit(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `[update]` section: how an intended weight update is written to the strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateConfig {
+    /// STT program pulse width in ns: one number, or a list with one per bit, MSB first.
+    pub program_pulse_ns: PulseWidths,
+    /// STT program current through the MTJ at the start of the pulse, in µA.
+    pub program_current_ua: f64,
+    /// Leave a string alone when the code it holds already equals the intended one.
+    pub skip_unchanged: bool,
+    /// Read each written string back and re-pulse failed bits.
+    pub verify: bool,
+    /// With `verify`: how many times a string may be re-pulsed after the first attempt.
+    pub verify_max_retries: u32,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        Self {
+            program_pulse_ns: PulseWidths::One(3.0),
+            program_current_ua: 120.0,
+            skip_unchanged: true,
+            verify: false,
+            verify_max_retries: 3,
+        }
+    }
+}
+
+/// The `[energy]` section: fixed per-action energies in pJ that replace the physics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnergyConfig {
+    /// Energy of one HM-strip erase pulse (a whole string), in pJ.
+    pub hm_erase_pulse_pj: Option<f64>,
+    /// Energy of one MTJ program pulse, whatever its outcome, in pJ.
+    pub mtj_program_pulse_pj: Option<f64>,
+    /// Energy of reading one MTJ, in pJ.
+    pub mtj_read_pj: Option<f64>,
+}
+
+/// Largest pulse width accepted anywhere, in ns (1 ms).
+pub const MAX_PULSE_NS: f64 = 1e6;
+/// Smallest pulse width accepted anywhere, in ns (1 ps, the time resolution).
+pub const MIN_PULSE_NS: f64 = 1e-3;
+/// Largest current accepted anywhere, in µA (100 mA).
+pub const MAX_CURRENT_UA: f64 = 1e5;
+/// Largest tolerated per-action overhead or energy override, in pJ.
+pub const MAX_ENERGY_PJ: f64 = 1e6;
+/// Most MTJs per string.
+pub const MAX_MTJS: u32 = 64;
+/// Most verify retries.
+pub const MAX_VERIFY_RETRIES: u32 = 255;
+
+type Check = Result<(), (KeyPath, String)>;
+
+fn key_err(key: &str, msg: String) -> Check {
+    Err((parse_dotted(key), msg))
+}
+
+/// `lo < v <= hi` (or `lo <= v` when `lo_inclusive`), finite.
+fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+    if v.is_finite() && v > lo && v <= hi {
+        Ok(())
+    } else {
+        key_err(
+            key,
+            format!("must be {what} (> {lo} and <= {hi:e}), got {v}"),
+        )
+    }
+}
+
+fn pulse(key: &str, v: f64) -> Check {
+    if v.is_finite() && (MIN_PULSE_NS..=MAX_PULSE_NS).contains(&v) {
+        Ok(())
+    } else {
+        key_err(
+            key,
+            format!(
+                "must be a pulse width from {MIN_PULSE_NS} ns (1 ps) to {MAX_PULSE_NS:e} ns, got {v}"
+            ),
+        )
+    }
+}
+
+fn current(key: &str, v: f64) -> Check {
+    in_range(key, v, 0.0, MAX_CURRENT_UA, "a positive current in µA")
+}
+
+fn energy(key: &str, v: f64) -> Check {
+    if v.is_finite() && (0.0..=MAX_ENERGY_PJ).contains(&v) {
+        Ok(())
+    } else {
+        key_err(
+            key,
+            format!("must be an energy from 0 to {MAX_ENERGY_PJ:e} pJ, got {v}"),
+        )
+    }
+}
+
+impl DeviceConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        if !(self.delta.is_finite() && (5.0..=200.0).contains(&self.delta)) {
+            return key_err(
+                "device.delta",
+                format!(
+                    "thermal stability factor must be from 5 to 200 (memories use 40-80), got {}",
+                    self.delta
+                ),
+            );
+        }
+        in_range(
+            "device.damping",
+            self.damping,
+            0.0,
+            1.0,
+            "a Gilbert damping",
+        )?;
+        in_range(
+            "device.mu0_hk_t",
+            self.mu0_hk_t,
+            0.0,
+            10.0,
+            "a field in tesla",
+        )?;
+        current("device.ic0_ua", self.ic0_ua)?;
+        in_range(
+            "device.tau0_ns",
+            self.tau0_ns,
+            0.0,
+            1e3,
+            "an attempt time in ns",
+        )?;
+        in_range(
+            "device.r_p_ohm",
+            self.r_p_ohm,
+            0.0,
+            1e9,
+            "a resistance in Ω",
+        )?;
+        in_range(
+            "device.r_ap_ohm",
+            self.r_ap_ohm,
+            0.0,
+            1e9,
+            "a resistance in Ω",
+        )?;
+        if self.r_ap_ohm <= self.r_p_ohm {
+            return key_err(
+                "device.r_ap_ohm",
+                format!(
+                    "must exceed device.r_p_ohm ({} Ω): an MTJ's antiparallel state has the higher resistance, got {}",
+                    self.r_p_ohm, self.r_ap_ohm
+                ),
+            );
+        }
+        energy("device.program_overhead_pj", self.program_overhead_pj)?;
+        current("device.read_current_ua", self.read_current_ua)?;
+        pulse("device.read_ns", self.read_ns)?;
+        energy("device.read_overhead_pj", self.read_overhead_pj)?;
+        if self.switching == SwitchingModel::Fixed {
+            self.validate_table()?;
+        }
+        Ok(())
+    }
+
+    fn validate_table(&self) -> Check {
+        let (t, p) = (&self.fixed_pulse_ns, &self.fixed_p_switch);
+        if t.is_empty() {
+            return key_err(
+                "device.fixed_pulse_ns",
+                "switching = \"fixed\" needs at least one pulse width".into(),
+            );
+        }
+        if t.len() != p.len() {
+            return key_err(
+                "device.fixed_p_switch",
+                format!(
+                    "has {} values but device.fixed_pulse_ns has {}; give one probability per width",
+                    p.len(),
+                    t.len()
+                ),
+            );
+        }
+        let at = |key: &str, i: usize| {
+            let mut k = parse_dotted(key);
+            k.push(Seg::Index(i));
+            k
+        };
+        for (i, &w) in t.iter().enumerate() {
+            if let Err((_, m)) = pulse("device.fixed_pulse_ns", w) {
+                return Err((at("device.fixed_pulse_ns", i), m));
+            }
+            if i > 0 && w <= t[i - 1] {
+                return Err((
+                    at("device.fixed_pulse_ns", i),
+                    format!(
+                        "widths must increase strictly, got {} after {}",
+                        w,
+                        t[i - 1]
+                    ),
+                ));
+            }
+        }
+        for (i, &q) in p.iter().enumerate() {
+            if !(0.0..=1.0).contains(&q) {
+                return Err((
+                    at("device.fixed_p_switch", i),
+                    format!("must be a probability from 0 to 1, got {q}"),
+                ));
+            }
+            if i > 0 && q < p[i - 1] {
+                return Err((
+                    at("device.fixed_p_switch", i),
+                    format!(
+                        "a longer pulse cannot switch less often: {q} after {}",
+                        p[i - 1]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StringConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        if !(1..=MAX_MTJS).contains(&self.mtjs) {
+            return key_err(
+                "string.mtjs",
+                format!("must be from 1 to {MAX_MTJS}, got {}", self.mtjs),
+            );
+        }
+        if !(1..=self.mtjs).contains(&self.program_parallelism) {
+            return key_err(
+                "string.program_parallelism",
+                format!(
+                    "must be from 1 to string.mtjs ({}), got {}",
+                    self.mtjs, self.program_parallelism
+                ),
+            );
+        }
+        current("string.erase_current_ua", self.erase_current_ua)?;
+        pulse("string.erase_pulse_ns", self.erase_pulse_ns)?;
+        if let Some(r) = self.strip_resistance_ohm {
+            in_range(
+                "string.strip_resistance_ohm",
+                r,
+                0.0,
+                1e9,
+                "a resistance in Ω",
+            )?;
+        }
+        in_range(
+            "string.hm_resistivity_uohm_cm",
+            self.hm_resistivity_uohm_cm,
+            0.0,
+            1e6,
+            "a resistivity in µΩ·cm",
+        )?;
+        for (k, v) in [
+            ("string.hm_length_nm", self.hm_length_nm),
+            ("string.hm_width_nm", self.hm_width_nm),
+            ("string.hm_thickness_nm", self.hm_thickness_nm),
+        ] {
+            in_range(k, v, 0.0, 1e6, "a length in nm")?;
+        }
+        energy("string.erase_overhead_pj", self.erase_overhead_pj)?;
+        if !(0.0..1.0).contains(&self.erase_failure_p) {
+            return key_err(
+                "string.erase_failure_p",
+                format!(
+                    "must be a probability from 0 to below 1, got {}",
+                    self.erase_failure_p
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl UpdateConfig {
+    /// Checks ranges against a `bits`-bit code; errors name the key.
+    pub fn validate(&self, bits: u32) -> Check {
+        match &self.program_pulse_ns {
+            PulseWidths::One(w) => pulse("update.program_pulse_ns", *w)?,
+            PulseWidths::PerBit(v) => {
+                if v.len() != bits as usize {
+                    return key_err(
+                        "update.program_pulse_ns",
+                        format!(
+                            "lists {} widths but weights.bits is {bits}; give one per bit, MSB first",
+                            v.len()
+                        ),
+                    );
+                }
+                for (i, &w) in v.iter().enumerate() {
+                    if let Err((mut k, m)) = pulse("update.program_pulse_ns", w) {
+                        k.push(Seg::Index(i));
+                        return Err((k, m));
+                    }
+                }
+            }
+        }
+        current("update.program_current_ua", self.program_current_ua)?;
+        if self.verify_max_retries > MAX_VERIFY_RETRIES {
+            return key_err(
+                "update.verify_max_retries",
+                format!(
+                    "must be from 0 to {MAX_VERIFY_RETRIES}, got {}",
+                    self.verify_max_retries
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl EnergyConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        for (k, v) in [
+            ("energy.hm_erase_pulse_pj", self.hm_erase_pulse_pj),
+            ("energy.mtj_program_pulse_pj", self.mtj_program_pulse_pj),
+            ("energy.mtj_read_pj", self.mtj_read_pj),
+        ] {
+            if let Some(v) = v {
+                energy(k, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_strip_is_about_4_kohm() {
+        let r = StringConfig::default().strip_ohm();
+        assert!((r - 3840.0).abs() < 1e-6, "{r}");
+    }
+
+    #[test]
+    fn per_bit_widths_are_msb_first() {
+        let w = PulseWidths::PerBit(vec![3.0, 2.0, 1.0]);
+        assert_eq!(w.for_bit(2, 3), 3.0);
+        assert_eq!(w.for_bit(0, 3), 1.0);
+        assert_eq!(PulseWidths::One(1.5).for_bit(7, 8), 1.5);
+    }
+
+    #[test]
+    fn ranges() {
+        let mut d = DeviceConfig::default();
+        assert!(d.validate().is_ok());
+        d.damping = 0.0;
+        assert!(d.validate().is_err());
+        d.damping = 0.02;
+        d.delta = 1.0;
+        assert!(d.validate().is_err());
+        d.delta = 40.0;
+        d.r_ap_ohm = 2000.0;
+        assert!(d.validate().is_err());
+        let mut u = UpdateConfig::default();
+        assert!(u.validate(8).is_ok());
+        u.program_pulse_ns = PulseWidths::One(0.0);
+        assert!(u.validate(8).is_err());
+        u.program_pulse_ns = PulseWidths::PerBit(vec![1.0; 7]);
+        assert!(u.validate(8).is_err());
+        u.program_pulse_ns = PulseWidths::PerBit(vec![1.0; 8]);
+        assert!(u.validate(8).is_ok());
+        u.program_current_ua = -5.0;
+        assert!(u.validate(8).is_err());
+    }
+}

@@ -1,0 +1,575 @@
+//! NAND-SPIN string semantics: where the bits of a weight tensor sit in strings, and how a
+//! string is written (one SOT erase of the whole string, then one STT program pulse per bit
+//! that must hold a 1, optionally verified).
+//!
+//! A failed program pulse leaves its bit at 0: errors only ever turn an intended 1 into a 0
+//! (unless erases may fail, `string.erase_failure_p`), and they persist until the string
+//! is written again.
+
+use super::circuit::{ProgramPulse, erase_energy_pj, read_energy_pj};
+use super::counts::WriteCounts;
+use super::switching::Switching;
+use crate::config::arch::ArchConfig;
+use crate::rng::{Purpose, key, keyed_u53, threshold_u53};
+
+/// How B-bit codes are packed into N-MTJ strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Bits per code, B.
+    pub bits: u32,
+    /// MTJs per string, N. Either B divides N or N divides B.
+    pub mtjs: u32,
+}
+
+impl Layout {
+    /// Codes held by one string (N / B when B <= N, else 1).
+    pub fn weights_per_string(&self) -> usize {
+        if self.bits <= self.mtjs {
+            (self.mtjs / self.bits) as usize
+        } else {
+            1
+        }
+    }
+
+    /// Strings one code spans (B / N when B > N, else 1).
+    pub fn strings_per_weight(&self) -> usize {
+        if self.bits > self.mtjs {
+            (self.bits / self.mtjs) as usize
+        } else {
+            1
+        }
+    }
+
+    /// Strings needed for `len` codes.
+    pub fn strings_for(&self, len: usize) -> usize {
+        len.div_ceil(self.weights_per_string()) * self.strings_per_weight()
+    }
+
+    /// String `s` of a tensor of `len` codes: the codes it holds (`first..end`) and which
+    /// of their bits (a mask). With several strings per code, string 0 holds the MSBs.
+    pub fn string(&self, s: usize, len: usize) -> (usize, usize, u32) {
+        let all = (1u32 << self.bits) - 1;
+        if self.bits <= self.mtjs {
+            let k = self.weights_per_string();
+            (s * k, ((s + 1) * k).min(len), all)
+        } else {
+            let m = self.strings_per_weight();
+            let (e, j) = (s / m, (s % m) as u32);
+            let lo = self.bits - (j + 1) * self.mtjs;
+            let mask = (((1u64 << self.mtjs) - 1) as u32) << lo;
+            (e, e + 1, mask)
+        }
+    }
+}
+
+/// One string written by an update: its index in the tensor and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringWrite {
+    /// The string's index within its tensor (see [`Layout::string`]).
+    pub string: u32,
+    /// Erase, program pulses and verify reads, end to end, in ps.
+    pub duration_ps: u64,
+}
+
+/// Per bit position: what a program pulse of that bit costs and how likely it switches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BitPulse {
+    /// Pulse width in ps (the time grid) ...
+    pulse_ps: u64,
+    /// ... and in ns, as the physics sees it (`pulse_ps / 1000`).
+    pulse_ns: f64,
+    /// A draw below this switches (see [`threshold_u53`]).
+    threshold: u64,
+    /// 1 / threshold: maps a switching draw to [0, 1).
+    inv_threshold: f64,
+    /// Energy of a pulse that fails, in pJ.
+    fail_pj: f64,
+    /// Energy of a pulse that switches at t: `base_pj + slope_pj_per_ns * t`.
+    base_pj: f64,
+    slope_pj_per_ns: f64,
+}
+
+/// Knots of the switching-time tables: the conditional quantile of T given T <= t_p at
+/// `v = j / QUANTILE_KNOTS`, linear in between.
+/// 256 knots of f32 keep all eight tables of an 8-bit code in 8 KiB (L1-resident).
+pub const QUANTILE_KNOTS: usize = 256;
+
+/// The switching time of a pulse that switched, sampled by inverse transform from a table
+/// of the exact quantile (so no logarithms per pulse).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwitchTimes {
+    /// `QUANTILE_KNOTS + 1` times in ns.
+    knots: Vec<f32>,
+}
+
+impl SwitchTimes {
+    /// The table for pulses of `pulse_ns` at `current_ua`.
+    pub fn new(sw: &Switching, pulse_ns: f64, current_ua: f64) -> Self {
+        let p = sw.p_switch(pulse_ns, current_ua);
+        let knots = (0..=QUANTILE_KNOTS)
+            .map(|j| {
+                let v = j as f64 / QUANTILE_KNOTS as f64;
+                let t = if p <= 0.0 {
+                    0.0
+                } else if j == QUANTILE_KNOTS {
+                    pulse_ns
+                } else {
+                    sw.quantile(v * p, current_ua).clamp(0.0, pulse_ns)
+                };
+                t as f32
+            })
+            .collect();
+        Self { knots }
+    }
+
+    /// The switching time (ns) for `v` uniform in [0, 1): the draw of a switched pulse
+    /// divided by its threshold.
+    #[inline]
+    pub fn sample(&self, v: f64) -> f64 {
+        let x = v * QUANTILE_KNOTS as f64;
+        let j = (x as usize).min(QUANTILE_KNOTS - 1);
+        let f = x - j as f64;
+        let (a, b) = (f64::from(self.knots[j]), f64::from(self.knots[j + 1]));
+        a + (b - a) * f
+    }
+}
+
+/// Writes codes into strings through the device model.
+#[derive(Debug, Clone)]
+pub struct StringWriter {
+    layout: Layout,
+    parallelism: usize,
+    skip_unchanged: bool,
+    verify: bool,
+    max_retries: u32,
+    switching: Switching,
+    current_ua: f64,
+    /// Whether pulse energy depends on the sampled switching time.
+    timed_energy: bool,
+    /// Indexed by bit position (0 = LSB).
+    bits: Vec<BitPulse>,
+    /// Switching-time tables, indexed by bit position.
+    times: Vec<SwitchTimes>,
+    erase_pj: f64,
+    erase_ps: u64,
+    erase_fail_threshold: u64,
+    read_bit_pj: f64,
+    read_ps: u64,
+    seed: u64,
+}
+
+/// One tensor's write in progress.
+struct Write<'a> {
+    /// Index in the tensor of the first code of `stored`.
+    base: usize,
+    /// Index in the tensor of the first string of `stored`.
+    string_base: usize,
+    program_key: u64,
+    erase_key: u64,
+    stored: &'a mut [u32],
+    new: &'a [u32],
+    counts: &'a mut WriteCounts,
+    log: &'a mut Vec<StringWrite>,
+}
+
+/// Converts ns to the ps grid (at least 1 ps).
+pub fn ns_to_ps(ns: f64) -> u64 {
+    ((ns * 1000.0).round() as u64).max(1)
+}
+
+/// Groups pulses into rounds of `k` parallel pulses; a round lasts its longest pulse.
+struct Rounds {
+    k: usize,
+    in_round: usize,
+    longest_ps: u64,
+    total_ps: u64,
+}
+
+impl Rounds {
+    fn new(k: usize) -> Self {
+        Self {
+            k,
+            in_round: 0,
+            longest_ps: 0,
+            total_ps: 0,
+        }
+    }
+    #[inline]
+    fn pulse(&mut self, ps: u64) {
+        self.longest_ps = self.longest_ps.max(ps);
+        self.in_round += 1;
+        if self.in_round == self.k {
+            self.close();
+        }
+    }
+    fn close(&mut self) {
+        self.total_ps += self.longest_ps;
+        self.in_round = 0;
+        self.longest_ps = 0;
+    }
+    fn finish(mut self) -> u64 {
+        if self.in_round > 0 {
+            self.close();
+        }
+        self.total_ps
+    }
+}
+
+/// Index of a pulse or erase draw: keyed on the weight, the bit and the attempt.
+#[inline]
+fn draw_index(elem: usize, bit: u32, attempt: u32) -> u64 {
+    ((elem as u64) << 16) | (u64::from(bit) << 8) | u64::from(attempt)
+}
+
+impl StringWriter {
+    /// The writer the arch's `[weights]`, `[device]`, `[string]`, `[update]` and `[energy]`
+    /// sections describe; `seed` keys every pulse outcome.
+    pub fn new(arch: &ArchConfig, seed: u64) -> Self {
+        let (d, s, u, e) = (&arch.device, &arch.string, &arch.update, &arch.energy);
+        let bits = arch.weights.bits;
+        let switching = Switching::new(d);
+        let pulse = ProgramPulse::new(d, e);
+        let current_ua = u.program_current_ua;
+        let per_bit = (0..bits)
+            .map(|b| {
+                let pulse_ps = ns_to_ps(u.program_pulse_ns.for_bit(b, bits));
+                let pulse_ns = pulse_ps as f64 / 1000.0;
+                let (fail_pj, base_pj, slope_pj_per_ns) = pulse.linear_pj(current_ua, pulse_ns);
+                let threshold = threshold_u53(switching.p_switch(pulse_ns, current_ua));
+                BitPulse {
+                    pulse_ps,
+                    pulse_ns,
+                    threshold,
+                    inv_threshold: 1.0 / (threshold.max(1) as f64),
+                    fail_pj,
+                    base_pj,
+                    slope_pj_per_ns,
+                }
+            })
+            .collect::<Vec<BitPulse>>();
+        let times = per_bit
+            .iter()
+            .map(|b| SwitchTimes::new(&switching, b.pulse_ns, current_ua))
+            .collect();
+        Self {
+            times,
+            layout: Layout { bits, mtjs: s.mtjs },
+            parallelism: s.program_parallelism as usize,
+            skip_unchanged: u.skip_unchanged,
+            verify: u.verify,
+            max_retries: u.verify_max_retries,
+            timed_energy: pulse.depends_on_switch_time(),
+            switching,
+            current_ua,
+            bits: per_bit,
+            erase_pj: erase_energy_pj(s, e),
+            erase_ps: ns_to_ps(s.erase_pulse_ns),
+            erase_fail_threshold: threshold_u53(s.erase_failure_p),
+            read_bit_pj: read_energy_pj(d, e),
+            read_ps: ns_to_ps(d.read_ns),
+            seed,
+        }
+    }
+
+    /// The packing of codes into strings.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The switching probability of one pulse on bit `bit` (0 = LSB).
+    pub fn p_switch(&self, bit: u32) -> f64 {
+        let b = &self.bits[bit as usize];
+        self.switching.p_switch(b.pulse_ns, self.current_ua)
+    }
+
+    /// Writes the codes `new` of tensor `param` at update `step` into the strings that hold
+    /// `stored`, which afterwards holds what the device holds. Adds the activity to
+    /// `counts` and one [`StringWrite`] per string written to `log`.
+    ///
+    /// `stored` and `new` may be a slice of the tensor starting at code `base`, a multiple
+    /// of [`Layout::weights_per_string`]: random draws and string numbers are those of the
+    /// whole tensor, so writing a tensor in slices gives the same bits as writing it whole.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(
+        &self,
+        param: usize,
+        step: u64,
+        base: usize,
+        stored: &mut [u32],
+        new: &[u32],
+        counts: &mut WriteCounts,
+        log: &mut Vec<StringWrite>,
+    ) {
+        let len = stored.len();
+        debug_assert_eq!(base % self.layout.weights_per_string(), 0);
+        let mut w = Write {
+            base,
+            string_base: base / self.layout.weights_per_string() * self.layout.strings_per_weight(),
+            program_key: key(&[self.seed, Purpose::Program as u64, param as u64, step]),
+            erase_key: key(&[self.seed, Purpose::Erase as u64, param as u64, step]),
+            stored,
+            new,
+            counts,
+            log,
+        };
+        let (k, m) = (
+            self.layout.weights_per_string(),
+            self.layout.strings_per_weight(),
+        );
+        if m == 1 {
+            let mask = (1u32 << self.layout.bits) - 1;
+            if k == 1 {
+                // One code per string, the common case: a tight scan for changed codes.
+                let before = w.counts.strings_written;
+                for e in 0..len {
+                    if !self.skip_unchanged || (w.stored[e] ^ w.new[e]) & mask != 0 {
+                        self.rewrite(&mut w, e, e, e + 1, mask);
+                    }
+                }
+                w.counts.strings_skipped += len as u64 - (w.counts.strings_written - before);
+            } else {
+                for (s, first) in (0..len).step_by(k).enumerate() {
+                    self.string(&mut w, s, first, (first + k).min(len), mask);
+                }
+            }
+        } else {
+            for s in 0..len * m {
+                let (first, end, mask) = self.layout.string(s, len);
+                self.string(&mut w, s, first, end, mask);
+            }
+        }
+    }
+
+    /// Writes string `s`, which holds bits `mask` of codes `first..end`.
+    #[inline]
+    fn string(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
+        let (stored, new) = (&mut *w.stored, w.new);
+        let differs = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
+        if self.skip_unchanged && !differs {
+            w.counts.strings_skipped += 1;
+            return;
+        }
+        self.rewrite(w, s, first, end, mask);
+    }
+
+    /// Erases and programs string `s` (and verifies it, if asked).
+    fn rewrite(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
+        let (stored, new, counts) = (&mut *w.stored, w.new, &mut *w.counts);
+        let (program_key, erase_key, base) = (w.program_key, w.erase_key, w.base);
+        counts.strings_written += 1;
+        let bits = ((end - first) as u32 * mask.count_ones()) as u64;
+        counts.bits_written += bits;
+        let mut time_ps = 0;
+        let mut attempt = 0;
+        time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
+        time_ps += self.program(
+            program_key,
+            base,
+            stored,
+            new,
+            first..end,
+            mask,
+            attempt,
+            counts,
+        );
+        if self.verify {
+            loop {
+                counts.verify_reads += 1;
+                counts.bits_read += bits;
+                counts.read_energy_pj += bits as f64 * self.read_bit_pj;
+                time_ps += self.read_ps;
+                let wrong = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
+                if !wrong || attempt >= self.max_retries {
+                    break;
+                }
+                attempt += 1;
+                // A 1 where a 0 belongs cannot be programmed away: erase again.
+                if (first..end).any(|e| stored[e] & !new[e] & mask != 0) {
+                    time_ps +=
+                        self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
+                }
+                time_ps += self.program(
+                    program_key,
+                    base,
+                    stored,
+                    new,
+                    first..end,
+                    mask,
+                    attempt,
+                    counts,
+                );
+            }
+        }
+        counts.bit_errors += (first..end)
+            .map(|e| u64::from(((stored[e] ^ new[e]) & mask).count_ones()))
+            .sum::<u64>();
+        counts.write_time_ps += time_ps;
+        w.log.push(StringWrite {
+            string: (w.string_base + s) as u32,
+            duration_ps: time_ps,
+        });
+    }
+
+    /// One erase pulse on a string: its bits go to 0, except that each 1 stays with
+    /// probability `erase_failure_p`. Returns its duration in ps.
+    #[allow(clippy::too_many_arguments)]
+    fn erase(
+        &self,
+        erase_key: u64,
+        base: usize,
+        stored: &mut [u32],
+        elems: std::ops::Range<usize>,
+        mask: u32,
+        attempt: u32,
+        counts: &mut WriteCounts,
+    ) -> u64 {
+        counts.erase_pulses += 1;
+        counts.erase_energy_pj += self.erase_pj;
+        for e in elems {
+            let mut keep = 0u32;
+            if self.erase_fail_threshold > 0 {
+                let mut ones = stored[e] & mask;
+                while ones != 0 {
+                    let b = ones.trailing_zeros();
+                    ones &= ones - 1;
+                    if keyed_u53(erase_key, draw_index(base + e, b, attempt))
+                        < self.erase_fail_threshold
+                    {
+                        keep |= 1 << b;
+                        counts.erase_failures += 1;
+                    }
+                }
+            }
+            stored[e] = (stored[e] & !mask) | keep;
+        }
+        self.erase_ps
+    }
+
+    /// Program pulses on every bit of the string that must be 1 and is 0, MSB first, code
+    /// after code, `program_parallelism` at a time. Returns the time taken in ps.
+    #[allow(clippy::too_many_arguments)]
+    fn program(
+        &self,
+        program_key: u64,
+        base: usize,
+        stored: &mut [u32],
+        new: &[u32],
+        elems: std::ops::Range<usize>,
+        mask: u32,
+        attempt: u32,
+        counts: &mut WriteCounts,
+    ) -> u64 {
+        let mut rounds = Rounds::new(self.parallelism);
+        let mut energy_pj = 0.0;
+        for e in elems {
+            let mut todo = new[e] & mask & !stored[e];
+            while todo != 0 {
+                let b = 31 - todo.leading_zeros();
+                todo &= !(1 << b);
+                let bp = &self.bits[b as usize];
+                rounds.pulse(bp.pulse_ps);
+                counts.program_pulses += 1;
+                let n = keyed_u53(program_key, draw_index(base + e, b, attempt));
+                if n < bp.threshold {
+                    stored[e] |= 1 << b;
+                    counts.switches += 1;
+                    energy_pj += if self.timed_energy {
+                        let t = self.times[b as usize].sample(n as f64 * bp.inv_threshold);
+                        bp.base_pj + bp.slope_pj_per_ns * t
+                    } else {
+                        bp.base_pj
+                    };
+                } else {
+                    counts.program_failures += 1;
+                    energy_pj += bp.fail_pj;
+                }
+            }
+        }
+        counts.program_energy_pj += energy_pj;
+        rounds.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::device::{PulseWidths, SwitchingModel};
+
+    fn arch(p: f64) -> ArchConfig {
+        let mut a = ArchConfig::default();
+        a.device.switching = SwitchingModel::Fixed;
+        a.device.fixed_pulse_ns = vec![1.0];
+        a.device.fixed_p_switch = vec![p];
+        a.update.program_pulse_ns = PulseWidths::One(1.0);
+        a
+    }
+
+    #[test]
+    fn layouts() {
+        let l = Layout { bits: 8, mtjs: 8 };
+        assert_eq!(l.strings_for(10), 10);
+        assert_eq!(l.string(3, 10), (3, 4, 0xFF));
+        let l = Layout { bits: 4, mtjs: 8 };
+        assert_eq!(l.strings_for(5), 3);
+        assert_eq!(l.string(2, 5), (4, 5, 0xF));
+        let l = Layout { bits: 16, mtjs: 8 };
+        assert_eq!(l.strings_for(3), 6);
+        assert_eq!(l.string(0, 3), (0, 1, 0xFF00));
+        assert_eq!(l.string(5, 3), (2, 3, 0x00FF));
+    }
+
+    #[test]
+    fn certain_switching_stores_exactly_and_counts() {
+        let w = StringWriter::new(&arch(1.0), 1);
+        let mut stored = vec![0u32; 3];
+        let new = [0b1010_0001, 0, 0xFF];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        assert_eq!(stored, new);
+        assert_eq!(c.strings_written, 2);
+        assert_eq!(c.strings_skipped, 1);
+        assert_eq!(c.program_pulses, 3 + 8);
+        assert_eq!(c.switches, 11);
+        assert_eq!(c.bit_errors, 0);
+        // Each string: a 1 ns erase, then one 1 ns pulse per 1 bit.
+        assert_eq!(log[0].duration_ps, 1000 + 3 * 1000);
+        assert_eq!(log[1].string, 2);
+        assert_eq!(log[1].duration_ps, 1000 + 8 * 1000);
+        assert_eq!(c.write_time_ps, 13_000);
+    }
+
+    #[test]
+    fn failures_only_clear_bits_and_verify_repairs_them() {
+        let mut a = arch(0.5);
+        let w = StringWriter::new(&a, 3);
+        let new: Vec<u32> = (0..200).map(|i| (i * 37 % 256) as u32).collect();
+        let mut stored = vec![0u32; 200];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        assert!(stored.iter().zip(&new).all(|(s, n)| s & !n == 0));
+        assert!(c.program_failures > 0 && c.bit_errors == c.program_failures);
+        a.update.verify = true;
+        a.update.verify_max_retries = 60;
+        let w = StringWriter::new(&a, 3);
+        let mut stored = vec![0u32; 200];
+        let mut c = WriteCounts::default();
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        assert_eq!(stored, new);
+        assert_eq!(c.bit_errors, 0);
+        assert!(c.verify_reads > c.strings_written);
+    }
+
+    #[test]
+    fn parallel_programming_takes_rounds() {
+        let mut a = arch(1.0);
+        a.string.program_parallelism = 4;
+        a.update.program_pulse_ns =
+            PulseWidths::PerBit(vec![3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0]);
+        let w = StringWriter::new(&a, 0);
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        let mut stored = vec![0u32; 1];
+        // Five 1 bits: MSB (3 ns) and four LSBs (1 ns): rounds {7,3,2,1} -> 3 ns, {0} -> 1 ns.
+        w.write(0, 1, 0, &mut stored, &[0b1000_1111], &mut c, &mut log);
+        assert_eq!(log[0].duration_ps, 1000 + 3000 + 1000);
+    }
+}

@@ -1,0 +1,386 @@
+//! MTJ switching under one STT program pulse: the probability that a pulse of width t and
+//! current I switches the free layer AP -> P, and the distribution of the moment it does.
+//!
+//! Every model is a cumulative distribution F(t) of the switching time T under a constant
+//! current: a pulse of width t_p switches with probability F(t_p), and a pulse that switches
+//! does so at T drawn from F restricted to [0, t_p].
+
+use crate::config::device::{DeviceConfig, SwitchingModel};
+
+/// Gyromagnetic ratio of the electron, γ, in rad s⁻¹ T⁻¹ (CODATA 2018).
+pub const GAMMA_RAD_PER_S_T: f64 = 1.760_859_630_23e11;
+
+/// A switching law with its parameters resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Switching {
+    /// `F(t) = exp(-(π²Δ/4) exp(-2 (i-1) t / τ_D))` for `i = I/I_c0 > 1`; never switches at
+    /// `i <= 1` (Sun 2004; Butler et al. 2012).
+    Precessional {
+        /// π²Δ/4.
+        a: f64,
+        /// τ_D = (1 + α²) / (α γ μ0 H_k), in ns.
+        tau_d_ns: f64,
+        /// I_c0, in µA.
+        ic0_ua: f64,
+    },
+    /// `F(t) = 1 - exp(-t/τ)`, `τ = τ0 exp(Δ (1 - i))` (Néel–Brown).
+    Thermal {
+        /// Δ.
+        delta: f64,
+        /// τ0, in ns.
+        tau0_ns: f64,
+        /// I_c0, in µA.
+        ic0_ua: f64,
+    },
+    /// Piecewise-linear F through (0, 0) and the table's points; flat after the last one.
+    /// Independent of the current.
+    Fixed {
+        /// Widths, in ns, strictly increasing.
+        pulse_ns: Vec<f64>,
+        /// F at each width.
+        p: Vec<f64>,
+    },
+}
+
+impl Switching {
+    /// The model a `[device]` section describes.
+    pub fn new(d: &DeviceConfig) -> Self {
+        match d.switching {
+            SwitchingModel::Precessional => Switching::Precessional {
+                a: std::f64::consts::PI.powi(2) * d.delta / 4.0,
+                tau_d_ns: tau_d_ns(d.damping, d.mu0_hk_t),
+                ic0_ua: d.ic0_ua,
+            },
+            SwitchingModel::Thermal => Switching::Thermal {
+                delta: d.delta,
+                tau0_ns: d.tau0_ns,
+                ic0_ua: d.ic0_ua,
+            },
+            SwitchingModel::Fixed => Switching::Fixed {
+                pulse_ns: d.fixed_pulse_ns.clone(),
+                p: d.fixed_p_switch.clone(),
+            },
+        }
+    }
+
+    /// F(t): the probability that a pulse of `current_ua` has switched the MTJ within
+    /// `t_ns`; so also the switching probability of a pulse `t_ns` wide.
+    pub fn cdf(&self, t_ns: f64, current_ua: f64) -> f64 {
+        if t_ns <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Switching::Precessional {
+                a,
+                tau_d_ns,
+                ic0_ua,
+            } => {
+                let i = current_ua / ic0_ua;
+                if i <= 1.0 {
+                    return 0.0;
+                }
+                (-a * (-2.0 * (i - 1.0) * t_ns / tau_d_ns).exp()).exp()
+            }
+            Switching::Thermal {
+                delta,
+                tau0_ns,
+                ic0_ua,
+            } => {
+                let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
+                -(-t_ns / tau).exp_m1()
+            }
+            Switching::Fixed { pulse_ns, p } => {
+                let k = pulse_ns.partition_point(|&w| w <= t_ns);
+                if k == pulse_ns.len() {
+                    return p[k - 1];
+                }
+                let (t0, p0) = if k == 0 {
+                    (0.0, 0.0)
+                } else {
+                    (pulse_ns[k - 1], p[k - 1])
+                };
+                p0 + (p[k] - p0) * (t_ns - t0) / (pulse_ns[k] - t0)
+            }
+        }
+    }
+
+    /// The switching probability of one pulse of `pulse_ns` at `current_ua`.
+    pub fn p_switch(&self, pulse_ns: f64, current_ua: f64) -> f64 {
+        self.cdf(pulse_ns, current_ua)
+    }
+
+    /// The switching time t (ns) with F(t) = u, for `0 <= u < F(+inf)`: a pulse whose
+    /// uniform draw u falls below F(t_p) switches, at `quantile(u)` <= t_p.
+    pub fn quantile(&self, u: f64, current_ua: f64) -> f64 {
+        match self {
+            Switching::Precessional {
+                a,
+                tau_d_ns,
+                ic0_ua,
+            } => {
+                let k = 2.0 * (current_ua / ic0_ua - 1.0) / tau_d_ns;
+                // F(0) = exp(-a) > 0: draws below it switch at once.
+                let t = (a.ln() - (-u.ln()).ln()) / k;
+                t.max(0.0)
+            }
+            Switching::Thermal {
+                delta,
+                tau0_ns,
+                ic0_ua,
+            } => {
+                let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
+                -tau * (-u).ln_1p()
+            }
+            Switching::Fixed { pulse_ns, p } => {
+                let k = p.partition_point(|&q| q <= u);
+                if k == p.len() {
+                    return pulse_ns[k - 1];
+                }
+                let (t0, p0) = if k == 0 {
+                    (0.0, 0.0)
+                } else {
+                    (pulse_ns[k - 1], p[k - 1])
+                };
+                t0 + (pulse_ns[k] - t0) * (u - p0) / (p[k] - p0)
+            }
+        }
+    }
+
+    /// E[min(T, t_p)]: how long, on average, the MTJ stays antiparallel during a pulse of
+    /// `pulse_ns` (ns), i.e. ∫₀^t_p (1 − F(t)) dt, in closed form.
+    pub fn mean_active_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
+        if pulse_ns <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Switching::Precessional {
+                a,
+                tau_d_ns,
+                ic0_ua,
+            } => {
+                let i = current_ua / ic0_ua;
+                if i <= 1.0 {
+                    return pulse_ns;
+                }
+                // x = a exp(-k t) turns the integral into (Ein(a) - Ein(a e^{-k t_p})) / k.
+                let k = 2.0 * (i - 1.0) / tau_d_ns;
+                (ein(*a) - ein(a * (-k * pulse_ns).exp())) / k
+            }
+            Switching::Thermal { .. } => {
+                let tau = self.thermal_tau_ns(current_ua);
+                -tau * (-pulse_ns / tau).exp_m1()
+            }
+            Switching::Fixed { pulse_ns: w, p } => {
+                // Trapezoids of 1 - F between the knots (F is linear between them).
+                let mut total = 0.0;
+                let (mut t0, mut f0) = (0.0, 0.0);
+                for (&t1, &f1) in w.iter().zip(p) {
+                    if t1 >= pulse_ns {
+                        break;
+                    }
+                    total += (t1 - t0) * (1.0 - 0.5 * (f0 + f1));
+                    (t0, f0) = (t1, f1);
+                }
+                let f_end = self.cdf(pulse_ns, current_ua);
+                total + (pulse_ns - t0) * (1.0 - 0.5 * (f0 + f_end))
+            }
+        }
+    }
+
+    fn thermal_tau_ns(&self, current_ua: f64) -> f64 {
+        match self {
+            Switching::Thermal {
+                delta,
+                tau0_ns,
+                ic0_ua,
+            } => tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp(),
+            _ => unreachable!("thermal only"),
+        }
+    }
+
+    /// E[T | T <= t_p]: the mean switching time of the pulses that switch (ns), or `None`
+    /// when a pulse of this width never switches.
+    pub fn mean_switch_ns(&self, pulse_ns: f64, current_ua: f64) -> Option<f64> {
+        let p = self.p_switch(pulse_ns, current_ua);
+        if p <= 0.0 {
+            return None;
+        }
+        // E[min(T, t_p)] = p E[T | T <= t_p] + (1 - p) t_p.
+        let m = self.mean_active_ns(pulse_ns, current_ua);
+        Some(((m - (1.0 - p) * pulse_ns) / p).clamp(0.0, pulse_ns))
+    }
+}
+
+/// Ein(z) = ∫₀^z (1 − e^(−x)) / x dx, the entire exponential integral: its power series
+/// for small z, ln z + γ + E1(z) (E1 by Lentz's continued fraction) beyond.
+pub fn ein(z: f64) -> f64 {
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+    if z <= 0.0 {
+        return 0.0;
+    }
+    if z < 2.0 {
+        // sum_{n>=1} (-1)^(n+1) z^n / (n n!)
+        let (mut term, mut sum) = (z, z);
+        for n in 2..200 {
+            term *= -z / n as f64;
+            let add = term / n as f64;
+            sum += add;
+            if add.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        return sum;
+    }
+    // E1(z) = e^-z / (z + 1 - 1/(z + 3 - 4/(z + 5 - ...))), modified Lentz.
+    let tiny = 1e-300;
+    let mut b = z + 1.0;
+    let mut c = 1.0 / tiny;
+    let mut d = 1.0 / b;
+    let mut h = d;
+    for n in 1..500 {
+        let an = -((n * n) as f64);
+        b += 2.0;
+        d = 1.0 / (an * d + b);
+        c = b + an / c;
+        let del = c * d;
+        h *= del;
+        if (del - 1.0).abs() < 1e-16 {
+            break;
+        }
+    }
+    z.ln() + EULER_GAMMA + h * (-z).exp()
+}
+
+/// τ_D = (1 + α²) / (α γ μ0 H_k), in ns.
+pub fn tau_d_ns(damping: f64, mu0_hk_t: f64) -> f64 {
+    (1.0 + damping * damping) / (damping * GAMMA_RAD_PER_S_T * mu0_hk_t) * 1e9
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn precessional() -> Switching {
+        Switching::new(&DeviceConfig::default())
+    }
+
+    #[test]
+    fn matches_the_design_illustration() {
+        // alpha 0.02, mu0 Hk 0.3 T: tau_D ~ 0.95 ns; Delta 40, i = 4: P(1 ns) ~ 0.84,
+        // P(3 ns) ~ 1 - 1e-6; i = 5: P(1 ns) ~ 0.98.
+        assert!((tau_d_ns(0.02, 0.3) - 0.947).abs() < 0.001);
+        let s = precessional();
+        assert!((s.p_switch(1.0, 120.0) - 0.84).abs() < 0.005);
+        let miss3 = 1.0 - s.p_switch(3.0, 120.0);
+        assert!(miss3 > 1e-7 && miss3 < 1e-5, "{miss3}");
+        assert!((s.p_switch(1.0, 150.0) - 0.98).abs() < 0.005);
+    }
+
+    #[test]
+    fn below_critical_current_precession_never_switches() {
+        let s = precessional();
+        assert_eq!(s.p_switch(10.0, 30.0), 0.0);
+        assert_eq!(s.p_switch(10.0, 20.0), 0.0);
+        assert_eq!(s.mean_switch_ns(10.0, 20.0), None);
+    }
+
+    #[test]
+    fn quantile_inverts_cdf() {
+        let d = DeviceConfig::default();
+        let thermal = Switching::new(&DeviceConfig {
+            switching: SwitchingModel::Thermal,
+            ..d.clone()
+        });
+        let fixed = Switching::new(&DeviceConfig {
+            switching: SwitchingModel::Fixed,
+            fixed_pulse_ns: vec![0.5, 1.0, 3.0],
+            fixed_p_switch: vec![0.1, 0.84, 0.99],
+            ..d
+        });
+        for (s, i) in [(precessional(), 120.0), (thermal, 28.0), (fixed, 1.0)] {
+            for t in [0.2, 0.7, 1.0, 2.0, 2.9] {
+                let u = s.cdf(t, i);
+                let back = s.quantile(u, i);
+                assert!(
+                    (back - t).abs() < 1e-6 * t.max(1.0),
+                    "{s:?} t {t} back {back}"
+                );
+            }
+        }
+    }
+
+    /// ∫₀^t (1 − F) by a fine Simpson rule, for checking the closed forms.
+    fn simpson_active(s: &Switching, t: f64, i: f64) -> f64 {
+        let n = 200_000;
+        let h = t / n as f64;
+        let g = |x: f64| 1.0 - s.cdf(x, i);
+        let mut acc = g(0.0) + g(t);
+        for j in 1..n {
+            acc += g(j as f64 * h) * if j % 2 == 1 { 4.0 } else { 2.0 };
+        }
+        acc * h / 3.0
+    }
+
+    #[test]
+    fn ein_matches_its_series_and_known_values() {
+        // Ein(1) = 0.796599599297053 (A&S 5.1.40 with E1(1) = 0.219383934395520).
+        assert!((ein(1.0) - 0.796_599_599_297_053).abs() < 1e-14);
+        // Both branches agree at the switch point.
+        let below = ein(2.0 - 1e-9);
+        assert!((ein(2.0) - below).abs() < 1e-8, "{} {}", ein(2.0), below);
+        // E1(10) = 4.156968929685324e-6.
+        let want = 10f64.ln() + 0.577_215_664_901_532_9 + 4.156_968_929_685_324e-6;
+        assert!((ein(10.0) - want).abs() < 1e-13);
+    }
+
+    #[test]
+    fn closed_form_active_time_matches_quadrature() {
+        let d = DeviceConfig::default();
+        let thermal = Switching::new(&DeviceConfig {
+            switching: SwitchingModel::Thermal,
+            ..d.clone()
+        });
+        let fixed = Switching::Fixed {
+            pulse_ns: vec![0.5, 1.0, 3.0],
+            p: vec![0.1, 0.84, 0.99],
+        };
+        for (s, i) in [
+            (precessional(), 120.0),
+            (precessional(), 45.0),
+            (thermal, 28.0),
+            (fixed, 1.0),
+        ] {
+            for t in [0.3, 1.0, 2.0, 3.0, 7.0] {
+                let exact = s.mean_active_ns(t, i);
+                let quad = simpson_active(&s, t, i);
+                assert!(
+                    (exact - quad).abs() < 1e-6,
+                    "{s:?} i {i} t {t}: {exact} vs {quad}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_table_interpolates_from_zero() {
+        let s = Switching::Fixed {
+            pulse_ns: vec![1.0, 3.0],
+            p: vec![0.8, 1.0],
+        };
+        assert_eq!(s.p_switch(0.5, 1.0), 0.4);
+        assert_eq!(s.p_switch(1.0, 1.0), 0.8);
+        assert!((s.p_switch(2.0, 1.0) - 0.9).abs() < 1e-12);
+        assert_eq!(s.p_switch(9.0, 1.0), 1.0);
+    }
+
+    #[test]
+    fn mean_switch_time_of_uniform_law_is_half_the_pulse() {
+        // F(t) = t / 2 on [0, 2]: E[T | T <= 1] = 0.5.
+        let s = Switching::Fixed {
+            pulse_ns: vec![2.0],
+            p: vec![1.0],
+        };
+        assert!((s.mean_switch_ns(1.0, 1.0).unwrap() - 0.5).abs() < 1e-9);
+        assert!((s.mean_active_ns(1.0, 1.0) - 0.75).abs() < 1e-9);
+    }
+}

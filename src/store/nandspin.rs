@@ -1,0 +1,211 @@
+//! The `nandspin` store: every quantised parameter is a B-bit code held bit by bit in
+//! NAND-SPIN strings and written through the device model; forward and backward use the
+//! values decoded from the bits the strings actually hold.
+//!
+//! A tensor is written in chunks of whole strings, in parallel (rayon). Every random draw is
+//! keyed on the weight, never on the chunk or the thread, and the chunks' counts are summed
+//! in chunk order, so results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::format::Format;
+use super::quantise::Quantiser;
+use super::{ParamId, ParamSpec, WeightStore};
+use crate::config::arch::ArchConfig;
+use crate::device::{StringWrite, StringWriter, WriteCounts};
+
+/// Strings per chunk of parallel work (a chunk is `CHUNK_STRINGS` strings' worth of codes).
+const CHUNK_STRINGS: usize = 8192;
+
+/// One chunk's scratch: intended codes, activity and written strings of the last update.
+#[derive(Debug, Clone, Default)]
+struct Chunk {
+    ints: Vec<i32>,
+    new: Vec<u32>,
+    counts: WriteCounts,
+    log: Vec<StringWrite>,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    /// The bits the strings hold, one code per value; empty for digital slots.
+    stored: Vec<u32>,
+    /// Decoded values (exact f32 for digital slots).
+    values: Vec<f32>,
+    /// Activity since the last [`WeightStore::take_counts`].
+    counts: WriteCounts,
+    /// The strings written by the last update.
+    log: Vec<StringWrite>,
+    chunks: Vec<Chunk>,
+}
+
+/// Weights in simulated NAND-SPIN strings.
+#[derive(Debug, Clone)]
+pub struct NandspinStore {
+    quantiser: Quantiser,
+    writer: StringWriter,
+    slots: Vec<Slot>,
+    /// Codes per chunk: whole strings, the same for every tensor and thread count.
+    chunk_len: usize,
+}
+
+impl NandspinStore {
+    /// A store for `params` as the arch describes it; every string starts erased.
+    pub fn new(arch: &ArchConfig, params: &[ParamSpec], seed: u64) -> Self {
+        let quantiser = Quantiser::new(&arch.weights, params, seed);
+        let writer = StringWriter::new(arch, seed);
+        let layout = writer.layout();
+        let chunk_len = (CHUNK_STRINGS / layout.strings_per_weight()) * layout.weights_per_string();
+        let slots = params
+            .iter()
+            .enumerate()
+            .map(|(id, p)| {
+                let quantised = quantiser.step(id).is_some();
+                Slot {
+                    stored: if quantised { vec![0; p.len] } else { vec![] },
+                    values: vec![0.0; p.len],
+                    counts: WriteCounts::default(),
+                    log: Vec::new(),
+                    chunks: if quantised {
+                        vec![Chunk::default(); p.len.div_ceil(chunk_len)]
+                    } else {
+                        vec![]
+                    },
+                }
+            })
+            .collect();
+        Self {
+            quantiser,
+            writer,
+            slots,
+            chunk_len,
+        }
+    }
+
+    /// The bits the strings of parameter `id` hold, one code per value (empty when the
+    /// parameter is held digitally).
+    pub fn codes(&self, id: ParamId) -> &[u32] {
+        &self.slots[id].stored
+    }
+
+    /// The strings written by the last update of parameter `id`, with their durations.
+    pub fn last_writes(&self, id: ParamId) -> &[StringWrite] {
+        &self.slots[id].log
+    }
+
+    /// The string writer (layout and device model).
+    pub fn writer(&self) -> &StringWriter {
+        &self.writer
+    }
+}
+
+/// Quantises, writes and decodes one chunk of codes starting at code `base`.
+#[allow(clippy::too_many_arguments)]
+fn write_chunk(
+    quantiser: &Quantiser,
+    writer: &StringWriter,
+    format: Format,
+    step_value: f32,
+    (id, step, base): (ParamId, u64, usize),
+    stored: &mut [u32],
+    values: &mut [f32],
+    intended: &[f32],
+    chunk: &mut Chunk,
+) {
+    chunk.ints.resize(intended.len(), 0);
+    chunk.new.resize(intended.len(), 0);
+    quantiser.quantise(id, intended, step, base, &mut chunk.ints);
+    for (c, &n) in chunk.new.iter_mut().zip(&chunk.ints) {
+        *c = format.encode(n);
+    }
+    chunk.counts = WriteCounts::default();
+    chunk.log.clear();
+    writer.write(
+        id,
+        step,
+        base,
+        stored,
+        &chunk.new,
+        &mut chunk.counts,
+        &mut chunk.log,
+    );
+    // Decode what the written strings hold; the others hold what they held.
+    let layout = writer.layout();
+    let first_string = base / layout.weights_per_string() * layout.strings_per_weight();
+    let len = stored.len();
+    for w in &chunk.log {
+        let (first, end, _) = layout.string(w.string as usize - first_string, len);
+        for e in first..end {
+            values[e] = format.decode(stored[e]) as f32 * step_value;
+        }
+    }
+}
+
+impl WeightStore for NandspinStore {
+    fn values(&self, id: ParamId) -> &[f32] {
+        &self.slots[id].values
+    }
+
+    fn write(&mut self, id: ParamId, intended: &[f32], step: u64) {
+        let slot = &mut self.slots[id];
+        let Some(step_value) = self.quantiser.step(id) else {
+            slot.values.copy_from_slice(intended);
+            return;
+        };
+        let (q, w, n) = (&self.quantiser, &self.writer, self.chunk_len);
+        let format = q.format;
+        let one = |(c, (((stored, values), intended), chunk)): (usize, _)| {
+            write_chunk(
+                q,
+                w,
+                format,
+                step_value,
+                (id, step, c * n),
+                stored,
+                values,
+                intended,
+                chunk,
+            )
+        };
+        if slot.chunks.len() > 1 {
+            slot.stored
+                .par_chunks_mut(n)
+                .zip(slot.values.par_chunks_mut(n))
+                .zip(intended.par_chunks(n))
+                .zip(slot.chunks.par_iter_mut())
+                .enumerate()
+                .for_each(one);
+        } else {
+            slot.stored
+                .chunks_mut(n)
+                .zip(slot.values.chunks_mut(n))
+                .zip(intended.chunks(n))
+                .zip(slot.chunks.iter_mut())
+                .enumerate()
+                .for_each(one);
+        }
+        slot.log.clear();
+        for c in &slot.chunks {
+            slot.counts.add(&c.counts);
+            slot.log.extend_from_slice(&c.log);
+        }
+    }
+
+    fn describe(&self) -> String {
+        let l = self.writer.layout();
+        format!(
+            "nandspin {} in {}-MTJ strings",
+            self.quantiser.describe(),
+            l.mtjs
+        )
+    }
+
+    fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
+        Some(
+            self.slots
+                .iter_mut()
+                .map(|s| std::mem::take(&mut s.counts))
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,106 @@
+//! From intended real values to B-bit codes: the per-layer step and the rounding, shared by
+//! every store that holds codes.
+
+use super::format::{Format, round};
+use super::{ParamId, ParamKind, ParamSpec};
+use crate::config::arch::{BiasPlacement, Encoding, RangeSpec, Rounding, WeightsConfig};
+use crate::rng::{Purpose, key, keyed_uniform};
+
+/// The range r of a parameter (values in [-r, r)): the configured number, or the smallest
+/// power of two at least `headroom / sqrt(fan_in)`.
+pub fn layer_range(range: RangeSpec, headroom: f64, fan_in: usize) -> f64 {
+    match range {
+        RangeSpec::Fixed(r) => r,
+        RangeSpec::Auto => {
+            let need = headroom / (fan_in.max(1) as f64).sqrt();
+            2f64.powi(need.log2().ceil() as i32)
+        }
+    }
+}
+
+/// Stochastic rounding of `x * inv`, clamped to [lo, hi], with draw `base + i` of `stream`
+/// for element i. Compiled for AVX2 as well (chosen at run time): integer and IEEE f32
+/// operations give the same bits on every path.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn stochastic(stream: u64, inv: f32, lo: f32, hi: f32, base: u64, xs: &[f32], out: &mut [i32]) {
+    for (i, (o, &x)) in out.iter_mut().zip(xs).enumerate() {
+        let u = keyed_uniform(stream, base + i as u64);
+        *o = round(x * inv, Rounding::Stochastic, u).clamp(lo, hi) as i32;
+    }
+}
+
+/// Rounds intended values to code integers, per parameter tensor.
+#[derive(Debug, Clone)]
+pub struct Quantiser {
+    /// The code format.
+    pub format: Format,
+    /// Nearest or stochastic.
+    pub rounding: Rounding,
+    seed: u64,
+    /// Value of one code step per parameter; `None` for parameters held digitally.
+    steps: Vec<Option<f32>>,
+}
+
+impl Quantiser {
+    /// The quantiser `[weights]` describes for `params`.
+    pub fn new(cfg: &WeightsConfig, params: &[ParamSpec], seed: u64) -> Self {
+        let steps = params
+            .iter()
+            .map(|p| {
+                let quantised = p.kind == ParamKind::Weight || cfg.biases == BiasPlacement::Store;
+                quantised.then(|| {
+                    let r = layer_range(cfg.range, cfg.auto_range_headroom, p.fan_in);
+                    (r / f64::from(1u32 << (cfg.bits - 1))) as f32
+                })
+            })
+            .collect();
+        Self {
+            format: Format {
+                bits: cfg.bits,
+                encoding: cfg.encoding,
+            },
+            rounding: cfg.rounding,
+            seed,
+            steps,
+        }
+    }
+
+    /// The value of one code step of parameter `id` (`None` when held digitally).
+    pub fn step(&self, id: ParamId) -> Option<f32> {
+        self.steps[id]
+    }
+
+    /// Rounds `intended` (values of parameter `id`, update `step`) to code integers,
+    /// clamped to the format's range, into `out`. `intended` may be a slice of the tensor
+    /// starting at element `base`: stochastic draws come from the stream (seed, rounding,
+    /// id, step), element `base + i`. Panics if `id` is digital.
+    pub fn quantise(&self, id: ParamId, intended: &[f32], step: u64, base: usize, out: &mut [i32]) {
+        let inv = 1.0 / self.steps[id].expect("quantise needs a quantised parameter");
+        let (lo, hi) = (self.format.q_min() as f32, self.format.q_max() as f32);
+        match self.rounding {
+            Rounding::Nearest => {
+                for (o, &x) in out.iter_mut().zip(intended) {
+                    *o = (x * inv).round().clamp(lo, hi) as i32;
+                }
+            }
+            Rounding::Stochastic => {
+                let stream = key(&[self.seed, Purpose::Rounding as u64, id as u64, step]);
+                stochastic(stream, inv, lo, hi, base as u64, intended, out);
+            }
+        }
+    }
+
+    /// "8-bit two's complement, stochastic rounding".
+    pub fn describe(&self) -> String {
+        let enc = match self.format.encoding {
+            Encoding::TwosComplement => "two's complement",
+            Encoding::SignMagnitude => "sign-magnitude",
+            Encoding::OffsetBinary => "offset binary",
+        };
+        let rnd = match self.rounding {
+            Rounding::Nearest => "round to nearest",
+            Rounding::Stochastic => "stochastic rounding",
+        };
+        format!("{}-bit {enc}, {rnd}", self.format.bits)
+    }
+}
