@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use nandspin::config::arch::StoreKind;
+use nandspin::device::WriteCounts;
 use nandspin::device::curve;
 use nandspin::error::exit_code;
 use nandspin::report;
@@ -96,8 +98,16 @@ impl Observer for Console {
     }
     fn epoch(&mut self, e: &EpochStats) {
         if !self.quiet {
+            let device = match e.device_total() {
+                Some(c) => format!(
+                    "  {:>9.2e}  {:>10.1}",
+                    c.bit_error_rate(),
+                    c.write_energy_pj() / 1000.0
+                ),
+                None => String::new(),
+            };
             let line = format!(
-                "{:>5}  {:>10.4}  {:>9.4}  {:>9.4}  {:>8.4}  {:>6.2}",
+                "{:>5}  {:>10.4}  {:>9.4}  {:>9.4}  {:>8.4}{device}  {:>6.2}",
                 e.epoch, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.wall_s
             );
             if self.bar.is_hidden() {
@@ -150,7 +160,12 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
             t.learning_rate,
             t.momentum
         );
-        println!("epoch  train_loss  train_acc  test_loss  test_acc  wall_s");
+        let device = if prepared.arch.config.weights.store == StoreKind::Nandspin {
+            "        BER    write_nJ"
+        } else {
+            ""
+        };
+        println!("epoch  train_loss  train_acc  test_loss  test_acc{device}  wall_s");
     }
     let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -182,6 +197,21 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
         outcome.wall_s,
         outcome.train_images_per_s()
     );
+    let device: Option<Vec<_>> = outcome.epochs.iter().map(|e| e.device_total()).collect();
+    if let Some(d) = device {
+        let c = WriteCounts::sum(&d);
+        println!(
+            "device: {} strings written, {} program pulses, {} failed; bit error rate {:.2e}; write energy {:.1} nJ (erase {:.1}, program {:.1}, verify {:.1})",
+            c.strings_written,
+            c.program_pulses,
+            c.program_failures,
+            c.bit_error_rate(),
+            c.write_energy_pj() / 1000.0,
+            c.erase_energy_pj / 1000.0,
+            c.program_energy_pj / 1000.0,
+            c.read_energy_pj / 1000.0
+        );
+    }
     let names: Vec<String> = paths
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -26,7 +26,8 @@ pub struct Sgd {
     momentum: f32,
     weight_decay: f32,
     velocity: Vec<Vec<f32>>,
-    intended: Vec<f32>,
+    /// Intended values of every parameter at the current step.
+    intended: Vec<Vec<f32>>,
 }
 
 impl Sgd {
@@ -41,8 +42,8 @@ impl Sgd {
         }
     }
 
-    /// Computes every parameter's intended value and writes it to the store as update
-    /// number `step` (1-based; step 0 is the initial write).
+    /// Computes every parameter's intended value and writes them all to the store as
+    /// update number `step` (1-based; step 0 is the initial write).
     pub fn step(
         &mut self,
         store: &mut dyn WeightStore,
@@ -50,6 +51,7 @@ impl Sgd {
         grads: &[Vec<f32>],
         step: u64,
     ) {
+        self.intended.resize(params.len(), Vec::new());
         for (id, spec) in params.iter().enumerate() {
             let held = store.values(id);
             let wd = if spec.kind == ParamKind::Weight {
@@ -58,20 +60,26 @@ impl Sgd {
                 0.0
             };
             let v = &mut self.velocity[id];
-            self.intended.clear();
-            self.intended
-                .extend(
-                    held.iter()
-                        .zip(&grads[id])
-                        .zip(v.iter_mut())
-                        .map(|((&w, &g), v)| {
-                            let g = g + wd * w;
-                            *v = self.momentum * *v + g;
-                            w - self.lr * *v
-                        }),
-                );
-            store.write(id, &self.intended, step);
+            let out = &mut self.intended[id];
+            out.clear();
+            out.extend(
+                held.iter()
+                    .zip(&grads[id])
+                    .zip(v.iter_mut())
+                    .map(|((&w, &g), v)| {
+                        let g = g + wd * w;
+                        *v = self.momentum * *v + g;
+                        w - self.lr * *v
+                    }),
+            );
         }
+        let updates: Vec<(usize, &[f32])> = self
+            .intended
+            .iter()
+            .enumerate()
+            .map(|(id, v)| (id, v.as_slice()))
+            .collect();
+        store.write_many(&updates, step);
     }
 }
 

@@ -282,7 +282,9 @@ fn run_writes_reports() {
         }
         // Every other column is a non-negative number: the default store is the device.
         for (col, v) in f.iter().enumerate().skip(1) {
-            let v: f64 = v.parse().unwrap_or_else(|_| panic!("column {col} of {row:?}"));
+            let v: f64 = v
+                .parse()
+                .unwrap_or_else(|_| panic!("column {col} of {row:?}"));
             assert!(v.is_finite() && v >= 0.0, "{v} in {row:?}");
         }
     }

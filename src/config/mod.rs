@@ -284,7 +284,11 @@ pub fn load_source<T: DeserializeOwned + Clone>(
         };
     }
     if let Err((path, msg)) = validate(&config) {
-        return Err(loaded.error_at(&path, &msg));
+        // A check may span keys (bits against string size): blame the file only if the file
+        // alone fails it the same way, else the override that caused it.
+        let in_file = overrides.is_empty()
+            || validate(&file_config).err() == Some((path.clone(), msg.clone()));
+        return Err(loaded.error_across(&path, &msg, in_file));
     }
     Ok(Loaded {
         config,

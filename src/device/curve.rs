@@ -71,7 +71,10 @@ pub fn parse_axis(flag: &str, spec: &str, lo: f64, hi: f64) -> Result<Vec<f64>, 
         if n > MAX_GRID_POINTS as f64 {
             return Err(bad(format!("more than {MAX_GRID_POINTS} points")));
         }
-        (0..n as usize).map(|k| start + k as f64 * step).collect()
+        // Rounded to 1e-9 so that 0.1:0.3:0.1 prints 0.3, not 0.30000000000000004.
+        (0..n as usize)
+            .map(|k| ((start + k as f64 * step) * 1e9).round() / 1e9)
+            .collect()
     } else {
         spec.split(',').map(num).collect::<Result<Vec<_>, _>>()?
     };

@@ -369,7 +369,7 @@ impl StringWriter {
             new,
             first..end,
             mask,
-            attempt,
+            (attempt, true),
             counts,
         );
         if self.verify {
@@ -383,8 +383,10 @@ impl StringWriter {
                     break;
                 }
                 attempt += 1;
-                // A 1 where a 0 belongs cannot be programmed away: erase again.
-                if (first..end).any(|e| stored[e] & !new[e] & mask != 0) {
+                // A 1 where a 0 belongs cannot be programmed away: erase again, and then
+                // program every 1 afresh; otherwise re-pulse only the bits read as 0.
+                let erase_again = (first..end).any(|e| stored[e] & !new[e] & mask != 0);
+                if erase_again {
                     time_ps +=
                         self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
                 }
@@ -395,7 +397,7 @@ impl StringWriter {
                     new,
                     first..end,
                     mask,
-                    attempt,
+                    (attempt, erase_again),
                     counts,
                 );
             }
@@ -445,8 +447,11 @@ impl StringWriter {
         self.erase_ps
     }
 
-    /// Program pulses on every bit of the string that must be 1 and is 0, MSB first, code
-    /// after code, `program_parallelism` at a time. Returns the time taken in ps.
+    /// Program pulses, MSB first, code after code, `program_parallelism` at a time; returns
+    /// the time taken in ps. `blind` (right after an erase): every bit that must be 1 gets a
+    /// pulse, since the controller cannot know which erased bits stayed at 1 (a pulse on an
+    /// MTJ already at P switches nothing and costs the post-switch energy throughout).
+    /// Otherwise (after a verify read) only the bits that must be 1 and read 0.
     #[allow(clippy::too_many_arguments)]
     fn program(
         &self,
@@ -456,19 +461,24 @@ impl StringWriter {
         new: &[u32],
         elems: std::ops::Range<usize>,
         mask: u32,
-        attempt: u32,
+        (attempt, blind): (u32, bool),
         counts: &mut WriteCounts,
     ) -> u64 {
         let mut rounds = Rounds::new(self.parallelism);
         let mut energy_pj = 0.0;
         for e in elems {
-            let mut todo = new[e] & mask & !stored[e];
+            let mut todo = new[e] & mask & if blind { u32::MAX } else { !stored[e] };
             while todo != 0 {
                 let b = 31 - todo.leading_zeros();
                 todo &= !(1 << b);
                 let bp = &self.bits[b as usize];
                 rounds.pulse(bp.pulse_ps);
                 counts.program_pulses += 1;
+                if stored[e] & (1 << b) != 0 {
+                    // Already parallel (an erase left it at 1).
+                    energy_pj += bp.base_pj;
+                    continue;
+                }
                 let n = keyed_u53(program_key, draw_index(base + e, b, attempt));
                 if n < bp.threshold {
                     stored[e] |= 1 << b;

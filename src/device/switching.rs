@@ -205,33 +205,58 @@ impl Switching {
         if p <= 0.0 {
             return None;
         }
-        // E[min(T, t_p)] = p E[T | T <= t_p] + (1 - p) t_p.
-        let m = self.mean_active_ns(pulse_ns, current_ua);
-        Some(((m - (1.0 - p) * pulse_ns) / p).clamp(0.0, pulse_ns))
+        // E[T; T <= t_p] = t_p F(t_p) - ∫₀^t_p F dt, so the mean is t_p - (∫F) / p; the
+        // integral is computed directly so that this stays exact when p is tiny.
+        let integral = self.integral_cdf_ns(pulse_ns, current_ua);
+        Some((pulse_ns - integral / p).clamp(0.0, pulse_ns))
+    }
+
+    /// ∫₀^t_p F(t) dt in ns, in closed form without cancellation.
+    fn integral_cdf_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
+        match self {
+            Switching::Precessional {
+                a,
+                tau_d_ns,
+                ic0_ua,
+            } => {
+                let i = current_ua / ic0_ua;
+                if i <= 1.0 {
+                    return 0.0;
+                }
+                // x = a exp(-k t): ∫F dt = (E1(a e^{-k t_p}) - E1(a)) / k.
+                let k = 2.0 * (i - 1.0) / tau_d_ns;
+                (e1(a * (-k * pulse_ns).exp()) - e1(*a)) / k
+            }
+            Switching::Thermal { .. } => {
+                // τ (x - 1 + e^{-x}) with x = t_p / τ; a series for small x.
+                let tau = self.thermal_tau_ns(current_ua);
+                let x = pulse_ns / tau;
+                let g = if x < 1e-3 {
+                    x * x * (0.5 - x / 6.0 + x * x / 24.0)
+                } else {
+                    x + (-x).exp_m1()
+                };
+                tau * g
+            }
+            Switching::Fixed { .. } => pulse_ns - self.mean_active_ns(pulse_ns, current_ua),
+        }
     }
 }
 
-/// Ein(z) = ∫₀^z (1 − e^(−x)) / x dx, the entire exponential integral: its power series
-/// for small z, ln z + γ + E1(z) (E1 by Lentz's continued fraction) beyond.
-pub fn ein(z: f64) -> f64 {
-    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
-    if z <= 0.0 {
-        return 0.0;
-    }
+/// E1(z) = ∫_z^∞ e^(−x) / x dx for z > 0: Ein(z) − ln z − γ for small z, Lentz's continued
+/// fraction beyond (relative precision even where E1 underflows towards 0).
+pub fn e1(z: f64) -> f64 {
     if z < 2.0 {
-        // sum_{n>=1} (-1)^(n+1) z^n / (n n!)
-        let (mut term, mut sum) = (z, z);
-        for n in 2..200 {
-            term *= -z / n as f64;
-            let add = term / n as f64;
-            sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
-                break;
-            }
-        }
-        return sum;
+        return ein(z) - z.ln() - EULER_GAMMA;
     }
-    // E1(z) = e^-z / (z + 1 - 1/(z + 3 - 4/(z + 5 - ...))), modified Lentz.
+    e1_fraction(z)
+}
+
+/// Euler–Mascheroni constant γ.
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// E1(z) for z >= 2 by the continued fraction e^-z / (z + 1 - 1/(z + 3 - 4/(z + 5 - ...))).
+fn e1_fraction(z: f64) -> f64 {
     let tiny = 1e-300;
     let mut b = z + 1.0;
     let mut c = 1.0 / tiny;
@@ -248,7 +273,29 @@ pub fn ein(z: f64) -> f64 {
             break;
         }
     }
-    z.ln() + EULER_GAMMA + h * (-z).exp()
+    h * (-z).exp()
+}
+
+/// Ein(z) = ∫₀^z (1 − e^(−x)) / x dx, the entire exponential integral: its power series
+/// for small z, ln z + γ + E1(z) (E1 by Lentz's continued fraction) beyond.
+pub fn ein(z: f64) -> f64 {
+    if z <= 0.0 {
+        return 0.0;
+    }
+    if z < 2.0 {
+        // sum_{n>=1} (-1)^(n+1) z^n / (n n!)
+        let (mut term, mut sum) = (z, z);
+        for n in 2..200 {
+            term *= -z / n as f64;
+            let add = term / n as f64;
+            sum += add;
+            if add.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        return sum;
+    }
+    z.ln() + EULER_GAMMA + e1_fraction(z)
 }
 
 /// τ_D = (1 + α²) / (α γ μ0 H_k), in ns.

@@ -51,6 +51,13 @@ pub trait WeightStore {
     /// Writes the intended new values of parameter `id` at update `step` (0 is the
     /// initial write); the store decides what it actually holds afterwards.
     fn write(&mut self, id: ParamId, intended: &[f32], step: u64);
+    /// Writes several parameters at update `step`, each at most once; the same as calling
+    /// [`WeightStore::write`] for each in turn (a store may do them in parallel).
+    fn write_many(&mut self, updates: &[(ParamId, &[f32])], step: u64) {
+        for &(id, intended) in updates {
+            self.write(id, intended, step);
+        }
+    }
     /// A one-line description for summaries ("fixed 8-bit two's complement, stochastic").
     fn describe(&self) -> String;
     /// Device activity of the writes since the last call, one entry per parameter tensor,
@@ -101,9 +108,12 @@ pub fn build(
         StoreKind::Fixed => Box::new(FixedStore::new(&arch.weights, params, seed)),
         StoreKind::Nandspin => Box::new(NandspinStore::new(arch, params, seed)),
     };
-    for (id, v) in initial.iter().enumerate() {
-        store.write(id, v, 0);
-    }
+    let all: Vec<(ParamId, &[f32])> = initial
+        .iter()
+        .enumerate()
+        .map(|(id, v)| (id, v.as_slice()))
+        .collect();
+    store.write_many(&all, 0);
     store.take_counts();
     store
 }

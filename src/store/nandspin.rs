@@ -147,47 +147,70 @@ impl WeightStore for NandspinStore {
     }
 
     fn write(&mut self, id: ParamId, intended: &[f32], step: u64) {
-        let slot = &mut self.slots[id];
-        let Some(step_value) = self.quantiser.step(id) else {
-            slot.values.copy_from_slice(intended);
-            return;
-        };
+        self.write_many(&[(id, intended)], step);
+    }
+
+    fn write_many(&mut self, updates: &[(ParamId, &[f32])], step: u64) {
         let (q, w, n) = (&self.quantiser, &self.writer, self.chunk_len);
         let format = q.format;
-        let one = |(c, (((stored, values), intended), chunk)): (usize, _)| {
+        // Every chunk of every tensor is one independent task.
+        let mut tasks = Vec::new();
+        let mut written = Vec::new();
+        let mut slots: Vec<Option<&mut Slot>> = self.slots.iter_mut().map(Some).collect();
+        for &(id, intended) in updates {
+            let slot = slots[id]
+                .take()
+                .expect("each parameter written once per call");
+            let Some(step_value) = q.step(id) else {
+                slot.values.copy_from_slice(intended);
+                continue;
+            };
+            written.push(id);
+            let chunks = slot
+                .stored
+                .chunks_mut(n)
+                .zip(slot.values.chunks_mut(n))
+                .zip(intended.chunks(n))
+                .zip(slot.chunks.iter_mut())
+                .enumerate();
+            for (c, (((stored, values), intended), chunk)) in chunks {
+                tasks.push((id, step_value, c * n, stored, values, intended, chunk));
+            }
+        }
+        let one = |(id, step_value, base, stored, values, intended, chunk): (
+            ParamId,
+            f32,
+            usize,
+            &mut [u32],
+            &mut [f32],
+            &[f32],
+            &mut Chunk,
+        )| {
             write_chunk(
                 q,
                 w,
                 format,
                 step_value,
-                (id, step, c * n),
+                (id, step, base),
                 stored,
                 values,
                 intended,
                 chunk,
             )
         };
-        if slot.chunks.len() > 1 {
-            slot.stored
-                .par_chunks_mut(n)
-                .zip(slot.values.par_chunks_mut(n))
-                .zip(intended.par_chunks(n))
-                .zip(slot.chunks.par_iter_mut())
-                .enumerate()
-                .for_each(one);
+        if tasks.len() > 1 {
+            tasks.into_par_iter().for_each(one);
         } else {
-            slot.stored
-                .chunks_mut(n)
-                .zip(slot.values.chunks_mut(n))
-                .zip(intended.chunks(n))
-                .zip(slot.chunks.iter_mut())
-                .enumerate()
-                .for_each(one);
+            tasks.into_iter().for_each(one);
         }
-        slot.log.clear();
-        for c in &slot.chunks {
-            slot.counts.add(&c.counts);
-            slot.log.extend_from_slice(&c.log);
+        // Merge in chunk order: the sums do not depend on which thread ran what.
+        for id in written {
+            let slot = &mut self.slots[id];
+            slot.log.clear();
+            for c in &slot.chunks {
+                slot.counts.add(&c.counts);
+                slot.log.extend_from_slice(&c.log);
+            }
         }
     }
 

@@ -1,0 +1,832 @@
+//! End-to-end tests of the NAND-SPIN device model through the `nandspin` binary, run the way
+//! a user runs it: the bundled arch and workload (or edited copies of them), `--set`
+//! overrides, reports on disk.
+//!
+//! Covered: bad `[device]`, `[string]`, `[update]` and `[weights]` values (one `error: ` line
+//! naming the key and where it was given, exit code 2, no report files); `nandspin device`
+//! (its CSV, the shape of the switching curve, `--out`, bad grids); and what the device store
+//! does to a run (forced certainty equals the `fixed` store, thread count does not matter,
+//! 1 ns pulses fail and cost less energy than 3 ns ones, verify helps, `layers.csv` adds up to
+//! `summary.csv`). Every training run is tiny (256 images, one or two epochs), so the whole
+//! file takes seconds in release mode.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+// ---------------------------------------------------------------------------------------
+// Helpers (copied from tests/cli.rs where they are the same)
+// ---------------------------------------------------------------------------------------
+
+/// The crate root: the binary runs here so that the default config paths resolve.
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Flags that keep a training run tiny (1 epoch unless overridden later on the line).
+const TINY: [&str; 7] = [
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.max_train_images=256",
+    "--set",
+    "training.max_test_images=200",
+    "--quiet",
+];
+
+/// What one invocation of the binary gave.
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    raw_stdout: Vec<u8>,
+}
+
+/// Runs `nandspin ARGS` in the crate root with extra environment variables.
+fn nandspin_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nandspin"));
+    cmd.args(args).current_dir(manifest());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the nandspin binary runs");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        raw_stdout: out.stdout,
+    }
+}
+
+/// Runs `nandspin ARGS` in the crate root.
+fn nandspin<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Outcome {
+    nandspin_env(args, &[])
+}
+
+/// `run TINY EXTRA --out OUT` as arguments.
+fn run_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(TINY.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    args
+}
+
+/// Runs `nandspin run TINY EXTRA --out OUT` with `env` and asserts it succeeded.
+fn tiny_run_env(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let args = run_args(out, extra);
+    let r = nandspin_env(&args, env);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "nandspin {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+/// Runs `nandspin run TINY EXTRA --out OUT` and asserts it succeeded.
+fn tiny_run(out: &Path, extra: &[&str]) -> Outcome {
+    tiny_run_env(out, extra, &[])
+}
+
+/// Asserts the bad-input contract: exit code 2, exactly one non-empty stderr line starting
+/// with `error: `, no panic, and no files in `out` (when given). Returns the line.
+fn assert_input_error(r: &Outcome, out: Option<&Path>) -> String {
+    assert!(
+        !r.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(2), "exit code; stderr:\n{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr must be one line, got:\n{}",
+        r.stderr
+    );
+    let line = lines[0];
+    assert!(
+        line.starts_with("error: ") && line.len() > "error: ".len(),
+        "stderr line must start with `error: `: {line:?}"
+    );
+    if let Some(out) = out {
+        let files: Vec<PathBuf> = match fs::read_dir(out) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        assert!(files.is_empty(), "files written on error: {files:?}");
+    }
+    line.to_string()
+}
+
+/// Runs `nandspin run TINY ARGS --out <tmp>/out`, expecting an input error; returns the line.
+fn bad_run(args: &[&str]) -> String {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let r = nandspin(&run_args(&out, args));
+    assert_input_error(&r, Some(&out))
+}
+
+/// `bad_run(["--set", set])`, checking that the message starts by blaming that `--set` and
+/// names `key`.
+fn bad_set(set: &str, key: &str) -> String {
+    let msg = bad_run(&["--set", set]);
+    let blame = format!("error: --set {set}: ");
+    assert!(
+        msg.starts_with(&blame),
+        "expected {blame:?} first in {msg:?}"
+    );
+    assert_contains(&msg, key);
+    msg
+}
+
+/// The bundled arch file's text.
+fn arch_text() -> String {
+    fs::read_to_string(manifest().join("arch/nandspin.toml")).unwrap()
+}
+
+/// Replaces the first line setting `key` at or after the first line containing `after`
+/// with `new_line`; returns the new text and the 1-based number of the edited line.
+fn edit(text: &str, after: &str, key: &str, new_line: &str) -> (String, usize) {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(after))
+        .unwrap_or_else(|| panic!("no line containing {after:?}"));
+    let i = (start..lines.len())
+        .find(|&i| {
+            let l = lines[i].trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .unwrap_or_else(|| panic!("no `{key} =` line after {after:?}"));
+    lines[i] = new_line.to_string();
+    (lines.join("\n") + "\n", i + 1)
+}
+
+/// Writes `text` to `<tmp>/name` and returns the path.
+fn write(tmp: &TempDir, name: &str, text: &str) -> PathBuf {
+    let p = tmp.path().join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs a tiny training on an arch copy edited by `edit(after, key, new_line)`, expecting an
+/// input error that names the copy at `line_offset` lines below the edited line, and `name`;
+/// `nandspin validate` of the copy must fail the same way. Returns the run's message.
+fn bad_arch_at(after: &str, key: &str, new_line: &str, line_offset: usize, name: &str) -> String {
+    let tmp = TempDir::new().unwrap();
+    let (text, line) = edit(&arch_text(), after, key, new_line);
+    let a = write(&tmp, "bad-arch.toml", &text);
+    let msg = bad_run(&["--arch", a.to_str().unwrap()]);
+    let at = format!("error: {}:{}: ", a.display(), line + line_offset);
+    assert!(msg.starts_with(&at), "expected {at:?} first in {msg:?}");
+    assert_contains(&msg, name);
+    let v = assert_input_error(&nandspin(&["validate", a.to_str().unwrap()]), None);
+    assert_eq!(v, msg, "validate and run disagree");
+    msg
+}
+
+/// [`bad_arch_at`] for an error on the edited line itself.
+fn bad_arch(after: &str, key: &str, new_line: &str, name: &str) -> String {
+    bad_arch_at(after, key, new_line, 0, name)
+}
+
+fn assert_contains(msg: &str, needle: &str) {
+    assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
+}
+
+/// `epochs.csv` rows (header included) without the `wall_s` column.
+fn rows_without_wall(out: &Path) -> Vec<String> {
+    let text = fs::read_to_string(out.join("epochs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"wall_s"));
+    text.lines()
+        .map(|l| {
+            let (rest, _wall) = l.rsplit_once(',').expect("a csv line");
+            rest.to_string()
+        })
+        .collect()
+}
+
+/// A CSV file as its header and records (quoted fields unquoted).
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "{}: {row:?}", path.display());
+    }
+    (header, rows)
+}
+
+/// The one row of `summary.csv`, by column name.
+fn summary(out: &Path) -> HashMap<String, String> {
+    let (header, rows) = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows.len(), 1, "summary.csv has one row");
+    header.into_iter().zip(rows[0].iter().cloned()).collect()
+}
+
+/// A numeric column of a record, by name.
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    let v = row
+        .get(col)
+        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("column {col:?} is not a number: {v:?}"))
+}
+
+/// `epochs.csv` rows by column name.
+fn epochs(out: &Path) -> Vec<HashMap<String, String>> {
+    let (header, rows) = read_csv(&out.join("epochs.csv"));
+    rows.into_iter()
+        .map(|r| header.iter().cloned().zip(r).collect())
+        .collect()
+}
+
+/// Device columns of `epochs.csv` and `summary.csv`.
+const DEVICE_COLUMNS: [&str; 14] = [
+    "strings_written",
+    "strings_skipped",
+    "program_pulses",
+    "switches",
+    "program_failures",
+    "verify_reads",
+    "bits_written",
+    "bit_errors",
+    "bit_error_rate",
+    "erase_energy_pJ",
+    "program_energy_pJ",
+    "read_energy_pJ",
+    "write_energy_pJ",
+    "string_write_ns",
+];
+
+/// Forces every program pulse to switch (a one-point table at P = 1).
+const CERTAIN: [&str; 6] = [
+    "--set",
+    "device.switching=fixed",
+    "--set",
+    "device.fixed_pulse_ns=[1]",
+    "--set",
+    "device.fixed_p_switch=[1]",
+];
+
+// ---------------------------------------------------------------------------------------
+// 1. Bad device input: via --set
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn set_bad_pulse_widths() {
+    for v in ["0", "-1"] {
+        let msg = bad_set(
+            &format!("update.program_pulse_ns={v}"),
+            "update.program_pulse_ns",
+        );
+        assert_contains(&msg, "pulse width");
+    }
+    bad_set("string.erase_pulse_ns=0", "string.erase_pulse_ns");
+}
+
+#[test]
+fn set_bad_currents() {
+    for v in ["0", "-5"] {
+        let msg = bad_set(
+            &format!("update.program_current_ua={v}"),
+            "update.program_current_ua",
+        );
+        assert_contains(&msg, "current");
+    }
+    bad_set("string.erase_current_ua=0", "string.erase_current_ua");
+}
+
+#[test]
+fn set_current_below_ic0_with_precessional_switching() {
+    let msg = bad_set("update.program_current_ua=20", "update.program_current_ua");
+    assert_contains(&msg, "device.ic0_ua");
+}
+
+#[test]
+fn set_bad_damping_and_delta() {
+    for v in ["0", "1.5"] {
+        bad_set(&format!("device.damping={v}"), "device.damping");
+    }
+    for v in ["0", "1000"] {
+        bad_set(&format!("device.delta={v}"), "device.delta");
+    }
+}
+
+#[test]
+fn set_bad_per_bit_widths() {
+    let msg = bad_set("update.program_pulse_ns=[3,3,1]", "update.program_pulse_ns");
+    assert_contains(&msg, "weights.bits");
+    bad_set(
+        "update.program_pulse_ns=[3,3,3,0,1,1,1,1]",
+        "update.program_pulse_ns[3]",
+    );
+}
+
+#[test]
+fn set_bits_that_do_not_fit_the_string() {
+    let msg = bad_set("weights.bits=6", "weights.bits");
+    assert_contains(&msg, "8-MTJ");
+    // The same width is fine for a store without strings.
+    let tmp = TempDir::new().unwrap();
+    tiny_run(
+        &tmp.path().join("out"),
+        &["--set", "weights.bits=6", "--set", "weights.store=fixed"],
+    );
+}
+
+#[test]
+fn set_bad_string_and_resistances() {
+    bad_set("string.program_parallelism=9", "string.program_parallelism");
+    let msg = bad_set("device.r_ap_ohm=2000", "device.r_ap_ohm");
+    assert_contains(&msg, "device.r_p_ohm");
+}
+
+#[test]
+fn set_bad_fixed_tables() {
+    let msg = bad_run(&[
+        "--set",
+        "device.switching=fixed",
+        "--set",
+        "device.fixed_p_switch=[0.5]",
+    ]);
+    assert!(
+        msg.starts_with("error: --set device.fixed_p_switch=[0.5]: device.fixed_p_switch"),
+        "{msg}"
+    );
+    let msg = bad_run(&[
+        "--set",
+        "device.switching=fixed",
+        "--set",
+        "device.fixed_p_switch=[0.84,1.5]",
+    ]);
+    assert!(
+        msg.starts_with("error: --set device.fixed_p_switch=[0.84,1.5]: device.fixed_p_switch[1]"),
+        "{msg}"
+    );
+    assert_contains(&msg, "probability");
+}
+
+#[test]
+fn set_unknown_device_key() {
+    let msg = bad_set("device.bogus=1", "bogus");
+    assert_contains(&msg, "device.bogus");
+}
+
+/// Cross-section checks (bits vs string.mtjs, current vs I_c0, r_ap vs r_p) broken by a
+/// `--set` of the *other* key must blame that `--set`: the file alone is fine.
+#[test]
+fn cross_key_errors_caused_by_set_blame_the_set() {
+    bad_set("device.ic0_ua=150", "update.program_current_ua");
+    bad_set("string.mtjs=6", "weights.bits");
+    bad_set("device.r_p_ohm=7000", "device.r_ap_ohm");
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Bad device input: in an arch file
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn arch_file_bad_values() {
+    bad_arch(
+        "[update]",
+        "program_pulse_ns",
+        "program_pulse_ns = 0",
+        "update.program_pulse_ns",
+    );
+    bad_arch(
+        "[update]",
+        "program_current_ua",
+        "program_current_ua = -5",
+        "update.program_current_ua",
+    );
+    bad_arch(
+        "[update]",
+        "program_current_ua",
+        "program_current_ua = 20",
+        "update.program_current_ua",
+    );
+    bad_arch("[device]", "damping", "damping = 1.5", "device.damping");
+    bad_arch("[device]", "delta", "delta = 1000", "device.delta");
+    bad_arch(
+        "[string]",
+        "erase_pulse_ns",
+        "erase_pulse_ns = 0",
+        "string.erase_pulse_ns",
+    );
+    bad_arch(
+        "[string]",
+        "program_parallelism",
+        "program_parallelism = 9",
+        "string.program_parallelism",
+    );
+    bad_arch("[weights]", "bits", "bits = 6", "weights.bits");
+    bad_arch(
+        "[device]",
+        "r_ap_ohm",
+        "r_ap_ohm = 2000.0",
+        "device.r_ap_ohm",
+    );
+}
+
+#[test]
+fn arch_file_unknown_device_key() {
+    let msg = bad_arch("[device]", "tau0_ns", "tau0_nz = 1.0", "device.tau0_nz");
+    assert_contains(&msg, "unknown field");
+}
+
+#[test]
+fn arch_file_per_bit_lists() {
+    bad_arch(
+        "[update]",
+        "program_pulse_ns",
+        "program_pulse_ns = [3, 3, 1]",
+        "update.program_pulse_ns",
+    );
+    // A list over several lines: the error points at the zero element's own line.
+    let msg = bad_arch_at(
+        "[update]",
+        "program_pulse_ns",
+        "program_pulse_ns = [\n  3,\n  3,\n  3,\n  0,\n  1,\n  1,\n  1,\n  1,\n]",
+        4,
+        "update.program_pulse_ns[3]",
+    );
+    assert_contains(&msg, "got 0");
+}
+
+#[test]
+fn arch_file_bad_fixed_table() {
+    let tmp = TempDir::new().unwrap();
+    let (text, _) = edit(
+        &arch_text(),
+        "[device]",
+        "switching",
+        "switching = \"fixed\"",
+    );
+    let (text, line) = edit(
+        &text,
+        "[device]",
+        "fixed_p_switch",
+        "fixed_p_switch = [0.5]",
+    );
+    let a = write(&tmp, "bad-table.toml", &text);
+    let msg = bad_run(&["--arch", a.to_str().unwrap()]);
+    assert_contains(&msg, &format!("{}:{line}: ", a.display()));
+    assert_contains(&msg, "device.fixed_p_switch");
+    let (text, line) = edit(
+        &text,
+        "[device]",
+        "fixed_p_switch",
+        "fixed_p_switch = [0.84, 1.01]",
+    );
+    let a = write(&tmp, "bad-p.toml", &text);
+    let msg = bad_run(&["--arch", a.to_str().unwrap()]);
+    assert_contains(&msg, &format!("{}:{line}: ", a.display()));
+    assert_contains(&msg, "device.fixed_p_switch[1]");
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. nandspin device
+// ---------------------------------------------------------------------------------------
+
+/// One parsed row of the `nandspin device` CSV.
+#[derive(Debug)]
+struct Point {
+    pulse_ns: f64,
+    current_ua: f64,
+    p_switch: f64,
+    energy_pj: f64,
+}
+
+const DEVICE_HEADER: &str = "pulse_ns,current_uA,p_switch,mean_switch_ns,energy_pJ";
+
+/// Parses the device CSV, checking its header and that every field is a number (the mean
+/// switching time may be empty).
+fn parse_curve(text: &str) -> Vec<Point> {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(DEVICE_HEADER), "{text}");
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 5, "{l:?}");
+            let n = |i: usize| -> f64 {
+                f[i].parse()
+                    .unwrap_or_else(|_| panic!("field {i} of {l:?}"))
+            };
+            if !f[3].is_empty() {
+                assert!(n(3) >= 0.0, "{l:?}");
+            }
+            let p = Point {
+                pulse_ns: n(0),
+                current_ua: n(1),
+                p_switch: n(2),
+                energy_pj: n(4),
+            };
+            assert!((0.0..=1.0).contains(&p.p_switch), "{l:?}");
+            assert!(p.energy_pj > 0.0, "{l:?}");
+            p
+        })
+        .collect()
+}
+
+/// Runs `nandspin device ARGS`, asserting success; returns stdout.
+fn device_ok(args: &[&str]) -> Outcome {
+    let mut all = vec!["device"];
+    all.extend(args);
+    let r = nandspin(&all);
+    assert_eq!(r.code, Some(0), "nandspin {all:?}: {}", r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    r
+}
+
+#[test]
+fn device_default_grid() {
+    let r = device_ok(&[]);
+    let pts = parse_curve(&r.stdout);
+    assert_eq!(pts.len(), 10, "0.5:5:0.5 has 10 widths:\n{}", r.stdout);
+    for (k, p) in pts.iter().enumerate() {
+        assert!((p.pulse_ns - 0.5 * (k + 1) as f64).abs() < 1e-9, "{p:?}");
+        assert_eq!(p.current_ua, 120.0, "the arch's program current");
+    }
+    for w in pts.windows(2) {
+        assert!(w[1].p_switch >= w[0].p_switch, "{w:?}");
+        assert!(w[1].energy_pj > w[0].energy_pj, "{w:?}");
+    }
+}
+
+#[test]
+fn device_grid_of_currents() {
+    let r = device_ok(&["--current-ua", "60,120,150", "--pulse-ns", "1,3"]);
+    let pts = parse_curve(&r.stdout);
+    assert_eq!(pts.len(), 6, "{}", r.stdout);
+    let at = |pulse: f64, current: f64| -> &Point {
+        pts.iter()
+            .find(|p| p.pulse_ns == pulse && p.current_ua == current)
+            .unwrap_or_else(|| panic!("no point {pulse} ns, {current} uA:\n{}", r.stdout))
+    };
+    assert!(at(1.0, 60.0).p_switch < at(1.0, 120.0).p_switch);
+    assert!(at(1.0, 120.0).p_switch < at(1.0, 150.0).p_switch);
+    // The arch file's calibration point: P = 0.84 at 1 ns, 120 uA.
+    let p = at(1.0, 120.0).p_switch;
+    assert!((p - 0.84).abs() < 0.01, "P(1 ns, 120 uA) = {p}");
+    for c in [60.0, 120.0, 150.0] {
+        assert!(at(3.0, c).p_switch >= at(1.0, c).p_switch);
+    }
+}
+
+#[test]
+fn device_out_file_equals_stdout() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("curve.csv");
+    let args = ["--current-ua", "60:150:30", "--pulse-ns", "0.5,1,2"];
+    let printed = device_ok(&args);
+    let mut with_out = args.to_vec();
+    let f = file.to_str().unwrap();
+    with_out.extend(["--out", f]);
+    let r = device_ok(&with_out);
+    assert!(r.stdout.is_empty(), "stdout with --out: {:?}", r.stdout);
+    assert_eq!(fs::read(&file).unwrap(), printed.raw_stdout);
+    assert_eq!(parse_curve(&printed.stdout).len(), 4 * 3);
+    let names: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["curve.csv"], "temporaries left");
+}
+
+#[test]
+fn device_set_changes_the_curve() {
+    let base = parse_curve(&device_ok(&["--pulse-ns", "1"]).stdout);
+    let weaker = parse_curve(&device_ok(&["--pulse-ns", "1", "--set", "device.ic0_ua=40"]).stdout);
+    assert!(
+        weaker[0].p_switch < base[0].p_switch,
+        "a higher I_c0 (less overdrive) switches less often: {base:?} {weaker:?}"
+    );
+}
+
+#[test]
+fn device_bad_arguments() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("curve.csv");
+    let f = file.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--pulse-ns", "0"], "--pulse-ns 0"),
+        (vec!["--pulse-ns", "1:0:1"], "--pulse-ns 1:0:1"),
+        (vec!["--current-ua", "x"], "--current-ua x"),
+        (
+            vec!["--set", "training.epochs=1"],
+            "--set training.epochs=1",
+        ),
+        (vec!["--set", "device.delta=0"], "device.delta"),
+    ] {
+        let mut all = vec!["device"];
+        all.extend(&args);
+        all.extend(["--out", f]);
+        let msg = assert_input_error(&nandspin(&all), Some(tmp.path()));
+        assert_contains(&msg, needle);
+    }
+    assert!(!file.exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// 3-6. What the device store does to a run
+// ---------------------------------------------------------------------------------------
+
+/// Columns 1-4 of `epochs.csv`: train_loss, train_accuracy, test_loss, test_accuracy.
+fn losses(out: &Path) -> Vec<Vec<String>> {
+    let (header, rows) = read_csv(&out.join("epochs.csv"));
+    assert_eq!(
+        header[1..5],
+        ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+    );
+    rows.into_iter().map(|r| r[1..5].to_vec()).collect()
+}
+
+#[test]
+fn forced_certainty_equals_the_fixed_store() {
+    let tmp = TempDir::new().unwrap();
+    let two = ["--set", "training.epochs=2"];
+    let dev = tmp.path().join("device");
+    let mut args = two.to_vec();
+    args.extend(CERTAIN);
+    tiny_run(&dev, &args);
+    let fixed = tmp.path().join("fixed");
+    let mut args = two.to_vec();
+    args.extend(["--set", "weights.store=fixed"]);
+    tiny_run(&fixed, &args);
+
+    let a = losses(&dev);
+    assert_eq!(a.len(), 2);
+    assert_eq!(
+        a,
+        losses(&fixed),
+        "certain switching differs from exact writes"
+    );
+    for e in epochs(&dev) {
+        assert_eq!(num(&e, "program_failures"), 0.0, "{e:?}");
+        assert_eq!(num(&e, "bit_errors"), 0.0, "{e:?}");
+        assert!(num(&e, "program_pulses") > 0.0, "{e:?}");
+    }
+    let s = summary(&dev);
+    assert_eq!(num(&s, "program_failures"), 0.0);
+    assert_eq!(num(&s, "bit_errors"), 0.0);
+    assert_eq!(num(&s, "program_pulses"), num(&s, "switches"));
+}
+
+/// Runs `extra` with one and with two rayon threads; the reports must agree.
+fn check_thread_count(extra: &[&str]) {
+    let tmp = TempDir::new().unwrap();
+    let mut args = vec!["--set", "training.epochs=2"];
+    args.extend(extra);
+    let run = |n: &str| {
+        let out = tmp.path().join(format!("t{n}"));
+        tiny_run_env(&out, &args, &[("RAYON_NUM_THREADS", n)]);
+        out
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert_eq!(
+        rows_without_wall(&one),
+        rows_without_wall(&two),
+        "epochs.csv depends on the thread count ({extra:?})"
+    );
+    assert_eq!(
+        fs::read(one.join("layers.csv")).unwrap(),
+        fs::read(two.join("layers.csv")).unwrap(),
+        "layers.csv depends on the thread count ({extra:?})"
+    );
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    check_thread_count(&[]);
+    // With failing pulses every random draw shows in the results.
+    check_thread_count(&["--set", "update.program_pulse_ns=1"]);
+}
+
+/// Program energy per program pulse of a run, in pJ.
+fn energy_per_pulse(s: &HashMap<String, String>) -> f64 {
+    let pulses = num(s, "program_pulses");
+    assert!(pulses > 0.0, "{s:?}");
+    num(s, "program_energy_pJ") / pulses
+}
+
+#[test]
+fn one_ns_pulses_fail_and_cost_less() {
+    let tmp = TempDir::new().unwrap();
+    let three = tmp.path().join("3ns");
+    tiny_run(&three, &[]);
+    let one = tmp.path().join("1ns");
+    tiny_run(&one, &["--set", "update.program_pulse_ns=1"]);
+    let verify = tmp.path().join("1ns-verify");
+    tiny_run(
+        &verify,
+        &[
+            "--set",
+            "update.program_pulse_ns=1",
+            "--set",
+            "update.verify=true",
+        ],
+    );
+    let (s3, s1, sv) = (summary(&three), summary(&one), summary(&verify));
+
+    assert!(num(&s1, "program_failures") > 0.0, "{s1:?}");
+    assert!(num(&s1, "bit_errors") > 0.0, "{s1:?}");
+    let ber1 = num(&s1, "bit_error_rate");
+    assert!(ber1 > 0.0, "{s1:?}");
+    assert_eq!(num(&s1, "verify_reads"), 0.0, "verify is off by default");
+
+    let (e3, e1) = (energy_per_pulse(&s3), energy_per_pulse(&s1));
+    assert!(
+        e1 < 0.6 * e3,
+        "energy per program pulse: {e1} pJ at 1 ns, {e3} pJ at 3 ns"
+    );
+
+    assert!(num(&sv, "verify_reads") > 0.0, "{sv:?}");
+    assert!(num(&sv, "read_energy_pJ") > 0.0, "{sv:?}");
+    let berv = num(&sv, "bit_error_rate");
+    assert!(berv < ber1, "verify: BER {berv}, without: {ber1}");
+}
+
+#[test]
+fn layers_csv_adds_up_to_the_summary() {
+    let tmp = TempDir::new().unwrap();
+    for (name, extra) in [
+        ("3ns", vec![]),
+        (
+            "verify",
+            vec![
+                "--set",
+                "update.program_pulse_ns=1",
+                "--set",
+                "update.verify=true",
+            ],
+        ),
+    ] {
+        let out = tmp.path().join(name);
+        let mut args = vec!["--set", "training.epochs=2"];
+        args.extend(&extra);
+        tiny_run(&out, &args);
+        let text = fs::read_to_string(out.join("layers.csv")).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some("layer,phase,component,action,count,energy_pJ")
+        );
+        let (_, rows) = read_csv(&out.join("layers.csv"));
+        assert!(!rows.is_empty(), "{name}: layers.csv has no rows");
+        let (mut energy, mut pulses) = (0.0, 0.0);
+        for r in &rows {
+            assert_eq!(r[1], "WU", "{name}: {r:?}");
+            let count: u64 = r[4].parse().unwrap_or_else(|_| panic!("{r:?}"));
+            let e: f64 = r[5].parse().unwrap_or_else(|_| panic!("{r:?}"));
+            assert!(e >= 0.0, "{r:?}");
+            energy += e;
+            if (r[2].as_str(), r[3].as_str()) == ("mtj", "program_pulse") {
+                pulses += count as f64;
+            }
+        }
+        let s = summary(&out);
+        let total = num(&s, "write_energy_pJ");
+        let tol = 0.001 * rows.len() as f64 + 1e-6 * total;
+        assert!(
+            (energy - total).abs() <= tol,
+            "{name}: layers.csv sums to {energy} pJ, summary says {total} pJ"
+        );
+        assert_eq!(pulses, num(&s, "program_pulses"), "{name}");
+        // The summary is the sum of the epochs.
+        let e: f64 = epochs(&out).iter().map(|e| num(e, "program_pulses")).sum();
+        assert_eq!(e, num(&s, "program_pulses"), "{name}");
+    }
+}
+
+#[test]
+fn float_store_has_no_device_reports() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("float");
+    tiny_run(&out, &["--set", "weights.store=float"]);
+    let layers = fs::read_to_string(out.join("layers.csv")).unwrap();
+    assert_eq!(layers, "layer,phase,component,action,count,energy_pJ\n");
+    for e in epochs(&out) {
+        for c in DEVICE_COLUMNS {
+            assert_eq!(e[c], "", "{c} of a float-store epoch: {e:?}");
+        }
+        assert!(num(&e, "test_accuracy") >= 0.0);
+    }
+    let s = summary(&out);
+    for c in DEVICE_COLUMNS {
+        assert_eq!(s[c], "", "{c} of a float-store summary");
+    }
+}
