@@ -170,6 +170,20 @@ struct Write<'a> {
     new: &'a [u32],
     counts: &'a mut WriteCounts,
     log: &'a mut Vec<StringWrite>,
+    tally: Tally,
+}
+
+/// Program-pulse outcomes per bit position, turned into counts and energy once per call.
+#[derive(Default)]
+struct Tally {
+    /// Pulses that switched their MTJ.
+    switched: [u64; 16],
+    /// Sum of their switching times, in ns.
+    switch_ns: [f64; 16],
+    /// Pulses that failed.
+    failed: [u64; 16],
+    /// Pulses on MTJs already at 1.
+    idle: [u64; 16],
 }
 
 /// Converts ns to the ps grid (at least 1 ps).
@@ -311,6 +325,7 @@ impl StringWriter {
             new,
             counts,
             log,
+            tally: Tally::default(),
         };
         let (k, m) = (
             self.layout.weights_per_string(),
@@ -338,6 +353,17 @@ impl StringWriter {
                 self.string(&mut w, s, first, end, mask);
             }
         }
+        // Outcomes to counts and energy, bit by bit in a fixed order.
+        let (t, c) = (&w.tally, &mut *w.counts);
+        let mut energy_pj = 0.0;
+        for (b, bp) in self.bits.iter().enumerate() {
+            c.switches += t.switched[b];
+            c.program_failures += t.failed[b];
+            energy_pj += (t.switched[b] + t.idle[b]) as f64 * bp.base_pj
+                + t.switch_ns[b] * bp.slope_pj_per_ns
+                + t.failed[b] as f64 * bp.fail_pj;
+        }
+        c.program_energy_pj += energy_pj;
     }
 
     /// Writes string `s`, which holds bits `mask` of codes `first..end`.
@@ -356,6 +382,7 @@ impl StringWriter {
     fn rewrite(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
         let (stored, new, counts) = (&mut *w.stored, w.new, &mut *w.counts);
         let (program_key, erase_key, base) = (w.program_key, w.erase_key, w.base);
+        let tally = &mut w.tally;
         counts.strings_written += 1;
         let bits = ((end - first) as u32 * mask.count_ones()) as u64;
         counts.bits_written += bits;
@@ -370,7 +397,7 @@ impl StringWriter {
             first..end,
             mask,
             (attempt, true),
-            counts,
+            (counts, tally),
         );
         if self.verify {
             loop {
@@ -398,7 +425,7 @@ impl StringWriter {
                     first..end,
                     mask,
                     (attempt, erase_again),
-                    counts,
+                    (counts, tally),
                 );
             }
         }
@@ -462,40 +489,34 @@ impl StringWriter {
         elems: std::ops::Range<usize>,
         mask: u32,
         (attempt, blind): (u32, bool),
-        counts: &mut WriteCounts,
+        (counts, tally): (&mut WriteCounts, &mut Tally),
     ) -> u64 {
         let mut rounds = Rounds::new(self.parallelism);
-        let mut energy_pj = 0.0;
         for e in elems {
             let mut todo = new[e] & mask & if blind { u32::MAX } else { !stored[e] };
             while todo != 0 {
                 let b = 31 - todo.leading_zeros();
                 todo &= !(1 << b);
-                let bp = &self.bits[b as usize];
+                let (bi, bp) = (b as usize, &self.bits[b as usize]);
                 rounds.pulse(bp.pulse_ps);
                 counts.program_pulses += 1;
                 if stored[e] & (1 << b) != 0 {
                     // Already parallel (an erase left it at 1).
-                    energy_pj += bp.base_pj;
+                    tally.idle[bi] += 1;
                     continue;
                 }
                 let n = keyed_u53(program_key, draw_index(base + e, b, attempt));
                 if n < bp.threshold {
                     stored[e] |= 1 << b;
-                    counts.switches += 1;
-                    energy_pj += if self.timed_energy {
-                        let t = self.times[b as usize].sample(n as f64 * bp.inv_threshold);
-                        bp.base_pj + bp.slope_pj_per_ns * t
-                    } else {
-                        bp.base_pj
-                    };
+                    tally.switched[bi] += 1;
+                    if self.timed_energy {
+                        tally.switch_ns[bi] += self.times[bi].sample(n as f64 * bp.inv_threshold);
+                    }
                 } else {
-                    counts.program_failures += 1;
-                    energy_pj += bp.fail_pj;
+                    tally.failed[bi] += 1;
                 }
             }
         }
-        counts.program_energy_pj += energy_pj;
         rounds.finish()
     }
 }
