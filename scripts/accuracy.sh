@@ -18,10 +18,11 @@ declare -A sets=(
   [float]="--set weights.store=float"
   [fixed8_stochastic]="--set weights.store=fixed --set weights.bits=8 --set weights.rounding=stochastic"
   [fixed8_nearest]="--set weights.store=fixed --set weights.bits=8 --set weights.rounding=nearest"
+  [nandspin_3ns]=""
 )
 printf '%-18s' store; for s in "${seeds[@]}"; do printf '  seed%-4s' "$s"; done; printf '  %-8s  %s\n' mean vs_float
 float_mean=""
-for store in float fixed8_stochastic fixed8_nearest; do
+for store in float fixed8_stochastic fixed8_nearest nandspin_3ns; do
   accs=()
   for s in "${seeds[@]}"; do
     # shellcheck disable=SC2086
