@@ -9,6 +9,8 @@
 #
 # usage: scripts/pulse_widths.sh [SEEDS...]     (default: 0 1 2)
 set -euo pipefail
+# The --set values below are split into words on purpose; never expand [..] as globs.
+set -f
 cd "$(dirname "$0")/.."
 seeds=("${@:-0 1 2}")
 read -r -a seeds <<< "${seeds[*]}"

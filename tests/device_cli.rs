@@ -830,3 +830,54 @@ fn float_store_has_no_device_reports() {
         assert_eq!(s[c], "", "{c} of a float-store summary");
     }
 }
+
+/// Values past physical limits that would turn the model into inf or NaN are refused.
+#[test]
+fn set_values_beyond_physical_limits() {
+    bad_set("device.damping=1e-320", "device.damping");
+    bad_set("device.mu0_hk_t=1e-9", "device.mu0_hk_t");
+    bad_set("device.ic0_ua=0.01", "device.ic0_ua");
+    // The strip's resistance comes from the geometry: 1e-200 nm wide is 1e205 Ω.
+    let msg = bad_set("string.hm_width_nm=1e-200", "string");
+    assert_contains(&msg, "resistance");
+    // Néel-Brown holds below I_c0 only (the default current is 4 x I_c0).
+    let msg = bad_set("device.switching=thermal", "update.program_current_ua");
+    assert_contains(&msg, "precessional");
+    let msg = bad_run(&["--set", "device.damping=1e-320"]);
+    assert!(
+        !msg.contains("00000000000"),
+        "number printed in full: {msg}"
+    );
+}
+
+/// A cross-key check broken by one `--set` among several blames that one, not the last.
+#[test]
+fn cross_key_error_blames_the_override_that_caused_it() {
+    let msg = bad_run(&["--set", "string.mtjs=12", "--set", "update.verify=true"]);
+    assert!(
+        msg.starts_with("error: --set string.mtjs=12: weights.bits:"),
+        "{msg}"
+    );
+}
+
+/// Thermal switching below I_c0 trains (a long, weak pulse).
+#[test]
+fn thermal_switching_below_ic0_trains() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let r = tiny_run(
+        &out,
+        &[
+            "--set",
+            "device.switching=thermal",
+            "--set",
+            "device.delta=10",
+            "--set",
+            "update.program_current_ua=24",
+            "--set",
+            "update.program_pulse_ns=20",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_contains(&r.stdout, "program pulses");
+}

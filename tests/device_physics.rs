@@ -715,3 +715,41 @@ fn draws_depend_on_seed_param_and_step() {
         assert!((1460..=1740).contains(&same), "{same} of 3200 bits agree");
     }
 }
+
+/// Long pulses and strong currents, where a naive closed form underflows: the mean switching
+/// time stays finite and right, and the sampling table keeps it within 1 % even when the
+/// pulse is far longer than the switching time (a heavy tail near v = 1).
+#[test]
+fn long_pulses_and_strong_currents() {
+    let sw = Switching::new(&precessional());
+    // At 120 µA switching is over by ~3 ns: the conditional mean stops moving.
+    let m3 = sw.mean_switch_ns(3.0, 120.0).unwrap();
+    for t in [30.0, 100.0, 118.0, 200.0] {
+        let m = sw.mean_switch_ns(t, 120.0).unwrap();
+        assert!((m - m3).abs() < 1e-5 * m3, "{t} ns: {m} vs {m3}");
+    }
+    // 5 mA: the quadrature of the exact quantile agrees.
+    let (q, _) = conditional_time_moments(&sw, 3.0, 5000.0);
+    let m = sw.mean_switch_ns(3.0, 5000.0).unwrap();
+    assert!(m > 0.0 && (m - q).abs() < 1e-3 * q, "{m} vs {q}");
+    // Thermal far above I_c0: switches at once (not NaN).
+    let thermal = Switching::new(&DeviceConfig {
+        switching: SwitchingModel::Thermal,
+        ..precessional()
+    });
+    assert_eq!(thermal.mean_switch_ns(1.0, 1000.0), Some(0.0));
+    // The table's mean at long pulses.
+    for t in [10.0, 30.0, 100.0] {
+        let table = SwitchTimes::new(&sw, t, 120.0);
+        let n = 1 << 16;
+        let mean: f64 = (0..n)
+            .map(|j| table.sample((j as f64 + 0.5) / n as f64))
+            .sum::<f64>()
+            / n as f64;
+        let exact = sw.mean_switch_ns(t, 120.0).unwrap();
+        assert!(
+            (mean - exact).abs() < 0.01 * exact,
+            "{t} ns: table {mean} vs {exact}"
+        );
+    }
+}

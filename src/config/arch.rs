@@ -258,6 +258,17 @@ impl ArchConfig {
                 ),
             ));
         }
+        if self.device.switching == SwitchingModel::Thermal
+            && self.update.program_current_ua >= self.device.ic0_ua
+        {
+            return Err((
+                parse_dotted("update.program_current_ua"),
+                format!(
+                    "{} µA is not below device.ic0_ua ({} µA): the thermal (Néel-Brown) law holds below I_c0 only; use device.switching = \"precessional\" above it",
+                    self.update.program_current_ua, self.device.ic0_ua
+                ),
+            ));
+        }
         if self.device.switching == SwitchingModel::Precessional
             && self.update.program_current_ua <= self.device.ic0_ua
         {

@@ -257,12 +257,30 @@ pub const MIN_PULSE_NS: f64 = 1e-3;
 pub const MAX_CURRENT_UA: f64 = 1e5;
 /// Largest tolerated per-action overhead or energy override, in pJ.
 pub const MAX_ENERGY_PJ: f64 = 1e6;
+/// Smallest Gilbert damping accepted (below any ferromagnet's; keeps τ_D finite).
+pub const MIN_DAMPING: f64 = 1e-4;
+/// Smallest anisotropy field accepted, in tesla.
+pub const MIN_MU0_HK_T: f64 = 1e-3;
+/// Smallest critical current accepted, in µA.
+pub const MIN_IC0_UA: f64 = 0.1;
+/// Largest strip resistance accepted, given or computed, in Ω.
+pub const MAX_STRIP_OHM: f64 = 1e9;
+
 /// Most MTJs per string.
 pub const MAX_MTJS: u32 = 64;
 /// Most verify retries.
 pub const MAX_VERIFY_RETRIES: u32 = 255;
 
 type Check = Result<(), (KeyPath, String)>;
+
+/// A number for messages: plain, or in exponent form when very small or large.
+fn num(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && (v.abs() < 1e-3 || v.abs() >= 1e7) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
 
 fn key_err(key: &str, msg: String) -> Check {
     Err((parse_dotted(key), msg))
@@ -275,7 +293,19 @@ fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
     } else {
         key_err(
             key,
-            format!("must be {what} (> {lo} and <= {hi:e}), got {v}"),
+            format!("must be {what} (> {lo} and <= {hi:e}), got {}", num(v)),
+        )
+    }
+}
+
+/// `lo <= v <= hi`, finite.
+fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        key_err(
+            key,
+            format!("must be {what} from {lo:e} to {hi:e}, got {}", num(v)),
         )
     }
 }
@@ -287,7 +317,8 @@ fn pulse(key: &str, v: f64) -> Check {
         key_err(
             key,
             format!(
-                "must be a pulse width from {MIN_PULSE_NS} ns (1 ps) to {MAX_PULSE_NS:e} ns, got {v}"
+                "must be a pulse width from {MIN_PULSE_NS} ns (1 ps) to {MAX_PULSE_NS:e} ns, got {}",
+                num(v)
             ),
         )
     }
@@ -303,7 +334,10 @@ fn energy(key: &str, v: f64) -> Check {
     } else {
         key_err(
             key,
-            format!("must be an energy from 0 to {MAX_ENERGY_PJ:e} pJ, got {v}"),
+            format!(
+                "must be an energy from 0 to {MAX_ENERGY_PJ:e} pJ, got {}",
+                num(v)
+            ),
         )
     }
 }
@@ -320,21 +354,27 @@ impl DeviceConfig {
                 ),
             );
         }
-        in_range(
+        at_least(
             "device.damping",
             self.damping,
-            0.0,
+            MIN_DAMPING,
             1.0,
             "a Gilbert damping",
         )?;
-        in_range(
+        at_least(
             "device.mu0_hk_t",
             self.mu0_hk_t,
-            0.0,
+            MIN_MU0_HK_T,
             10.0,
             "a field in tesla",
         )?;
-        current("device.ic0_ua", self.ic0_ua)?;
+        at_least(
+            "device.ic0_ua",
+            self.ic0_ua,
+            MIN_IC0_UA,
+            MAX_CURRENT_UA,
+            "a current in µA",
+        )?;
         in_range(
             "device.tau0_ns",
             self.tau0_ns,
@@ -476,6 +516,15 @@ impl StringConfig {
             ("string.hm_thickness_nm", self.hm_thickness_nm),
         ] {
             in_range(k, v, 0.0, 1e6, "a length in nm")?;
+        }
+        let r = self.strip_ohm();
+        if !(r.is_finite() && r > 0.0 && r <= MAX_STRIP_OHM) {
+            return key_err(
+                "string",
+                format!(
+                    "the strip's resistance rho L / (w t) = {r:.3e} Ω is outside 0 to {MAX_STRIP_OHM:e} Ω; check the hm_* geometry or give string.strip_resistance_ohm"
+                ),
+            );
         }
         energy("string.erase_overhead_pj", self.erase_overhead_pj)?;
         if !(0.0..1.0).contains(&self.erase_failure_p) {

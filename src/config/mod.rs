@@ -285,10 +285,30 @@ pub fn load_source<T: DeserializeOwned + Clone>(
     }
     if let Err((path, msg)) = validate(&config) {
         // A check may span keys (bits against string size): blame the file only if the file
-        // alone fails it the same way, else the override that caused it.
+        // alone fails it the same way; else the override that set this key, or failing that
+        // the first override that, applied after the ones before it, makes the check fail.
         let in_file = overrides.is_empty()
             || validate(&file_config).err() == Some((path.clone(), msg.clone()));
-        return Err(loaded.error_across(&path, &msg, in_file));
+        let touches = |(p, _): &&(KeyPath, Override)| path.starts_with(p) || p.starts_with(&path);
+        if in_file || loaded.overrides.iter().any(|o| touches(&o)) {
+            return Err(loaded.error_across(&path, &msg, in_file));
+        }
+        let mut table = toml::from_str::<toml::Table>(&loaded.source.text).ok();
+        for (_, o) in &loaded.overrides {
+            let Some(t) = table.as_mut() else { break };
+            if apply_override(t, o).is_err() {
+                break;
+            }
+            let fails_here =
+                serde_path_to_error::deserialize::<_, T>(toml::Value::Table(t.clone()))
+                    .ok()
+                    .and_then(|c| validate(&c).err())
+                    .is_some_and(|(p, _)| p == path);
+            if fails_here {
+                return Err(loaded.blame(&path, &msg, Some(o)));
+            }
+        }
+        return Err(loaded.error_across(&path, &msg, false));
     }
     Ok(Loaded {
         config,

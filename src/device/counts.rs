@@ -52,7 +52,7 @@ impl WriteCounts {
         self.erase_energy_pj += o.erase_energy_pj;
         self.program_energy_pj += o.program_energy_pj;
         self.read_energy_pj += o.read_energy_pj;
-        self.write_time_ps += o.write_time_ps;
+        self.write_time_ps = self.write_time_ps.saturating_add(o.write_time_ps);
     }
 
     /// The sum of a sequence.

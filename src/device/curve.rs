@@ -61,6 +61,9 @@ pub fn parse_axis(flag: &str, spec: &str, lo: f64, hi: f64) -> Result<Vec<f64>, 
             return Err(bad("a range is start:stop:step, e.g. 0.5:5:0.5".into()));
         };
         let (start, stop, step) = (num(a)?, num(b)?, num(c)?);
+        if !(start.is_finite() && stop.is_finite()) {
+            return Err(bad("start and stop must be finite numbers".into()));
+        }
         if !(step.is_finite() && step > 0.0) {
             return Err(bad(format!("the step must be positive, got {step}")));
         }
@@ -115,6 +118,8 @@ mod tests {
         assert!(parse_pulses("1:0:1").is_err());
         assert!(parse_pulses("1:2:0").is_err());
         assert!(parse_pulses("x").is_err());
+        assert!(parse_pulses("nan:1:1").is_err());
+        assert!(parse_currents("inf:inf:1").is_err());
         assert!(parse_currents("0").is_err());
         assert!(parse_pulses("0.001:1000:0.001").is_err());
     }

@@ -100,6 +100,12 @@ pub const QUANTILE_KNOTS: usize = 256;
 pub struct SwitchTimes {
     /// `QUANTILE_KNOTS + 1` times in ns.
     knots: Vec<f32>,
+    /// The law, for the exact quantile in the first and last intervals, where it is steep.
+    sw: Switching,
+    /// P_sw of the pulse.
+    p: f64,
+    pulse_ns: f64,
+    current_ua: f64,
 }
 
 impl SwitchTimes {
@@ -119,15 +125,28 @@ impl SwitchTimes {
                 t as f32
             })
             .collect();
-        Self { knots }
+        Self {
+            knots,
+            sw: sw.clone(),
+            p,
+            pulse_ns,
+            current_ua,
+        }
     }
 
     /// The switching time (ns) for `v` uniform in [0, 1): the draw of a switched pulse
-    /// divided by its threshold.
+    /// divided by its threshold. Linear between knots; the exact quantile in the first and
+    /// last intervals (2 draws in 256), where the law's tails make the quantile steep.
     #[inline]
     pub fn sample(&self, v: f64) -> f64 {
         let x = v * QUANTILE_KNOTS as f64;
         let j = (x as usize).min(QUANTILE_KNOTS - 1);
+        if j == 0 || j == QUANTILE_KNOTS - 1 {
+            return self
+                .sw
+                .quantile(v.min(1.0) * self.p, self.current_ua)
+                .clamp(0.0, self.pulse_ns);
+        }
         let f = x - j as f64;
         let (a, b) = (f64::from(self.knots[j]), f64::from(self.knots[j + 1]));
         a + (b - a) * f
@@ -432,7 +451,7 @@ impl StringWriter {
         counts.bit_errors += (first..end)
             .map(|e| u64::from(((stored[e] ^ new[e]) & mask).count_ones()))
             .sum::<u64>();
-        counts.write_time_ps += time_ps;
+        counts.write_time_ps = counts.write_time_ps.saturating_add(time_ps);
         w.log.push(StringWrite {
             string: (w.string_base + s) as u32,
             duration_ps: time_ps,

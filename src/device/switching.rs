@@ -225,12 +225,16 @@ impl Switching {
                 }
                 // x = a exp(-k t): ∫F dt = (E1(a e^{-k t_p}) - E1(a)) / k.
                 let k = 2.0 * (i - 1.0) / tau_d_ns;
-                (e1(a * (-k * pulse_ns).exp()) - e1(*a)) / k
+                (e1_of_ln(a.ln() - k * pulse_ns) - e1(*a)) / k
             }
             Switching::Thermal { .. } => {
                 // τ (x - 1 + e^{-x}) with x = t_p / τ; a series for small x.
                 let tau = self.thermal_tau_ns(current_ua);
                 let x = pulse_ns / tau;
+                if !x.is_finite() || x > 1e15 {
+                    // Switches at once: F = 1 over the whole pulse.
+                    return pulse_ns;
+                }
                 let g = if x < 1e-3 {
                     x * x * (0.5 - x / 6.0 + x * x / 24.0)
                 } else {
@@ -250,6 +254,15 @@ pub fn e1(z: f64) -> f64 {
         return ein(z) - z.ln() - EULER_GAMMA;
     }
     e1_fraction(z)
+}
+
+/// E1(z) given ln z, for z that may underflow: E1(z) = −γ − ln z + z − ... for tiny z.
+fn e1_of_ln(ln_z: f64) -> f64 {
+    if ln_z < -40.0 {
+        -EULER_GAMMA - ln_z
+    } else {
+        e1(ln_z.exp())
+    }
 }
 
 /// Euler–Mascheroni constant γ.

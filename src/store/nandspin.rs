@@ -61,9 +61,13 @@ impl NandspinStore {
             .enumerate()
             .map(|(id, p)| {
                 let quantised = quantiser.step(id).is_some();
+                // Strings start erased: all bits 0, whatever value that decodes to.
+                let erased = quantiser
+                    .step(id)
+                    .map_or(0.0, |step| quantiser.format.decode(0) as f32 * step);
                 Slot {
                     stored: if quantised { vec![0; p.len] } else { vec![] },
-                    values: vec![0.0; p.len],
+                    values: vec![erased; p.len],
                     counts: WriteCounts::default(),
                     log: Vec::new(),
                     chunks: if quantised {
@@ -230,5 +234,89 @@ impl WeightStore for NandspinStore {
                 .map(|s| std::mem::take(&mut s.counts))
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::arch::{Encoding, RangeSpec};
+    use crate::config::device::{PulseWidths, SwitchingModel};
+    use crate::store::{FixedStore, ParamKind};
+
+    fn arch(encoding: Encoding, p: f64) -> ArchConfig {
+        let mut a = ArchConfig::default();
+        a.weights.encoding = encoding;
+        a.weights.range = RangeSpec::Fixed(1.0);
+        a.device.switching = SwitchingModel::Fixed;
+        a.device.fixed_pulse_ns = vec![1.0];
+        a.device.fixed_p_switch = vec![p];
+        a.update.program_pulse_ns = PulseWidths::One(1.0);
+        a
+    }
+
+    fn params(len: usize) -> Vec<ParamSpec> {
+        vec![ParamSpec {
+            name: "l.weight".into(),
+            layer: "l".into(),
+            kind: ParamKind::Weight,
+            len,
+            fan_in: 1,
+        }]
+    }
+
+    /// Intended values: a third at the minimum code (which equals erased bits in offset
+    /// binary), the rest spread over the range.
+    fn intended(len: usize, shift: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                if i % 3 == 0 {
+                    -1.0
+                } else {
+                    ((i as f32 * 0.37 + shift).sin()) * 0.9
+                }
+            })
+            .collect()
+    }
+
+    const ENCODINGS: [Encoding; 3] = [
+        Encoding::TwosComplement,
+        Encoding::SignMagnitude,
+        Encoding::OffsetBinary,
+    ];
+
+    #[test]
+    fn values_are_what_the_strings_hold() {
+        let len = 20_000; // several chunks
+        for enc in ENCODINGS {
+            let a = arch(enc, 0.7);
+            let mut s = NandspinStore::new(&a, &params(len), 5);
+            let step = s.quantiser.step(0).unwrap();
+            let format = s.quantiser.format;
+            for t in 0..4u64 {
+                s.write(0, &intended(len, t as f32), t);
+                for (v, &c) in s.values(0).iter().zip(s.codes(0)) {
+                    assert_eq!(*v, format.decode(c) as f32 * step, "{enc:?} step {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn certain_switching_matches_the_fixed_store_from_the_first_write() {
+        let len = 10_000;
+        for enc in ENCODINGS {
+            let a = arch(enc, 1.0);
+            let p = params(len);
+            let mut dev = NandspinStore::new(&a, &p, 9);
+            let mut fixed = FixedStore::new(&a.weights, &p, 9);
+            for t in 0..3u64 {
+                let x = intended(len, t as f32);
+                dev.write(0, &x, t);
+                fixed.write(0, &x, t);
+                assert_eq!(dev.values(0), fixed.values(0), "{enc:?} step {t}");
+                assert_eq!(dev.codes(0), fixed.codes(0), "{enc:?} step {t}");
+            }
+        }
     }
 }
