@@ -406,47 +406,36 @@ impl StringWriter {
         let bits = ((end - first) as u32 * mask.count_ones()) as u64;
         counts.bits_written += bits;
         let mut time_ps = 0;
-        let mut attempt = 0;
-        time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
-        time_ps += self.program(
-            program_key,
-            base,
-            stored,
-            new,
-            first..end,
-            mask,
-            (attempt, true),
-            (counts, tally),
-        );
-        if self.verify {
-            loop {
-                counts.verify_reads += 1;
-                counts.bits_read += bits;
-                counts.read_energy_pj += bits as f64 * self.read_bit_pj;
-                time_ps += self.read_ps;
-                let wrong = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
-                if !wrong || attempt >= self.max_retries {
-                    break;
-                }
-                attempt += 1;
-                // A 1 where a 0 belongs cannot be programmed away: erase again, and then
-                // program every 1 afresh; otherwise re-pulse only the bits read as 0.
-                let erase_again = (first..end).any(|e| stored[e] & !new[e] & mask != 0);
-                if erase_again {
-                    time_ps +=
-                        self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
-                }
-                time_ps += self.program(
-                    program_key,
-                    base,
-                    stored,
-                    new,
-                    first..end,
-                    mask,
-                    (attempt, erase_again),
-                    (counts, tally),
-                );
+        let (mut attempt, mut erase) = (0, true);
+        loop {
+            if erase {
+                time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
             }
+            time_ps += self.program(
+                program_key,
+                base,
+                stored,
+                new,
+                first..end,
+                mask,
+                (attempt, erase),
+                (counts, tally),
+            );
+            if !self.verify {
+                break;
+            }
+            counts.verify_reads += 1;
+            counts.bits_read += bits;
+            counts.read_energy_pj += bits as f64 * self.read_bit_pj;
+            time_ps += self.read_ps;
+            let wrong = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
+            if !wrong || attempt >= self.max_retries {
+                break;
+            }
+            attempt += 1;
+            // A 1 where a 0 belongs cannot be programmed away: erase again, and then program
+            // every 1 afresh; otherwise re-pulse only the bits read as 0.
+            erase = (first..end).any(|e| stored[e] & !new[e] & mask != 0);
         }
         counts.bit_errors += (first..end)
             .map(|e| u64::from(((stored[e] ^ new[e]) & mask).count_ones()))

@@ -89,18 +89,7 @@ impl Switching {
                 let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
                 -(-t_ns / tau).exp_m1()
             }
-            Switching::Fixed { pulse_ns, p } => {
-                let k = pulse_ns.partition_point(|&w| w <= t_ns);
-                if k == pulse_ns.len() {
-                    return p[k - 1];
-                }
-                let (t0, p0) = if k == 0 {
-                    (0.0, 0.0)
-                } else {
-                    (pulse_ns[k - 1], p[k - 1])
-                };
-                p0 + (p[k] - p0) * (t_ns - t0) / (pulse_ns[k] - t0)
-            }
+            Switching::Fixed { pulse_ns, p } => through_table(pulse_ns, p, t_ns),
         }
     }
 
@@ -131,18 +120,8 @@ impl Switching {
                 let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
                 -tau * (-u).ln_1p()
             }
-            Switching::Fixed { pulse_ns, p } => {
-                let k = p.partition_point(|&q| q <= u);
-                if k == p.len() {
-                    return pulse_ns[k - 1];
-                }
-                let (t0, p0) = if k == 0 {
-                    (0.0, 0.0)
-                } else {
-                    (pulse_ns[k - 1], p[k - 1])
-                };
-                t0 + (pulse_ns[k] - t0) * (u - p0) / (p[k] - p0)
-            }
+            // The inverse of a piecewise-linear law is the same table read the other way.
+            Switching::Fixed { pulse_ns, p } => through_table(p, pulse_ns, u),
         }
     }
 
@@ -254,6 +233,22 @@ pub fn e1(z: f64) -> f64 {
         return ein(z) - z.ln() - EULER_GAMMA;
     }
     e1_fraction(z)
+}
+
+/// The piecewise-linear function through (0, 0) and the points (xs[i], ys[i]) at x, flat
+/// after the last point; `xs` non-decreasing, and strictly increasing wherever it is
+/// crossed (the first point beyond x is always above the one before it).
+fn through_table(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let k = xs.partition_point(|&w| w <= x);
+    if k == xs.len() {
+        return ys[k - 1];
+    }
+    let (x0, y0) = if k == 0 {
+        (0.0, 0.0)
+    } else {
+        (xs[k - 1], ys[k - 1])
+    };
+    y0 + (ys[k] - y0) * (x - x0) / (xs[k] - x0)
 }
 
 /// E1(z) given ln z, for z that may underflow: E1(z) = −γ − ln z + z − ... for tiny z.
