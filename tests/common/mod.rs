@@ -1,0 +1,172 @@
+//! Helpers shared by the tests that run the `nandspin` binary (`tests/cli.rs`,
+//! `tests/device_cli.rs`): running it, tiny training runs, the bad-input contract, edited
+//! config copies, report reading.
+
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// The crate root: the binary runs here so that the default config paths resolve.
+pub fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Flags that keep a training run tiny (1 epoch unless overridden later on the line).
+pub const TINY: [&str; 7] = [
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.max_train_images=256",
+    "--set",
+    "training.max_test_images=200",
+    "--quiet",
+];
+
+/// What one invocation of the binary gave.
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw_stdout: Vec<u8>,
+}
+
+/// Runs `nandspin ARGS` in the crate root with extra environment variables.
+pub fn nandspin_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nandspin"));
+    cmd.args(args).current_dir(manifest());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the nandspin binary runs");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        raw_stdout: out.stdout,
+    }
+}
+
+/// Runs `nandspin ARGS` in the crate root.
+pub fn nandspin<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Outcome {
+    nandspin_env(args, &[])
+}
+
+/// `run TINY EXTRA --out OUT` as arguments.
+pub fn run_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec!["run".into()];
+    args.extend(TINY.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    args
+}
+
+/// Runs `nandspin run TINY EXTRA --out OUT` with `env` and asserts it succeeded.
+pub fn tiny_run_env(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let args = run_args(out, extra);
+    let r = nandspin_env(&args, env);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "nandspin {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+/// Runs `nandspin run TINY EXTRA --out OUT` and asserts it succeeded.
+pub fn tiny_run(out: &Path, extra: &[&str]) -> Outcome {
+    tiny_run_env(out, extra, &[])
+}
+
+/// Asserts the bad-input contract: exit code 2, exactly one non-empty stderr line starting
+/// with `error: `, no panic, and no files in `out` (when given). Returns the line.
+pub fn assert_input_error(r: &Outcome, out: Option<&Path>) -> String {
+    assert!(
+        !r.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        r.stderr
+    );
+    assert_eq!(r.code, Some(2), "exit code; stderr:\n{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr must be one line, got:\n{}",
+        r.stderr
+    );
+    let line = lines[0];
+    assert!(
+        line.starts_with("error: ") && line.len() > "error: ".len(),
+        "stderr line must start with `error: `: {line:?}"
+    );
+    if let Some(out) = out {
+        let files: Vec<PathBuf> = match fs::read_dir(out) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        };
+        assert!(files.is_empty(), "files written on error: {files:?}");
+    }
+    line.to_string()
+}
+
+/// Runs `nandspin run TINY ARGS --out <tmp>/out`, expecting an input error; returns the line.
+pub fn bad_run(args: &[&str]) -> String {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let r = nandspin(&run_args(&out, args));
+    assert_input_error(&r, Some(&out))
+}
+
+/// The bundled arch file's text.
+pub fn arch_text() -> String {
+    fs::read_to_string(manifest().join("arch/nandspin.toml")).unwrap()
+}
+
+/// Replaces the first line setting `key` at or after the first line containing `after`
+/// with `new_line`; returns the new text and the 1-based number of the edited line.
+pub fn edit(text: &str, after: &str, key: &str, new_line: &str) -> (String, usize) {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(after))
+        .unwrap_or_else(|| panic!("no line containing {after:?}"));
+    let i = (start..lines.len())
+        .find(|&i| {
+            let l = lines[i].trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .unwrap_or_else(|| panic!("no `{key} =` line after {after:?}"));
+    lines[i] = new_line.to_string();
+    (lines.join("\n") + "\n", i + 1)
+}
+
+/// Writes `text` to `<tmp>/name` and returns the path.
+pub fn write(tmp: &TempDir, name: &str, text: &str) -> PathBuf {
+    let p = tmp.path().join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+pub fn assert_contains(msg: &str, needle: &str) {
+    assert!(msg.contains(needle), "expected {needle:?} in {msg:?}");
+}
+
+/// `epochs.csv` rows (header included) without the `wall_s` column.
+pub fn rows_without_wall(out: &Path) -> Vec<String> {
+    let text = fs::read_to_string(out.join("epochs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"wall_s"));
+    text.lines()
+        .map(|l| {
+            let (rest, _wall) = l.rsplit_once(',').expect("a csv line");
+            rest.to_string()
+        })
+        .collect()
+}
