@@ -96,11 +96,6 @@ impl NandspinStore {
     pub fn last_writes(&self, id: ParamId) -> &[StringWrite] {
         &self.slots[id].log
     }
-
-    /// The string writer (layout and device model).
-    pub fn writer(&self) -> &StringWriter {
-        &self.writer
-    }
 }
 
 /// Quantises, writes and decodes one chunk of codes starting at code `base`.
@@ -298,6 +293,15 @@ mod tests {
                 for (v, &c) in s.values(0).iter().zip(s.codes(0)) {
                     assert_eq!(*v, format.decode(c) as f32 * step, "{enc:?} step {t}");
                 }
+                // The log of the step's string writes matches its counts, in string order.
+                let c = s.take_counts().unwrap().remove(0);
+                let log = s.last_writes(0);
+                assert_eq!(log.len() as u64, c.strings_written);
+                assert_eq!(
+                    log.iter().map(|w| w.duration_ps).sum::<u64>(),
+                    c.write_time_ps
+                );
+                assert!(log.windows(2).all(|w| w[0].string < w[1].string));
             }
         }
     }
