@@ -74,19 +74,16 @@ impl Switching {
                 a,
                 tau_d_ns,
                 ic0_ua,
-            } => {
-                let i = current_ua / ic0_ua;
-                if i <= 1.0 {
-                    return 0.0;
-                }
-                (-a * (-2.0 * (i - 1.0) * t_ns / tau_d_ns).exp()).exp()
-            }
+            } => match precession_rate_per_ns(*tau_d_ns, *ic0_ua, current_ua) {
+                Some(k) => (-a * (-k * t_ns).exp()).exp(),
+                None => 0.0,
+            },
             Switching::Thermal {
                 delta,
                 tau0_ns,
                 ic0_ua,
             } => {
-                let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
+                let tau = neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua);
                 -(-t_ns / tau).exp_m1()
             }
             Switching::Fixed { pulse_ns, p } => through_table(pulse_ns, p, t_ns),
@@ -107,7 +104,10 @@ impl Switching {
                 tau_d_ns,
                 ic0_ua,
             } => {
-                let k = 2.0 * (current_ua / ic0_ua - 1.0) / tau_d_ns;
+                // Only draws below F(t_p) are inverted, and F = 0 at i <= 1.
+                let Some(k) = precession_rate_per_ns(*tau_d_ns, *ic0_ua, current_ua) else {
+                    return 0.0;
+                };
                 // F(0) = exp(-a) > 0: draws below it switch at once.
                 let t = (a.ln() - (-u.ln()).ln()) / k;
                 t.max(0.0)
@@ -116,10 +116,7 @@ impl Switching {
                 delta,
                 tau0_ns,
                 ic0_ua,
-            } => {
-                let tau = tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp();
-                -tau * (-u).ln_1p()
-            }
+            } => -neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua) * (-u).ln_1p(),
             // The inverse of a piecewise-linear law is the same table read the other way.
             Switching::Fixed { pulse_ns, p } => through_table(p, pulse_ns, u),
         }
@@ -136,17 +133,17 @@ impl Switching {
                 a,
                 tau_d_ns,
                 ic0_ua,
-            } => {
-                let i = current_ua / ic0_ua;
-                if i <= 1.0 {
-                    return pulse_ns;
-                }
+            } => match precession_rate_per_ns(*tau_d_ns, *ic0_ua, current_ua) {
                 // x = a exp(-k t) turns the integral into (Ein(a) - Ein(a e^{-k t_p})) / k.
-                let k = 2.0 * (i - 1.0) / tau_d_ns;
-                (ein(*a) - ein(a * (-k * pulse_ns).exp())) / k
-            }
-            Switching::Thermal { .. } => {
-                let tau = self.thermal_tau_ns(current_ua);
+                Some(k) => (ein(*a) - ein(a * (-k * pulse_ns).exp())) / k,
+                None => pulse_ns,
+            },
+            Switching::Thermal {
+                delta,
+                tau0_ns,
+                ic0_ua,
+            } => {
+                let tau = neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua);
                 -tau * (-pulse_ns / tau).exp_m1()
             }
             Switching::Fixed { pulse_ns: w, p } => {
@@ -163,17 +160,6 @@ impl Switching {
                 let f_end = self.cdf(pulse_ns, current_ua);
                 total + (pulse_ns - t0) * (1.0 - 0.5 * (f0 + f_end))
             }
-        }
-    }
-
-    fn thermal_tau_ns(&self, current_ua: f64) -> f64 {
-        match self {
-            Switching::Thermal {
-                delta,
-                tau0_ns,
-                ic0_ua,
-            } => tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp(),
-            _ => unreachable!("thermal only"),
         }
     }
 
@@ -197,18 +183,18 @@ impl Switching {
                 a,
                 tau_d_ns,
                 ic0_ua,
-            } => {
-                let i = current_ua / ic0_ua;
-                if i <= 1.0 {
-                    return 0.0;
-                }
+            } => match precession_rate_per_ns(*tau_d_ns, *ic0_ua, current_ua) {
                 // x = a exp(-k t): ∫F dt = (E1(a e^{-k t_p}) - E1(a)) / k.
-                let k = 2.0 * (i - 1.0) / tau_d_ns;
-                (e1_of_ln(a.ln() - k * pulse_ns) - e1(*a)) / k
-            }
-            Switching::Thermal { .. } => {
+                Some(k) => (e1_of_ln(a.ln() - k * pulse_ns) - e1(*a)) / k,
+                None => 0.0,
+            },
+            Switching::Thermal {
+                delta,
+                tau0_ns,
+                ic0_ua,
+            } => {
                 // τ (x - 1 + e^{-x}) with x = t_p / τ; a series for small x.
-                let tau = self.thermal_tau_ns(current_ua);
+                let tau = neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua);
                 let x = pulse_ns / tau;
                 if !x.is_finite() || x > 1e15 {
                     // Switches at once: F = 1 over the whole pulse.
@@ -233,6 +219,18 @@ pub fn e1(z: f64) -> f64 {
         return ein(z) - z.ln() - EULER_GAMMA;
     }
     e1_fraction(z)
+}
+
+/// The precessional law's rate k = 2 (i − 1) / τ_D in 1/ns, with i = I / I_c0; `None` at
+/// i <= 1, where the law never switches.
+fn precession_rate_per_ns(tau_d_ns: f64, ic0_ua: f64, current_ua: f64) -> Option<f64> {
+    let i = current_ua / ic0_ua;
+    (i > 1.0).then(|| 2.0 * (i - 1.0) / tau_d_ns)
+}
+
+/// The Néel–Brown mean switching time τ = τ0 exp(Δ (1 − i)) in ns, with i = I / I_c0.
+fn neel_brown_tau_ns(delta: f64, tau0_ns: f64, ic0_ua: f64, current_ua: f64) -> f64 {
+    tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp()
 }
 
 /// The piecewise-linear function through (0, 0) and the points (xs[i], ys[i]) at x, flat
