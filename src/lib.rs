@@ -8,10 +8,13 @@
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod engine;
 pub mod error;
+pub mod hw;
 pub mod nn;
 pub mod report;
 pub mod rng;
 pub mod run;
+pub mod sched;
 pub mod store;
 pub mod train;

@@ -106,6 +106,17 @@ impl Observer for Console {
                 ),
                 None => String::new(),
             };
+            let device = match &e.chip {
+                Some(c) => {
+                    let write = e.device_total().map_or(0.0, |d| d.write_energy_pj());
+                    format!(
+                        "{device}  {:>9.3}  {:>10.1}",
+                        c.cycles as f64 / 1e6,
+                        (c.energy_pj + write) / 1e6
+                    )
+                }
+                None => device,
+            };
             let line = format!(
                 "{:>5}  {:>10.4}  {:>9.4}  {:>9.4}  {:>8.4}{device}  {:>6.2}",
                 e.epoch, e.train_loss, e.train_accuracy, e.test_loss, e.test_accuracy, e.wall_s
@@ -161,7 +172,7 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
             t.momentum
         );
         let device = if prepared.arch.config.weights.store == StoreKind::Nandspin {
-            "        BER    write_nJ"
+            "        BER    write_nJ    Mcycles   energy_uJ"
         } else {
             ""
         };
@@ -212,12 +223,69 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
             c.read_energy_pj / 1000.0
         );
     }
+    if let Some(chip) = &outcome.chip {
+        print_chip(&prepared, &outcome, chip);
+    }
     let names: Vec<String> = paths
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     println!("reports: {}/ ({})", out.display(), names.join(", "));
     Ok(())
+}
+
+/// The console's time and energy breakdown of the simulated chip.
+fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched::Scheduler) {
+    let rows = report::cost_rows(p.net.params(), outcome);
+    let t = report::chip_totals(&rows);
+    let time_ps = chip.time_ps();
+    let ghz = p.arch.config.chip.clock_ghz;
+    let pct = |parts: &[(&str, f64)]| {
+        parts
+            .iter()
+            .filter(|(_, e)| *e > 0.0)
+            .map(|(n, e)| format!("{n} {:.1}%", 100.0 * e / t.energy_pj.max(1e-300)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let m = &chip.map;
+    println!(
+        "chip: {} tiles ({} used, {}{}); {} cycles = {:.3} ms at {ghz} GHz; energy {:.1} µJ",
+        m.tiles,
+        m.tiles_used,
+        format!("{:?}", m.mapping).to_lowercase(),
+        if m.folds > 1 {
+            format!(", {} folds swapped through DRAM", m.folds)
+        } else {
+            String::new()
+        },
+        chip.cycles(time_ps),
+        time_ps as f64 / 1e9,
+        t.energy_pj / 1e6
+    );
+    let phases: Vec<String> = nandspin::sched::Phase::TRAINING
+        .iter()
+        .chain(if m.folds > 1 {
+            &[nandspin::sched::Phase::Swap][..]
+        } else {
+            &[]
+        })
+        .map(|&ph| {
+            format!(
+                "{ph} {:.1}%",
+                100.0 * chip.phase_ps(ph) as f64 / time_ps.max(1) as f64
+            )
+        })
+        .collect();
+    println!("  time busy by phase: {}", phases.join(", "));
+    println!("  energy by phase: {}", pct(&t.by_phase));
+    println!("  energy by component: {}", pct(&t.by_part));
+    println!(
+        "  engine: {} events in {:.2} s ({:.2e} events/s)",
+        chip.events(),
+        chip.wall_s(),
+        chip.events() as f64 / chip.wall_s().max(1e-9)
+    );
 }
 
 fn device(

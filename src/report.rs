@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::device::WriteCounts;
 use crate::device::curve::CurvePoint;
 use crate::run::{Outcome, Prepared};
+use crate::sched::Phase;
+use crate::sched::plan::CHIP;
 use crate::store::ParamSpec;
 
 /// Writes `bytes` to a temporary file beside `path` (synced to disk); returns its path.
@@ -78,7 +80,8 @@ pub fn write_set(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
 
 /// Formats a float for CSV: fixed decimals, no exponent.
 fn fx(v: f64, decimals: usize) -> String {
-    format!("{v:.decimals$}")
+    // Adding 0.0 turns -0.0 into 0.0.
+    format!("{:.decimals$}", v + 0.0)
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`, after the accuracy columns.
@@ -122,6 +125,9 @@ fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
     ]
 }
 
+/// Columns of the chip simulation in `epochs.csv`.
+const EPOCH_CHIP_COLUMNS: [&str; 2] = ["cycles", "energy_pJ"];
+
 /// The `epochs.csv` text: one row per epoch.
 pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -133,6 +139,7 @@ pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
         "test_accuracy",
     ];
     header.extend(DEVICE_COLUMNS);
+    header.extend(EPOCH_CHIP_COLUMNS);
     header.push("wall_s");
     w.write_record(&header)?;
     for e in &outcome.epochs {
@@ -143,7 +150,15 @@ pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
             fx(e.test_loss, 6),
             fx(e.test_accuracy, 6),
         ];
-        row.extend(device_fields(e.device_total().as_ref()));
+        let device = e.device_total();
+        row.extend(device_fields(device.as_ref()));
+        match &e.chip {
+            Some(c) => {
+                let write = device.as_ref().map_or(0.0, WriteCounts::write_energy_pj);
+                row.extend([c.cycles.to_string(), fx(c.energy_pj + write, 3)]);
+            }
+            None => row.extend([String::new(), String::new()]),
+        }
         row.push(fx(e.wall_s, 3));
         w.write_record(&row)?;
     }
@@ -172,19 +187,28 @@ pub fn device_csv(points: &[CurvePoint]) -> Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
-/// The `layers.csv` text: per layer, the counts and energy of each action of the weight
-/// update (WU) phase over the whole run, tidy (one row per layer x phase x component x
-/// action). Only a header for stores without a device model.
-pub fn layers_csv(params: &[ParamSpec], outcome: &Outcome) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "layer",
-        "phase",
-        "component",
-        "action",
-        "count",
-        "energy_pJ",
-    ])?;
+/// One row of `layers.csv`: (layer, phase, component, action), count, busy time in ps
+/// (`None` for counts without a time), energy in pJ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostRow {
+    /// Layer name, or `chip` for chip-wide rows.
+    pub layer: String,
+    /// `FW`, `AG`, `WG`, `WU`, `SWAP` or `all`.
+    pub phase: &'static str,
+    /// The component that acted.
+    pub component: &'static str,
+    /// What it did.
+    pub action: &'static str,
+    /// How many times.
+    pub count: u64,
+    /// Time the components of that kind spent on it, in ps.
+    pub busy_ps: Option<u64>,
+    /// Energy, in pJ.
+    pub energy_pj: f64,
+}
+
+/// The device's write activity of the whole run, per layer (in parameter order).
+fn device_by_layer<'a>(params: &'a [ParamSpec], outcome: &Outcome) -> Vec<(&'a str, WriteCounts)> {
     let mut layers: Vec<(&str, WriteCounts)> = Vec::new();
     for e in &outcome.epochs {
         let Some(per_param) = &e.device else { continue };
@@ -195,34 +219,286 @@ pub fn layers_csv(params: &[ParamSpec], outcome: &Outcome) -> Result<Vec<u8>> {
             }
         }
     }
-    for (layer, c) in &layers {
-        let rows: [(&str, &str, u64, f64); 10] = [
-            ("string", "write", c.strings_written, 0.0),
-            ("string", "skip", c.strings_skipped, 0.0),
-            ("hm_strip", "erase_pulse", c.erase_pulses, c.erase_energy_pj),
-            ("mtj", "erase_failure", c.erase_failures, 0.0),
-            (
-                "mtj",
-                "program_pulse",
-                c.program_pulses,
-                c.program_energy_pj,
-            ),
-            ("mtj", "switch", c.switches, 0.0),
-            ("mtj", "program_failure", c.program_failures, 0.0),
-            ("string", "verify_read", c.verify_reads, 0.0),
-            ("mtj", "read", c.bits_read, c.read_energy_pj),
-            ("mtj", "bit_error", c.bit_errors, 0.0),
-        ];
-        for (component, action, count, energy) in rows {
-            w.write_record([
-                layer.to_string(),
-                "WU".into(),
-                component.into(),
-                action.into(),
-                count.to_string(),
-                fx(energy, 3),
-            ])?;
+    layers
+}
+
+/// Device rows of the weight update of one layer.
+fn device_rows(layer: &str, c: &WriteCounts) -> Vec<CostRow> {
+    let rows: [(&str, &str, u64, f64); 9] = [
+        ("string", "skip", c.strings_skipped, 0.0),
+        ("hm_strip", "erase_pulse", c.erase_pulses, c.erase_energy_pj),
+        ("mtj", "erase_failure", c.erase_failures, 0.0),
+        (
+            "mtj",
+            "program_pulse",
+            c.program_pulses,
+            c.program_energy_pj,
+        ),
+        ("mtj", "switch", c.switches, 0.0),
+        ("mtj", "program_failure", c.program_failures, 0.0),
+        ("string", "verify_read", c.verify_reads, 0.0),
+        ("mtj", "read", c.bits_read, c.read_energy_pj),
+        ("mtj", "bit_error", c.bit_errors, 0.0),
+    ];
+    rows.into_iter()
+        .map(|(component, action, count, energy_pj)| CostRow {
+            layer: layer.to_string(),
+            phase: "WU",
+            component,
+            action,
+            count,
+            busy_ps: None,
+            energy_pj,
+        })
+        .collect()
+}
+
+/// Every cost row of the run: per weight layer its chip rows phase by phase (the device's
+/// write activity inside WU), then the chip-wide rows. Without a chip model, only the
+/// device rows (none for stores without a device).
+pub fn cost_rows(params: &[ParamSpec], outcome: &Outcome) -> Vec<CostRow> {
+    let device = device_by_layer(params, outcome);
+    let Some(chip) = &outcome.chip else {
+        return device
+            .iter()
+            .flat_map(|(l, c)| {
+                let mut rows = vec![CostRow {
+                    layer: l.to_string(),
+                    phase: "WU",
+                    component: "string",
+                    action: "write",
+                    count: c.strings_written,
+                    busy_ps: None,
+                    energy_pj: 0.0,
+                }];
+                rows.extend(device_rows(l, c));
+                rows
+            })
+            .collect();
+    };
+    let rows = chip.rows();
+    let mut out = Vec::new();
+    let names: Vec<&str> = chip.map.layers.iter().map(|l| l.name.as_str()).collect();
+    for (li, name) in names.iter().enumerate() {
+        for phase in [Phase::Fw, Phase::Ag, Phase::Wg, Phase::Wu, Phase::Swap] {
+            for (&(l, ph, component, action), r) in rows.range((li, phase, "", "")..) {
+                if l != li || ph != phase {
+                    break;
+                }
+                out.push(CostRow {
+                    layer: name.to_string(),
+                    phase: phase.name(),
+                    component,
+                    action,
+                    count: r.count,
+                    busy_ps: Some(r.busy_ps),
+                    energy_pj: r.energy_pj,
+                });
+            }
+            if phase == Phase::Wu
+                && let Some((_, c)) = device.iter().find(|(l, _)| l == name)
+            {
+                out.extend(device_rows(name, c));
+            }
         }
+    }
+    for (&(l, phase, component, action), r) in &rows {
+        if l == CHIP {
+            out.push(CostRow {
+                layer: "chip".into(),
+                phase: phase.name(),
+                component,
+                action,
+                count: r.count,
+                busy_ps: Some(r.busy_ps),
+                energy_pj: r.energy_pj,
+            });
+        }
+    }
+    out
+}
+
+/// The `layers.csv` text: one row per layer x phase x component x action over the whole
+/// run (tidy): count, busy cycles and energy.
+pub fn layers_csv(params: &[ParamSpec], outcome: &Outcome) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(LAYER_COLUMNS)?;
+    let cycles = |ps: u64| outcome.chip.as_ref().map_or(0, |c| c.cycles(ps));
+    for r in cost_rows(params, outcome) {
+        w.write_record([
+            r.layer,
+            r.phase.to_string(),
+            r.component.to_string(),
+            r.action.to_string(),
+            r.count.to_string(),
+            r.busy_ps.map_or(String::new(), |ps| cycles(ps).to_string()),
+            fx(r.energy_pj, 3),
+        ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// Columns of `layers.csv`.
+pub const LAYER_COLUMNS: [&str; 7] = [
+    "layer",
+    "phase",
+    "component",
+    "action",
+    "count",
+    "busy_cycles",
+    "energy_pJ",
+];
+
+/// The energy categories of `summary.csv`, and which (component, action) each gathers.
+pub const ENERGY_PARTS: [&str; 8] = [
+    "erase", "program", "read", "mac", "buffer", "noc", "dram", "leakage",
+];
+
+/// The energy category of a (component, action), if it costs energy.
+pub fn energy_part(component: &str, action: &str) -> Option<&'static str> {
+    Some(match (component, action) {
+        ("hm_strip", "erase_pulse") => "erase",
+        ("mtj", "program_pulse") => "program",
+        ("mtj", "read") => "read",
+        ("compute", "mac") => "mac",
+        ("buffer", _) => "buffer",
+        ("noc", _) => "noc",
+        ("dram", _) => "dram",
+        ("tile", "leakage") => "leakage",
+        _ => return None,
+    })
+}
+
+/// Chip columns of `summary.csv`, after the device columns.
+const CHIP_COLUMNS: [&str; 27] = [
+    "tiles",
+    "tiles_used",
+    "folds",
+    "mapping",
+    "total_cycles",
+    "time_ns",
+    "energy_pJ",
+    "energy_FW_pJ",
+    "energy_AG_pJ",
+    "energy_WG_pJ",
+    "energy_WU_pJ",
+    "energy_SWAP_pJ",
+    "energy_erase_pJ",
+    "energy_program_pJ",
+    "energy_read_pJ",
+    "energy_mac_pJ",
+    "energy_buffer_pJ",
+    "energy_noc_pJ",
+    "energy_dram_pJ",
+    "energy_leakage_pJ",
+    "FW_cycles",
+    "AG_cycles",
+    "WG_cycles",
+    "WU_cycles",
+    "SWAP_cycles",
+    "area_mm2",
+    "engine_events",
+];
+
+/// Totals of the chip simulation for `summary.csv` and the console.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChipTotals {
+    /// Energy by phase name (`FW` .. `SWAP`), in pJ.
+    pub by_phase: Vec<(&'static str, f64)>,
+    /// Energy by category ([`ENERGY_PARTS`]), in pJ.
+    pub by_part: Vec<(&'static str, f64)>,
+    /// All energy, in pJ.
+    pub energy_pj: f64,
+}
+
+/// Sums the cost rows by phase and by category.
+pub fn chip_totals(rows: &[CostRow]) -> ChipTotals {
+    let phases = ["FW", "AG", "WG", "WU", "SWAP"];
+    let by_phase = phases
+        .iter()
+        .map(|&p| {
+            let e = rows
+                .iter()
+                .filter(|r| r.phase == p)
+                .map(|r| r.energy_pj)
+                .sum();
+            (p, e)
+        })
+        .collect();
+    let by_part = ENERGY_PARTS
+        .iter()
+        .map(|&part| {
+            let e = rows
+                .iter()
+                .filter(|r| energy_part(r.component, r.action) == Some(part))
+                .map(|r| r.energy_pj)
+                .sum();
+            (part, e)
+        })
+        .collect();
+    ChipTotals {
+        by_phase,
+        by_part,
+        energy_pj: rows.iter().map(|r| r.energy_pj).sum(),
+    }
+}
+
+/// The chip columns' values; empty when no chip was simulated.
+fn chip_fields(p: &Prepared, outcome: &Outcome) -> Vec<String> {
+    let Some(chip) = &outcome.chip else {
+        return vec![String::new(); CHIP_COLUMNS.len()];
+    };
+    let rows = cost_rows(p.net.params(), outcome);
+    let t = chip_totals(&rows);
+    let time_ps = chip.time_ps();
+    let mut v = vec![
+        chip.map.tiles.to_string(),
+        chip.map.tiles_used.to_string(),
+        chip.map.folds.to_string(),
+        format!("{:?}", chip.mapping()).to_lowercase(),
+        chip.cycles(time_ps).to_string(),
+        fx(time_ps as f64 / 1000.0, 3),
+        fx(t.energy_pj, 3),
+    ];
+    v.extend(t.by_phase.iter().map(|&(_, e)| fx(e, 3)));
+    v.extend(t.by_part.iter().map(|&(_, e)| fx(e, 3)));
+    for phase in [Phase::Fw, Phase::Ag, Phase::Wg, Phase::Wu, Phase::Swap] {
+        v.push(chip.cycles(chip.phase_ps(phase)).to_string());
+    }
+    let area = p.arch.config.tile.area_mm2 * f64::from(chip.map.tiles);
+    v.push(fx(area, 4));
+    v.push(chip.events().to_string());
+    v
+}
+
+/// The `components.csv` text: busy cycles and utilisation of every compute unit, placed
+/// subarray and driver pool, the network and DRAM. Only a header without a chip model.
+pub fn components_csv(outcome: &Outcome) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "component",
+        "tile",
+        "subarray",
+        "layer",
+        "servers",
+        "busy_cycles",
+        "utilisation",
+    ])?;
+    let Some(chip) = &outcome.chip else {
+        return Ok(w.into_inner()?);
+    };
+    let total = chip.time_ps().max(1) as f64;
+    let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
+    for c in chip.components() {
+        w.write_record([
+            c.kind.to_string(),
+            opt(c.tile),
+            opt(c.subarray),
+            c.layer.clone().unwrap_or_default(),
+            c.servers.to_string(),
+            chip.cycles(c.busy_ps).to_string(),
+            fx(c.busy_ps as f64 / (c.servers.max(1) as f64 * total), 6),
+        ])?;
     }
     Ok(w.into_inner()?)
 }
@@ -246,6 +522,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
         "best_test_accuracy",
     ];
     header.extend(DEVICE_COLUMNS);
+    header.extend(CHIP_COLUMNS);
     header.extend(["train_images_per_s", "wall_s"]);
     w.write_record(&header)?;
     let device = outcome
@@ -275,6 +552,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
         ),
     ];
     row.extend(device_fields(device.as_ref()));
+    row.extend(chip_fields(p, outcome));
     row.extend([fx(outcome.train_images_per_s(), 0), fx(outcome.wall_s, 3)]);
     w.write_record(&row)?;
     Ok(w.into_inner()?)
@@ -331,7 +609,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// Writes `run.toml`, `epochs.csv`, `layers.csv` and `summary.csv` into `out_dir` (which
+/// Writes `run.toml`, `epochs.csv`, `layers.csv`, `components.csv` and `summary.csv` into `out_dir` (which
 /// must exist) as one report, `summary.csv` last; returns their paths.
 pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<PathBuf>> {
     let files = vec![
@@ -341,6 +619,7 @@ pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<
             out_dir.join("layers.csv"),
             layers_csv(p.net.params(), outcome)?,
         ),
+        (out_dir.join("components.csv"), components_csv(outcome)?),
         (out_dir.join("summary.csv"), summary_csv(p, outcome)?),
     ];
     write_set(&files)?;

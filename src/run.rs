@@ -4,13 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::config::arch::StoreKind;
 use crate::config::source::Source;
+use crate::config::source::parse_dotted;
 use crate::config::workload::layer_key;
 use crate::config::{self, ArchConfig, Loaded, Override, WorkloadConfig};
 use crate::data::{self, Splits};
 use crate::error::InputError;
+use crate::hw::VALUE_BYTES;
 use crate::nn::graph::{self, OpSpec};
 use crate::nn::network::Network;
+use crate::sched::{self, Map, Scheduler};
 use crate::store;
 use crate::train::{self, EpochStats, Observer};
 
@@ -48,6 +52,9 @@ pub struct Prepared {
     pub workload_name: String,
     /// The `--set` arguments, as given.
     pub sets: Vec<String>,
+    /// The placement of the weights on the chip (`None` when the store has no device model,
+    /// so no chip is simulated).
+    pub map: Option<Map>,
 }
 
 impl Prepared {
@@ -68,6 +75,8 @@ pub struct Outcome {
     pub wall_s: f64,
     /// Training images per epoch.
     pub train_images: usize,
+    /// The chip simulation, with its totals (`None` when no chip is simulated).
+    pub chip: Option<Scheduler>,
 }
 
 impl Outcome {
@@ -143,6 +152,15 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         data,
         net,
     } = check_workload(&workload, &work_base)?;
+    let map = if arch.config.weights.store == StoreKind::Nandspin {
+        Some(check_chip(
+            &arch,
+            &net,
+            u64::from(workload.config.training.batch_size),
+        )?)
+    } else {
+        None
+    };
     Ok(Prepared {
         arch_name: arch.config.name.clone().unwrap_or(arch_name_default),
         workload_name: workload.config.name.clone().unwrap_or(work_name_default),
@@ -152,7 +170,34 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         data,
         net,
         sets: req.sets.clone(),
+        map,
     })
+}
+
+/// Checks that the network fits the chip (buffer and weights) and places it.
+pub fn check_chip(arch: &Loaded<ArchConfig>, net: &Network, batch: u64) -> Result<Map, InputError> {
+    let a = &arch.config;
+    let buffer = a.tile.buffer_bytes();
+    for l in net.layers() {
+        let (i, o) = (
+            l.in_shape.len() as u64 * VALUE_BYTES,
+            l.out_shape.len() as u64 * VALUE_BYTES,
+        );
+        if i + o > buffer {
+            return Err(arch.error_at(
+                &parse_dotted("tile.buffer_kib"),
+                &format!(
+                    "{} KiB cannot hold one image's activations of layer {} (input {:.1} KiB + output {:.1} KiB); raise it to at least {}",
+                    a.tile.buffer_kib,
+                    l.name,
+                    i as f64 / 1024.0,
+                    o as f64 / 1024.0,
+                    (i + o).div_ceil(1024)
+                ),
+            ));
+        }
+    }
+    sched::map(a, net, batch).map_err(|(key, msg)| arch.error_at(&parse_dotted(&key), &msg))
 }
 
 /// Trains a prepared run.
@@ -160,12 +205,14 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
     let seed = p.seed();
     let init = p.net.init_params(seed);
     let mut store = store::build(&p.arch.config, p.net.params(), &init, seed);
+    let mut chip = p.map.clone().map(|m| Scheduler::new(&p.arch.config, m));
     let t0 = Instant::now();
     let epochs = train::train(
         &mut p.net,
         store.as_mut(),
         &p.data,
         &p.workload.config.training,
+        chip.as_mut(),
         observer,
     );
     Outcome {
@@ -173,6 +220,7 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
         store: store.describe(),
         wall_s: t0.elapsed().as_secs_f64(),
         train_images: p.data.train.len(),
+        chip,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::nn::loss::BatchScore;
 use crate::nn::network::Network;
 use crate::nn::tensor::Act;
 use crate::rng::{Purpose, keyed_rng};
+use crate::sched::{ChipEpoch, Scheduler};
 use crate::store::{ParamKind, ParamSpec, WeightStore};
 
 /// Images per forward pass when scoring the test set (does not change results); small
@@ -103,6 +104,9 @@ pub struct EpochStats {
     /// Device activity of the epoch's weight updates, per parameter tensor (`None` for
     /// stores without a device model).
     pub device: Option<Vec<WriteCounts>>,
+    /// Simulated time and chip energy of the epoch's batches (`None` when the chip is not
+    /// simulated).
+    pub chip: Option<ChipEpoch>,
 }
 
 impl EpochStats {
@@ -121,11 +125,14 @@ pub trait Observer {
 }
 
 /// Trains `net` on `data` with weights held in `store`; returns one record per epoch.
+/// With a `chip`, every batch is also executed on the modelled hardware (timing and
+/// energy only: the chip reads what the store did and never changes it).
 pub fn train(
     net: &mut Network,
     store: &mut dyn WeightStore,
     data: &Splits,
     cfg: &TrainingConfig,
+    mut chip: Option<&mut Scheduler>,
     observer: &mut dyn Observer,
 ) -> Vec<EpochStats> {
     let params = net.params().to_vec();
@@ -153,12 +160,16 @@ pub fn train(
             net.backward(&*store, &x);
             step += 1;
             sgd.step(store, &params, &net.param_grads, step);
+            if let Some(c) = chip.as_deref_mut() {
+                c.batch(chunk.len() as u64, &*store);
+            }
             score.loss_sum += s.loss_sum;
             score.correct += s.correct;
             observer.batch(step, total, s.loss_sum / chunk.len() as f64);
         }
         let train_s = t0.elapsed().as_secs_f64();
         let device = store.take_counts();
+        let chip_epoch = chip.as_deref_mut().map(Scheduler::end_epoch);
         let test = evaluate(net, &*store, &data.test);
         let stats = EpochStats {
             epoch,
@@ -169,6 +180,7 @@ pub fn train(
             train_s,
             wall_s: t0.elapsed().as_secs_f64(),
             device,
+            chip: chip_epoch,
         };
         observer.epoch(&stats);
         out.push(stats);

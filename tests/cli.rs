@@ -109,7 +109,13 @@ fn run_writes_reports() {
     let r = tiny_run(&out, &["--set", "training.epochs=2"]);
     assert_contains(&r.stdout, "final test accuracy");
 
-    for f in ["epochs.csv", "layers.csv", "summary.csv", "run.toml"] {
+    for f in [
+        "epochs.csv",
+        "layers.csv",
+        "components.csv",
+        "summary.csv",
+        "run.toml",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 
@@ -120,7 +126,7 @@ fn run_writes_reports() {
         "epoch,train_loss,train_accuracy,test_loss,test_accuracy,\
          strings_written,strings_skipped,program_pulses,switches,program_failures,\
          verify_reads,bits_written,bit_errors,bit_error_rate,erase_energy_pJ,\
-         program_energy_pJ,read_energy_pJ,write_energy_pJ,string_write_ns,wall_s"
+         program_energy_pJ,read_energy_pJ,write_energy_pJ,string_write_ns,cycles,energy_pJ,wall_s"
     );
     let width = lines[0].split(',').count();
     assert_eq!(lines.len(), 3, "header + one row per epoch:\n{csv}");
@@ -549,6 +555,6 @@ fn rerun_keeps_names_and_leaves_no_temporaries() {
             names.iter().all(|n| !n.contains(".tmp-")),
             "temporary files left: {names:?}"
         );
-        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(names.len(), 5, "{names:?}");
     }
 }

@@ -624,17 +624,23 @@ fn layers_csv_adds_up_to_the_summary() {
         let text = fs::read_to_string(out.join("layers.csv")).unwrap();
         assert_eq!(
             text.lines().next(),
-            Some("layer,phase,component,action,count,energy_pJ")
+            Some("layer,phase,component,action,count,busy_cycles,energy_pJ")
         );
         let (_, rows) = read_csv(&out.join("layers.csv"));
         assert!(!rows.is_empty(), "{name}: layers.csv has no rows");
-        let (mut energy, mut pulses) = (0.0, 0.0);
+        let (mut write_energy, mut energy, mut pulses) = (0.0, 0.0, 0.0);
         for r in &rows {
-            assert_eq!(r[1], "WU", "{name}: {r:?}");
             let count: u64 = r[4].parse().unwrap_or_else(|_| panic!("{r:?}"));
-            let e: f64 = r[5].parse().unwrap_or_else(|_| panic!("{r:?}"));
+            let e: f64 = r[6].parse().unwrap_or_else(|_| panic!("{r:?}"));
             assert!(e >= 0.0, "{r:?}");
             energy += e;
+            let device = matches!(
+                (r[2].as_str(), r[3].as_str()),
+                ("hm_strip", "erase_pulse") | ("mtj", "program_pulse")
+            ) || (r[1] == "WU" && (r[2].as_str(), r[3].as_str()) == ("mtj", "read"));
+            if device {
+                write_energy += e;
+            }
             if (r[2].as_str(), r[3].as_str()) == ("mtj", "program_pulse") {
                 pulses += count as f64;
             }
@@ -643,8 +649,13 @@ fn layers_csv_adds_up_to_the_summary() {
         let total = num(&s, "write_energy_pJ");
         let tol = 0.001 * rows.len() as f64 + 1e-6 * total;
         assert!(
-            (energy - total).abs() <= tol,
-            "{name}: layers.csv sums to {energy} pJ, summary says {total} pJ"
+            (write_energy - total).abs() <= tol,
+            "{name}: layers.csv's device rows sum to {write_energy} pJ, summary says {total} pJ"
+        );
+        let all = num(&s, "energy_pJ");
+        assert!(
+            (energy - all).abs() <= 0.001 * rows.len() as f64 + 1e-9 * all,
+            "{name}: layers.csv sums to {energy} pJ, summary says {all} pJ"
         );
         assert_eq!(pulses, num(&s, "program_pulses"), "{name}");
         // The summary is the sum of the epochs.
@@ -659,7 +670,12 @@ fn float_store_has_no_device_reports() {
     let out = tmp.path().join("float");
     tiny_run(&out, &["--set", "weights.store=float"]);
     let layers = fs::read_to_string(out.join("layers.csv")).unwrap();
-    assert_eq!(layers, "layer,phase,component,action,count,energy_pJ\n");
+    assert_eq!(
+        layers,
+        "layer,phase,component,action,count,busy_cycles,energy_pJ\n"
+    );
+    let components = fs::read_to_string(out.join("components.csv")).unwrap();
+    assert_eq!(components.lines().count(), 1, "{components}");
     for e in epochs(&out) {
         for c in DEVICE_COLUMNS {
             assert_eq!(e[c], "", "{c} of a float-store epoch: {e:?}");

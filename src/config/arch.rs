@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
+use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TileConfig};
 use super::source::{KeyPath, parse_dotted};
 
 /// The schema version this build reads.
@@ -32,7 +33,22 @@ pub struct ArchConfig {
     /// How weight updates are written to the strings.
     #[serde(default)]
     pub update: UpdateConfig,
-    /// Fixed per-action energies that replace the physics.
+    /// The chip: tiles, clock and mapping policy.
+    #[serde(default)]
+    pub chip: ChipConfig,
+    /// One tile: subarrays, compute unit, buffer.
+    #[serde(default)]
+    pub tile: TileConfig,
+    /// One subarray: strings, write drivers, sense amplifiers.
+    #[serde(default)]
+    pub subarray: SubarrayConfig,
+    /// The on-chip network.
+    #[serde(default)]
+    pub noc: NocConfig,
+    /// Off-chip DRAM.
+    #[serde(default)]
+    pub dram: DramConfig,
+    /// The energy table: pJ per action (device actions default to the physics).
     #[serde(default)]
     pub energy: EnergyConfig,
 }
@@ -50,6 +66,11 @@ impl Default for ArchConfig {
             device: DeviceConfig::default(),
             string: StringConfig::default(),
             update: UpdateConfig::default(),
+            chip: ChipConfig::default(),
+            tile: TileConfig::default(),
+            subarray: SubarrayConfig::default(),
+            noc: NocConfig::default(),
+            dram: DramConfig::default(),
             energy: EnergyConfig::default(),
         }
     }
@@ -68,6 +89,11 @@ pub const ARCH_KEYS: &[&str] = &[
     "device",
     "string",
     "update",
+    "chip",
+    "tile",
+    "subarray",
+    "noc",
+    "dram",
     "energy",
 ];
 
@@ -240,6 +266,11 @@ impl ArchConfig {
         self.string.validate()?;
         self.update.validate(w.bits)?;
         self.energy.validate()?;
+        self.chip.validate()?;
+        self.tile.validate()?;
+        self.subarray.validate()?;
+        self.noc.validate()?;
+        self.dram.validate()?;
         if w.store == StoreKind::Nandspin {
             self.validate_device_store()?;
         }

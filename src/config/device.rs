@@ -237,8 +237,10 @@ impl Default for UpdateConfig {
     }
 }
 
-/// The `[energy]` section: fixed per-action energies in pJ that replace the physics.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The `[energy]` section: the energy table, pJ per action (Accelergy-style). Device
+/// actions are absent by default, meaning "from the device physics"; a number replaces the
+/// physics. The digital actions have fixed defaults (sources in `arch/nandspin.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnergyConfig {
     /// Energy of one HM-strip erase pulse (a whole string), in pJ.
@@ -247,7 +249,36 @@ pub struct EnergyConfig {
     pub mtj_program_pulse_pj: Option<f64>,
     /// Energy of reading one MTJ, in pJ.
     pub mtj_read_pj: Option<f64>,
+    /// Energy of one multiply-accumulate of the tile's compute unit, in pJ.
+    pub mac_pj: f64,
+    /// Energy of one byte read from or written to a tile's SRAM buffer, in pJ.
+    pub buffer_byte_pj: f64,
+    /// Energy of moving one byte over one hop of the on-chip network, in pJ.
+    pub noc_byte_hop_pj: f64,
+    /// Energy of one byte read from or written to DRAM, in pJ.
+    pub dram_byte_pj: f64,
+    /// Leakage power of one tile (peripherals, buffer, compute unit), in mW (1 mW for
+    /// 1 ns is 1 pJ).
+    pub tile_leakage_mw: f64,
 }
+
+impl Default for EnergyConfig {
+    fn default() -> Self {
+        Self {
+            hm_erase_pulse_pj: None,
+            mtj_program_pulse_pj: None,
+            mtj_read_pj: None,
+            mac_pj: 1.5,
+            buffer_byte_pj: 1.25,
+            noc_byte_hop_pj: 0.5,
+            dram_byte_pj: 160.0,
+            tile_leakage_mw: 1.0,
+        }
+    }
+}
+
+/// Largest tolerated leakage power of one tile, in mW.
+pub const MAX_LEAKAGE_MW: f64 = 1e6;
 
 /// Largest pulse width accepted anywhere, in ns (1 ms).
 pub const MAX_PULSE_NS: f64 = 1e6;
@@ -271,10 +302,10 @@ pub const MAX_MTJS: u32 = 64;
 /// Most verify retries.
 pub const MAX_VERIFY_RETRIES: u32 = 255;
 
-type Check = Result<(), (KeyPath, String)>;
+pub(super) type Check = Result<(), (KeyPath, String)>;
 
 /// A number for messages: plain, or in exponent form when very small or large.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     if v != 0.0 && v.is_finite() && (v.abs() < 1e-3 || v.abs() >= 1e7) {
         format!("{v:e}")
     } else {
@@ -282,12 +313,12 @@ fn num(v: f64) -> String {
     }
 }
 
-fn key_err(key: &str, msg: String) -> Check {
+pub(super) fn key_err(key: &str, msg: String) -> Check {
     Err((parse_dotted(key), msg))
 }
 
 /// `lo < v <= hi` (or `lo <= v` when `lo_inclusive`), finite.
-fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+pub(super) fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
     if v.is_finite() && v > lo && v <= hi {
         Ok(())
     } else {
@@ -299,7 +330,7 @@ fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
 }
 
 /// `lo <= v <= hi`, finite.
-fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+pub(super) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
     } else {
@@ -328,7 +359,7 @@ fn current(key: &str, v: f64) -> Check {
     in_range(key, v, 0.0, MAX_CURRENT_UA, "a positive current in µA")
 }
 
-fn energy(key: &str, v: f64) -> Check {
+pub(super) fn energy(key: &str, v: f64) -> Check {
     if v.is_finite() && (0.0..=MAX_ENERGY_PJ).contains(&v) {
         Ok(())
     } else {
@@ -589,7 +620,21 @@ impl EnergyConfig {
                 energy(k, v)?;
             }
         }
-        Ok(())
+        for (k, v) in [
+            ("energy.mac_pj", self.mac_pj),
+            ("energy.buffer_byte_pj", self.buffer_byte_pj),
+            ("energy.noc_byte_hop_pj", self.noc_byte_hop_pj),
+            ("energy.dram_byte_pj", self.dram_byte_pj),
+        ] {
+            energy(k, v)?;
+        }
+        at_least(
+            "energy.tile_leakage_mw",
+            self.tile_leakage_mw,
+            0.0,
+            MAX_LEAKAGE_MW,
+            "a power in mW",
+        )
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod arch;
 pub mod device;
+pub mod hw;
 pub mod source;
 pub mod workload;
 

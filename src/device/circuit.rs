@@ -139,6 +139,7 @@ mod tests {
             hm_erase_pulse_pj: Some(0.5),
             mtj_program_pulse_pj: Some(0.2),
             mtj_read_pj: Some(0.03),
+            ..EnergyConfig::default()
         };
         let d = DeviceConfig::default();
         assert_eq!(erase_energy_pj(&StringConfig::default(), &e), 0.5);

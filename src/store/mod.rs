@@ -13,7 +13,7 @@ mod nandspin;
 pub mod quantise;
 
 use crate::config::arch::{ArchConfig, StoreKind};
-use crate::device::WriteCounts;
+use crate::device::{StringWrite, WriteCounts};
 pub use fixed::FixedStore;
 pub use nandspin::NandspinStore;
 
@@ -63,6 +63,16 @@ pub trait WeightStore {
     /// Device activity of the writes since the last call, one entry per parameter tensor,
     /// and starts counting afresh; `None` for stores without a device model.
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
+        None
+    }
+    /// The strings of parameter `id` written by the last update, with their durations;
+    /// `None` for stores without strings or parameters held digitally.
+    fn last_writes(&self, _id: ParamId) -> Option<&[StringWrite]> {
+        None
+    }
+    /// The codes the strings of parameter `id` hold now, one per value; `None` for stores
+    /// without strings or parameters held digitally.
+    fn held_codes(&self, _id: ParamId) -> Option<&[u32]> {
         None
     }
 }

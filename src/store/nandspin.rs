@@ -91,11 +91,6 @@ impl NandspinStore {
     pub fn codes(&self, id: ParamId) -> &[u32] {
         &self.slots[id].stored
     }
-
-    /// The strings written by the last update of parameter `id`, with their durations.
-    pub fn last_writes(&self, id: ParamId) -> &[StringWrite] {
-        &self.slots[id].log
-    }
 }
 
 /// Quantises, writes and decodes one chunk of codes starting at code `base`.
@@ -230,6 +225,14 @@ impl WeightStore for NandspinStore {
                 .collect(),
         )
     }
+    fn last_writes(&self, id: ParamId) -> Option<&[StringWrite]> {
+        let s = &self.slots[id];
+        (!s.stored.is_empty() || s.values.is_empty()).then_some(s.log.as_slice())
+    }
+    fn held_codes(&self, id: ParamId) -> Option<&[u32]> {
+        let s = &self.slots[id];
+        (!s.stored.is_empty() || s.values.is_empty()).then_some(s.stored.as_slice())
+    }
 }
 
 #[cfg(test)]
@@ -295,7 +298,7 @@ mod tests {
                 }
                 // The log of the step's string writes matches its counts, in string order.
                 let c = s.take_counts().unwrap().remove(0);
-                let log = s.last_writes(0);
+                let log = s.last_writes(0).expect("a quantised tensor");
                 assert_eq!(log.len() as u64, c.strings_written);
                 assert_eq!(
                     log.iter().map(|w| w.duration_ps).sum::<u64>(),

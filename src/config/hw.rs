@@ -1,0 +1,312 @@
+//! The arch file's organisation sections: `[chip]` (tiles, clock, mapping policy),
+//! `[tile]` (subarrays, compute unit, buffer), `[subarray]` (strings, write drivers, sense
+//! amplifiers), `[noc]` (on-chip network) and `[dram]`.
+//!
+//! Every key is documented in `docs/config.md`; defaults live here, and the bundled
+//! `arch/nandspin.toml` says where each comes from.
+
+use serde::{Deserialize, Serialize};
+
+use super::device::{Check, at_least, key_err};
+
+/// How the scheduler places layers on tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mapping {
+    /// Each weight layer gets tiles of its own, and spare tiles go to the layers that gain
+    /// most (more MAC lanes and write drivers); falls back to `pack` when the chip has too
+    /// few tiles for that.
+    Spread,
+    /// Layers fill subarrays in graph order, sharing tiles; spare tiles stay idle.
+    Pack,
+}
+
+/// What happens when the network's weights do not fit on the chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Refuse the run, saying how many tiles are needed.
+    Error,
+    /// Split the layers into folds that each fit, and swap folds through DRAM every batch.
+    Swap,
+}
+
+/// The `[chip]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChipConfig {
+    /// Number of tiles.
+    pub tiles: u32,
+    /// Clock of the digital logic, in GHz; reports count cycles of this clock.
+    pub clock_ghz: f64,
+    /// How layers are placed on tiles.
+    pub mapping: Mapping,
+    /// What to do when the weights do not fit.
+    pub on_overflow: Overflow,
+}
+
+impl Default for ChipConfig {
+    fn default() -> Self {
+        Self {
+            tiles: 16,
+            clock_ghz: 1.0,
+            mapping: Mapping::Spread,
+            on_overflow: Overflow::Error,
+        }
+    }
+}
+
+/// The `[tile]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TileConfig {
+    /// NAND-SPIN subarrays per tile.
+    pub subarrays: u32,
+    /// Multiply-accumulates the compute unit does per cycle.
+    pub mac_lanes: u32,
+    /// SRAM buffer for activations and gradients, in KiB.
+    pub buffer_kib: f64,
+    /// Area of one tile, in mm² (0: area not modelled).
+    pub area_mm2: f64,
+}
+
+impl Default for TileConfig {
+    fn default() -> Self {
+        Self {
+            subarrays: 8,
+            mac_lanes: 128,
+            buffer_kib: 64.0,
+            area_mm2: 0.25,
+        }
+    }
+}
+
+/// The `[subarray]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubarrayConfig {
+    /// Rows of strings.
+    pub rows: u32,
+    /// Strings per row.
+    pub columns: u32,
+    /// Strings that can be erased and programmed at the same time.
+    pub write_drivers: u32,
+    /// Bits that can be sensed at the same time.
+    pub sense_amps: u32,
+}
+
+impl Default for SubarrayConfig {
+    fn default() -> Self {
+        Self {
+            rows: 128,
+            columns: 64,
+            write_drivers: 8,
+            sense_amps: 64,
+        }
+    }
+}
+
+impl SubarrayConfig {
+    /// Strings one subarray holds.
+    pub fn strings(&self) -> u64 {
+        u64::from(self.rows) * u64::from(self.columns)
+    }
+}
+
+/// The `[noc]` section: a 2-D mesh joining the tiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NocConfig {
+    /// Bytes a link carries per cycle.
+    pub bytes_per_cycle: f64,
+    /// Latency of one hop, in cycles.
+    pub hop_cycles: u32,
+}
+
+impl Default for NocConfig {
+    fn default() -> Self {
+        Self {
+            bytes_per_cycle: 32.0,
+            hop_cycles: 1,
+        }
+    }
+}
+
+/// The `[dram]` section: off-chip memory for the data set and for swapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DramConfig {
+    /// Bandwidth, in GB/s (10^9 bytes per second).
+    pub bandwidth_gb_s: f64,
+    /// Latency of one transfer, in ns.
+    pub latency_ns: f64,
+}
+
+impl Default for DramConfig {
+    fn default() -> Self {
+        Self {
+            bandwidth_gb_s: 25.6,
+            latency_ns: 50.0,
+        }
+    }
+}
+
+/// Most tiles on a chip.
+pub const MAX_TILES: u32 = 1 << 16;
+/// Most subarrays per tile, rows or columns per subarray.
+pub const MAX_UNITS: u32 = 1 << 16;
+
+fn count(key: &str, v: u32, max: u32, what: &str) -> Check {
+    if v == 0 {
+        key_err(key, format!("must be at least 1 ({what}), got 0"))
+    } else if v > max {
+        key_err(key, format!("must be at most {max} ({what}), got {v}"))
+    } else {
+        Ok(())
+    }
+}
+
+impl ChipConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        count("chip.tiles", self.tiles, MAX_TILES, "tiles on the chip")?;
+        at_least(
+            "chip.clock_ghz",
+            self.clock_ghz,
+            1e-3,
+            1e3,
+            "a clock in GHz",
+        )
+    }
+
+    /// Length of one clock cycle, in ps (at least 1).
+    pub fn cycle_ps(&self) -> u64 {
+        ((1000.0 / self.clock_ghz).round() as u64).max(1)
+    }
+}
+
+impl TileConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        count(
+            "tile.subarrays",
+            self.subarrays,
+            MAX_UNITS,
+            "subarrays per tile",
+        )?;
+        count("tile.mac_lanes", self.mac_lanes, 1 << 24, "MACs per cycle")?;
+        at_least(
+            "tile.buffer_kib",
+            self.buffer_kib,
+            1.0 / 1024.0,
+            1e9,
+            "a buffer size in KiB",
+        )?;
+        at_least("tile.area_mm2", self.area_mm2, 0.0, 1e6, "an area in mm²")
+    }
+
+    /// The buffer, in bytes.
+    pub fn buffer_bytes(&self) -> u64 {
+        (self.buffer_kib * 1024.0).floor() as u64
+    }
+}
+
+impl SubarrayConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        count("subarray.rows", self.rows, MAX_UNITS, "rows of strings")?;
+        count(
+            "subarray.columns",
+            self.columns,
+            MAX_UNITS,
+            "strings per row",
+        )?;
+        count(
+            "subarray.write_drivers",
+            self.write_drivers,
+            MAX_UNITS,
+            "strings written at once",
+        )?;
+        count(
+            "subarray.sense_amps",
+            self.sense_amps,
+            MAX_UNITS,
+            "bits sensed at once",
+        )
+    }
+}
+
+impl NocConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        at_least(
+            "noc.bytes_per_cycle",
+            self.bytes_per_cycle,
+            1e-3,
+            1e9,
+            "a link width in bytes per cycle",
+        )?;
+        if self.hop_cycles > 1_000_000 {
+            return key_err(
+                "noc.hop_cycles",
+                format!("must be at most 1000000, got {}", self.hop_cycles),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl DramConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        at_least(
+            "dram.bandwidth_gb_s",
+            self.bandwidth_gb_s,
+            1e-3,
+            1e6,
+            "a bandwidth in GB/s",
+        )?;
+        at_least(
+            "dram.latency_ns",
+            self.latency_ns,
+            0.0,
+            1e9,
+            "a latency in ns",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_counts_are_refused_with_their_key() {
+        let c = ChipConfig {
+            tiles: 0,
+            ..ChipConfig::default()
+        };
+        let (path, msg) = c.validate().unwrap_err();
+        assert_eq!(super::super::source::path_string(&path), "chip.tiles");
+        assert!(msg.contains("at least 1"), "{msg}");
+        let s = SubarrayConfig {
+            write_drivers: 0,
+            ..SubarrayConfig::default()
+        };
+        let (path, _) = s.validate().unwrap_err();
+        assert_eq!(
+            super::super::source::path_string(&path),
+            "subarray.write_drivers"
+        );
+    }
+
+    #[test]
+    fn cycle_of_a_1_ghz_clock_is_1000_ps() {
+        assert_eq!(ChipConfig::default().cycle_ps(), 1000);
+        let c = ChipConfig {
+            clock_ghz: 2.5,
+            ..ChipConfig::default()
+        };
+        assert_eq!(c.cycle_ps(), 400);
+    }
+}

@@ -1,0 +1,69 @@
+//! The energy table (Accelergy-style): components count actions, and this table turns the
+//! counts into pJ. Device actions come from the device physics unless the arch's `[energy]`
+//! section fixes them; digital actions come from `[energy]`.
+
+use crate::config::ArchConfig;
+use crate::device::circuit::{erase_energy_pj, read_energy_pj};
+
+/// pJ per action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnergyTable {
+    /// One HM-strip erase pulse (whole string).
+    pub erase_pj: f64,
+    /// Reading one MTJ.
+    pub read_bit_pj: f64,
+    /// One multiply-accumulate.
+    pub mac_pj: f64,
+    /// One byte in or out of a tile buffer.
+    pub buffer_byte_pj: f64,
+    /// One byte over one network hop.
+    pub noc_byte_hop_pj: f64,
+    /// One byte to or from DRAM.
+    pub dram_byte_pj: f64,
+    /// Leakage of one tile, in mW (= pJ per ns).
+    pub tile_leakage_mw: f64,
+}
+
+impl EnergyTable {
+    /// The arch's table.
+    pub fn new(a: &ArchConfig) -> Self {
+        let e = &a.energy;
+        Self {
+            erase_pj: erase_energy_pj(&a.string, e),
+            read_bit_pj: read_energy_pj(&a.device, e),
+            mac_pj: e.mac_pj,
+            buffer_byte_pj: e.buffer_byte_pj,
+            noc_byte_hop_pj: e.noc_byte_hop_pj,
+            dram_byte_pj: e.dram_byte_pj,
+            tile_leakage_mw: e.tile_leakage_mw,
+        }
+    }
+
+    /// Leakage energy of `tiles` tiles over `ps` picoseconds, in pJ.
+    pub fn leakage_pj(&self, tiles: u32, ps: u64) -> f64 {
+        self.tile_leakage_mw * f64::from(tiles) * ps as f64 / 1000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_physics() {
+        let mut a = ArchConfig::default();
+        let physics = EnergyTable::new(&a);
+        assert!(
+            physics.erase_pj > 0.05 && physics.erase_pj < 0.1,
+            "{}",
+            physics.erase_pj
+        );
+        a.energy.hm_erase_pulse_pj = Some(1.0);
+        a.energy.mtj_read_pj = Some(0.5);
+        let t = EnergyTable::new(&a);
+        assert_eq!(t.erase_pj, 1.0);
+        assert_eq!(t.read_bit_pj, 0.5);
+        // 1 mW for 1 µs is 1 nJ.
+        assert!((t.leakage_pj(1, 1_000_000) - 1000.0).abs() < 1e-9);
+    }
+}

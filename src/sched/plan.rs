@@ -1,0 +1,813 @@
+//! Per-batch operations: for every training batch the scheduler emits, per weight layer and
+//! tile, the operations of the forward (FW), activation-gradient (AG), weight-gradient (WG)
+//! and weight-update (WU) phases with their dependencies, plus the transfers between tiles
+//! and from DRAM, and runs them through the event engine. It counts every action and turns
+//! the counts into energy with the arch's energy table.
+//!
+//! The model, per batch of `n` images and weight layer L on tiles T_L:
+//! - FW: the input comes from DRAM (the first layer, `n` x pixels) or from the tile of each
+//!   producing layer over the network (`n` x input values x 4 bytes); then on each tile of
+//!   L the compute unit does its share of L's MACs (shares follow the strings each tile
+//!   holds) while the subarrays sense the tile's weights once; the operation lasts the
+//!   longer of the two.
+//! - AG (not for layers fed only by the data): once the output gradient has arrived from
+//!   the consumers' AG (or from the loss, on the last layer), the same MACs and weight reads.
+//! - WG: the same MACs, no weight reads.
+//! - WU: the optimiser step on the tile (2 MACs per value), then each subarray writes its
+//!   strings that the update changed through its write drivers (list scheduling over
+//!   `subarray.write_drivers`; each string's duration comes from the device model: erase,
+//!   program rounds and verify).
+//! - The next batch's FW of L waits for L's WU.
+//!
+//! Activations, pooling and flattening are fused into the producing layer's operations and
+//! not costed. Time spent on the test set is not simulated (it measures the training).
+//! Timing never feeds back into the numerics.
+
+use std::collections::BTreeMap;
+
+use super::Phase;
+use super::map::{Map, Placement};
+use crate::config::ArchConfig;
+use crate::config::hw::Mapping;
+use crate::device::circuit::ProgramPulse;
+use crate::device::string::ns_to_ps;
+use crate::device::{Layout, Switching};
+use crate::engine::{Engine, OpId, Ps, ResourceId, Span, Work};
+use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
+use crate::store::WeightStore;
+
+/// Counts, busy time and energy of one (layer, phase, component, action).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Row {
+    /// How many times the action happened (its unit depends on the action).
+    pub count: u64,
+    /// Time the component spent on it, in ps (summed over components of that kind).
+    pub busy_ps: u64,
+    /// Energy, in pJ.
+    pub energy_pj: f64,
+}
+
+impl Row {
+    fn add(&mut self, count: u64, busy_ps: u64, energy_pj: f64) {
+        self.count += count;
+        self.busy_ps += busy_ps;
+        self.energy_pj += energy_pj;
+    }
+}
+
+/// Row key: (layer index or [`CHIP`], phase, component, action).
+pub type RowKey = (usize, Phase, &'static str, &'static str);
+
+/// The layer index of chip-wide rows (leakage).
+pub const CHIP: usize = usize::MAX;
+
+/// Time and chip energy of one epoch's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ChipEpoch {
+    /// Cycles from the end of the previous epoch's last operation to the end of this one's.
+    pub cycles: u64,
+    /// The same, in ps.
+    pub time_ps: u64,
+    /// Energy of everything but the device's string writes (MACs, reads, buffers,
+    /// network, DRAM, swapping, leakage), in pJ.
+    pub energy_pj: f64,
+}
+
+/// What an operation was, for the statistics.
+#[derive(Debug, Clone, Copy)]
+struct Tag {
+    layer: usize,
+    phase: Phase,
+    component: &'static str,
+    action: &'static str,
+    /// Busy time to book, when not the span (compute: the MAC part only).
+    busy_ps: Option<Ps>,
+}
+
+/// One pass of a layer over its tiles: phase, MACs, whether weights are sensed, and the
+/// buffer traffic in bytes.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    phase: Phase,
+    macs: u64,
+    read: bool,
+    buffer_bytes: u64,
+}
+
+/// One fold switch's string writes and reads, per subarray.
+#[derive(Debug, Clone, Default)]
+struct SwapCost {
+    bytes: u64,
+    strings: u64,
+    pulses: u64,
+}
+
+/// Runs every training batch's operations on the modelled chip.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    /// The placement.
+    pub map: Map,
+    timing: Timing,
+    energy: EnergyTable,
+    mesh: Mesh,
+    engine: Engine,
+    mtjs: u64,
+    layout: Layout,
+    columns: u32,
+    compute: Vec<ResourceId>,
+    /// Per layer, the resource of each of its subarrays.
+    subarray_res: Vec<Vec<ResourceId>>,
+    noc: ResourceId,
+    dram: ResourceId,
+    /// Per layer, when its last weight update ended.
+    wu_end_ps: Vec<Ps>,
+    tags: Vec<Tag>,
+    rows: BTreeMap<RowKey, Row>,
+    buckets: Vec<Vec<Ps>>,
+    /// Per phase: time covered so far by its operations, and the watermark of that union.
+    phase_ps: BTreeMap<Phase, (Ps, Ps)>,
+    epoch_start_ps: Ps,
+    epoch_energy_pj: f64,
+    batches: u64,
+    /// Wall-clock time spent in [`Scheduler::batch`].
+    wall: std::time::Duration,
+    /// Swap writes: erase, per-round program pulse, energy per pulse.
+    erase_ps: Ps,
+    round_ps: Ps,
+    parallelism: u64,
+    pulse_pj: f64,
+}
+
+impl Scheduler {
+    /// A scheduler for `map` on the chip `arch` describes.
+    pub fn new(arch: &ArchConfig, map: Map) -> Self {
+        let mut engine = Engine::new();
+        let compute = (0..map.tiles).map(|_| engine.add_resource()).collect();
+        let subarray_res = map
+            .places
+            .iter()
+            .map(|p| {
+                p.subarrays
+                    .iter()
+                    .map(|_| engine.add_pool(arch.subarray.write_drivers))
+                    .collect()
+            })
+            .collect();
+        let noc = engine.add_resource();
+        let dram = engine.add_resource();
+        let bits = arch.weights.bits;
+        let widths: Vec<f64> = (0..bits)
+            .map(|b| arch.update.program_pulse_ns.for_bit(b, bits))
+            .collect();
+        let longest = widths.iter().copied().fold(0.0, f64::max);
+        let pulse = ProgramPulse::new(&arch.device, &arch.energy);
+        let sw = Switching::new(&arch.device);
+        let pulse_pj = widths
+            .iter()
+            .map(|&w| pulse.expected_energy_pj(&sw, arch.update.program_current_ua, w))
+            .sum::<f64>()
+            / f64::from(bits);
+        let n_layers = map.layers.len();
+        Self {
+            timing: Timing::new(arch),
+            energy: EnergyTable::new(arch),
+            mesh: Mesh::new(map.tiles),
+            engine,
+            mtjs: u64::from(arch.string.mtjs),
+            layout: Layout {
+                bits,
+                mtjs: arch.string.mtjs,
+            },
+            columns: arch.subarray.columns,
+            compute,
+            subarray_res,
+            noc,
+            dram,
+            wu_end_ps: vec![0; n_layers],
+            tags: Vec::new(),
+            rows: BTreeMap::new(),
+            buckets: Vec::new(),
+            phase_ps: BTreeMap::new(),
+            epoch_start_ps: 0,
+            epoch_energy_pj: 0.0,
+            batches: 0,
+            wall: std::time::Duration::ZERO,
+            erase_ps: ns_to_ps(arch.string.erase_pulse_ns),
+            round_ps: ns_to_ps(longest),
+            parallelism: u64::from(arch.string.program_parallelism.max(1)),
+            pulse_pj,
+            map,
+        }
+    }
+
+    fn book(&mut self, key: RowKey, count: u64, busy_ps: u64, energy_pj: f64) {
+        self.rows
+            .entry(key)
+            .or_default()
+            .add(count, busy_ps, energy_pj);
+        self.epoch_energy_pj += energy_pj;
+    }
+
+    fn op(&mut self, r: ResourceId, work: Work, ready: Ps, tag: Tag) -> OpId {
+        let id = self.engine.add(r, work, ready);
+        debug_assert_eq!(id as usize, self.tags.len());
+        self.tags.push(tag);
+        id
+    }
+
+    /// A transfer over the network from tile `src` to the tiles of `place` (but `src`);
+    /// `None` when there is nowhere to send.
+    fn transfer(
+        &mut self,
+        src: u32,
+        place: usize,
+        bytes: u64,
+        (layer, phase): (usize, Phase),
+        deps: &[OpId],
+    ) -> Option<OpId> {
+        let dests: Vec<u32> = self.map.places[place]
+            .tiles
+            .iter()
+            .map(|&(t, _)| t)
+            .filter(|&t| t != src)
+            .collect();
+        if dests.is_empty() {
+            return None;
+        }
+        let hops: Vec<u64> = dests.iter().map(|&t| self.mesh.hops(src, t)).collect();
+        let max_hops = hops.iter().copied().max().unwrap_or(0);
+        let byte_hops = bytes * hops.iter().sum::<u64>();
+        let d = self.timing.noc_ps(bytes, max_hops);
+        let op = self.op(
+            self.noc,
+            Work::Fixed(d),
+            0,
+            Tag {
+                layer,
+                phase,
+                component: "noc",
+                action: "byte_hop",
+                busy_ps: None,
+            },
+        );
+        for &p in deps {
+            self.engine.depend(p, op);
+        }
+        let e = byte_hops as f64 * self.energy.noc_byte_hop_pj;
+        self.book((layer, phase, "noc", "byte_hop"), byte_hops, 0, e);
+        Some(op)
+    }
+
+    /// One compute operation per tile of layer `l`: `macs` split by the tiles' strings,
+    /// weights sensed when `read`; returns the operations in tile order.
+    fn compute_ops(&mut self, l: usize, pass: Pass, ready: Ps, deps: &[OpId]) -> Vec<OpId> {
+        let Pass {
+            phase,
+            macs,
+            read,
+            buffer_bytes,
+        } = pass;
+        let place = &self.map.places[l];
+        let total = self.map.layers[l].strings.max(1);
+        let tiles = place.tiles.clone();
+        let mut given = 0u64;
+        let mut ops = Vec::with_capacity(tiles.len());
+        for (i, &(t, strings)) in tiles.iter().enumerate() {
+            let share = if i + 1 == tiles.len() {
+                macs - given
+            } else {
+                (u128::from(macs) * u128::from(strings) / u128::from(total)) as u64
+            };
+            given += share;
+            let mac_ps = self.timing.mac_ps(share);
+            let (bits, read_ps) = if read {
+                let place = &self.map.places[l];
+                let slowest = place
+                    .subarrays
+                    .iter()
+                    .filter(|s| s.tile == t)
+                    .map(|s| self.timing.read_ps(s.strings * self.mtjs))
+                    .max()
+                    .unwrap_or(0);
+                (strings * self.mtjs, slowest)
+            } else {
+                (0, 0)
+            };
+            let op = self.op(
+                self.compute[t as usize],
+                Work::Fixed(mac_ps.max(read_ps)),
+                ready,
+                Tag {
+                    layer: l,
+                    phase,
+                    component: "compute",
+                    action: "mac",
+                    busy_ps: Some(mac_ps),
+                },
+            );
+            for &p in deps {
+                self.engine.depend(p, op);
+            }
+            ops.push(op);
+            let e = share as f64 * self.energy.mac_pj;
+            self.book((l, phase, "compute", "mac"), share, mac_ps, e);
+            if read {
+                let e = bits as f64 * self.energy.read_bit_pj;
+                self.book((l, phase, "mtj", "read"), bits, read_ps, e);
+            }
+        }
+        let e = buffer_bytes as f64 * self.energy.buffer_byte_pj;
+        self.book((l, phase, "buffer", "byte"), buffer_bytes, 0, e);
+        ops
+    }
+
+    /// Emits and runs the operations of one training batch of `n` images whose weight
+    /// update `store` has just written.
+    pub fn batch(&mut self, n: u64, store: &dyn WeightStore) {
+        let t0 = std::time::Instant::now();
+        self.emit_and_run(n, store);
+        self.wall += t0.elapsed();
+    }
+
+    /// Wall-clock seconds spent simulating the chip so far.
+    pub fn wall_s(&self) -> f64 {
+        self.wall.as_secs_f64()
+    }
+
+    fn emit_and_run(&mut self, n: u64, store: &dyn WeightStore) {
+        self.engine.clear_round();
+        self.tags.clear();
+        let layers = self.map.layers.len();
+        let mut fw: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let mut ag: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let mut bw_all: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let mut wu: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let folds = self.map.folds;
+        let fold_of: Vec<usize> = self.map.places.iter().map(|p| p.fold).collect();
+        let mut swap_in: Vec<OpId> = Vec::new();
+        // Forward, fold by fold.
+        for f in 0..folds {
+            if f > 0 {
+                let before: Vec<OpId> = (0..layers)
+                    .filter(|&l| fold_of[l] == f - 1)
+                    .flat_map(|l| fw[l].clone())
+                    .collect();
+                swap_in = self.swap(f - 1, f, &before, store);
+            }
+            for l in (0..layers).filter(|&l| fold_of[l] == f) {
+                let info = self.map.layers[l].clone();
+                let mut deps: Vec<OpId> = swap_in.clone();
+                if info.from_data {
+                    let bytes = n * info.in_values * PIXEL_BYTES;
+                    let d = self.timing.dram_ps(bytes);
+                    let load = self.op(
+                        self.dram,
+                        Work::Fixed(d),
+                        0,
+                        Tag {
+                            layer: l,
+                            phase: Phase::Fw,
+                            component: "dram",
+                            action: "byte",
+                            busy_ps: None,
+                        },
+                    );
+                    let e = bytes as f64 * self.energy.dram_byte_pj;
+                    self.book((l, Phase::Fw, "dram", "byte"), bytes, 0, e);
+                    match self.transfer(0, l, bytes, (l, Phase::Fw), &[load]) {
+                        Some(t) => deps.push(t),
+                        None => deps.push(load),
+                    }
+                }
+                for &s in &info.sources {
+                    let src = self.map.places[s].tiles[0].0;
+                    let bytes = n * info.in_values * VALUE_BYTES;
+                    let src_ops = fw[s].clone();
+                    match self.transfer(src, l, bytes, (l, Phase::Fw), &src_ops) {
+                        Some(t) => deps.push(t),
+                        None => deps.extend(src_ops),
+                    }
+                }
+                let pass = |phase, read| Pass {
+                    phase,
+                    macs: info.macs_per_image * n,
+                    read,
+                    buffer_bytes: n * (info.in_values + info.out_values) * VALUE_BYTES,
+                };
+                fw[l] = self.compute_ops(l, pass(Phase::Fw, true), self.wu_end_ps[l], &deps);
+            }
+        }
+        // Backward, fold by fold in reverse, layers in reverse order.
+        for f in (0..folds).rev() {
+            if f + 1 < folds {
+                let before: Vec<OpId> = (0..layers)
+                    .filter(|&l| fold_of[l] == f + 1)
+                    .flat_map(|l| bw_all[l].clone())
+                    .collect();
+                swap_in = self.swap(f + 1, f, &before, store);
+            } else {
+                swap_in.clear();
+            }
+            for l in (0..layers).rev().filter(|&l| fold_of[l] == f) {
+                let info = self.map.layers[l].clone();
+                let mut grad: Vec<OpId> = swap_in.clone();
+                if info.consumers.is_empty() {
+                    grad.extend(fw[l].iter().copied());
+                }
+                for &c in &info.consumers {
+                    let src = self.map.places[c].tiles[0].0;
+                    let bytes = n * self.map.layers[c].in_values * VALUE_BYTES;
+                    let c_ops = ag[c].clone();
+                    match self.transfer(src, l, bytes, (c, Phase::Ag), &c_ops) {
+                        Some(t) => grad.push(t),
+                        None => grad.extend(c_ops),
+                    }
+                }
+                let pass = |phase, read| Pass {
+                    phase,
+                    macs: info.macs_per_image * n,
+                    read,
+                    buffer_bytes: n * (info.in_values + info.out_values) * VALUE_BYTES,
+                };
+                if !info.sources.is_empty() {
+                    ag[l] = self.compute_ops(l, pass(Phase::Ag, true), 0, &grad);
+                }
+                let wg = self.compute_ops(l, pass(Phase::Wg, false), 0, &grad);
+                // The optimiser step per tile, then the string writes of its subarrays.
+                let mut step_ops = Vec::new();
+                for (i, &w) in wg.iter().enumerate() {
+                    let (tile, strings) = self.map.places[l].tiles[i];
+                    let values = (u128::from(info.values) * u128::from(strings)
+                        / u128::from(info.strings.max(1))) as u64;
+                    let macs = 2 * values;
+                    let mac_ps = self.timing.mac_ps(macs);
+                    let op = self.op(
+                        self.compute[tile as usize],
+                        Work::Fixed(mac_ps),
+                        0,
+                        Tag {
+                            layer: l,
+                            phase: Phase::Wu,
+                            component: "compute",
+                            action: "mac",
+                            busy_ps: Some(mac_ps),
+                        },
+                    );
+                    self.engine.depend(w, op);
+                    let e = macs as f64 * self.energy.mac_pj;
+                    self.book((l, Phase::Wu, "compute", "mac"), macs, mac_ps, e);
+                    step_ops.push((tile, op));
+                }
+                let writes = self.write_ops(l, store, &step_ops);
+                wu[l] = step_ops.iter().map(|&(_, o)| o).chain(writes).collect();
+                bw_all[l] = ag[l].iter().chain(&wg).chain(&wu[l]).copied().collect();
+            }
+        }
+        self.engine.run();
+        // Book busy times and phase coverage.
+        let mut by_phase: BTreeMap<Phase, Vec<Span>> = BTreeMap::new();
+        for (i, tag) in self.tags.iter().enumerate() {
+            let span = self.engine.span(i as OpId);
+            by_phase.entry(tag.phase).or_default().push(span);
+            if tag.busy_ps.is_none() {
+                self.rows
+                    .entry((tag.layer, tag.phase, tag.component, tag.action))
+                    .or_default()
+                    .busy_ps += span.len_ps();
+            }
+        }
+        for (phase, mut spans) in by_phase {
+            spans.sort_unstable_by_key(|s| (s.start_ps, s.end_ps));
+            let (covered, mark) = self.phase_ps.entry(phase).or_default();
+            for s in spans {
+                if s.end_ps <= *mark {
+                    continue;
+                }
+                *covered += s.end_ps - s.start_ps.max(*mark);
+                *mark = s.end_ps;
+            }
+        }
+        for (l, ops) in wu.iter().enumerate() {
+            if let Some(end) = ops.iter().map(|&o| self.engine.span(o).end_ps).max() {
+                self.wu_end_ps[l] = end;
+            }
+        }
+        self.batches += 1;
+    }
+
+    /// The string-write operations of layer `l`'s update: one per subarray with strings
+    /// written, after the optimiser step on its tile.
+    fn write_ops(
+        &mut self,
+        l: usize,
+        store: &dyn WeightStore,
+        step_ops: &[(u32, OpId)],
+    ) -> Vec<OpId> {
+        let n_sub = self.map.places[l].subarrays.len();
+        self.buckets
+            .resize(n_sub.max(self.buckets.len()), Vec::new());
+        for b in &mut self.buckets[..n_sub] {
+            b.clear();
+        }
+        let per = self.map.places[l].per_subarray;
+        for p in &self.map.layers[l].params {
+            let Some(log) = store.last_writes(p.id) else {
+                continue;
+            };
+            for w in log {
+                let g = p.offset + u64::from(w.string);
+                self.buckets[(g / per) as usize].push(w.duration_ps);
+            }
+        }
+        let mut ops = Vec::new();
+        for j in 0..n_sub {
+            if self.buckets[j].is_empty() {
+                continue;
+            }
+            let first = self.engine.strings_len();
+            for k in 0..self.buckets[j].len() {
+                let d = self.buckets[j][k];
+                self.engine.push_string(d);
+            }
+            let end = self.engine.strings_len();
+            let tile = self.map.places[l].subarrays[j].tile;
+            let strings = u64::from(end - first);
+            let op = self.op(
+                self.subarray_res[l][j],
+                Work::Strings { first, end },
+                0,
+                Tag {
+                    layer: l,
+                    phase: Phase::Wu,
+                    component: "subarray",
+                    action: "write",
+                    busy_ps: None,
+                },
+            );
+            if let Some(&(_, step)) = step_ops.iter().find(|&&(t, _)| t == tile) {
+                self.engine.depend(step, op);
+            }
+            self.book((l, Phase::Wu, "subarray", "write"), strings, 0, 0.0);
+            ops.push(op);
+        }
+        ops
+    }
+
+    /// Swaps fold `out` for fold `into`: reads out and stores the resident strings in
+    /// DRAM, loads the next fold's codes and writes them into the strings (charged as exact
+    /// writes: one erase, then ceil(ones / parallelism) rounds of the longest program
+    /// pulse). Returns the operations the next fold's work must wait for.
+    fn swap(
+        &mut self,
+        out: usize,
+        into: usize,
+        after: &[OpId],
+        store: &dyn WeightStore,
+    ) -> Vec<OpId> {
+        let layers = self.map.layers.len();
+        let in_fold = |f: usize| -> Vec<usize> {
+            (0..layers)
+                .filter(|&l| self.map.places[l].fold == f)
+                .collect()
+        };
+        let (outgoing, incoming) = (in_fold(out), in_fold(into));
+        let mut out_bytes = 0;
+        for &l in &outgoing {
+            let s = self.map.layers[l].strings;
+            let bits = s * self.mtjs;
+            out_bytes += bits.div_ceil(8);
+            let e = bits as f64 * self.energy.read_bit_pj;
+            self.book((l, Phase::Swap, "mtj", "read"), bits, 0, e);
+        }
+        let d = self.timing.dram_ps(out_bytes);
+        let tag = |layer| Tag {
+            layer,
+            phase: Phase::Swap,
+            component: "dram",
+            action: "byte",
+            busy_ps: None,
+        };
+        let first_out = outgoing.first().copied().unwrap_or(0);
+        let store_op = self.op(self.dram, Work::Fixed(d), 0, tag(first_out));
+        for &a in after {
+            self.engine.depend(a, store_op);
+        }
+        let e = out_bytes as f64 * self.energy.dram_byte_pj;
+        self.book((first_out, Phase::Swap, "dram", "byte"), out_bytes, 0, e);
+        let mut ops = Vec::new();
+        for &l in &incoming {
+            let cost = self.swap_in_layer(l, store);
+            let d = self.timing.dram_ps(cost.bytes);
+            let load = self.op(self.dram, Work::Fixed(d), 0, tag(l));
+            self.engine.depend(store_op, load);
+            let e = cost.bytes as f64 * self.energy.dram_byte_pj;
+            self.book((l, Phase::Swap, "dram", "byte"), cost.bytes, 0, e);
+            let e = cost.strings as f64 * self.energy.erase_pj;
+            self.book(
+                (l, Phase::Swap, "hm_strip", "erase_pulse"),
+                cost.strings,
+                0,
+                e,
+            );
+            let e = cost.pulses as f64 * self.pulse_pj;
+            self.book((l, Phase::Swap, "mtj", "program_pulse"), cost.pulses, 0, e);
+            let n_sub = self.map.places[l].subarrays.len();
+            for j in 0..n_sub {
+                let (first, end) = (
+                    self.map.places[l].subarrays[j].first,
+                    self.map.places[l].subarrays[j].first + self.map.places[l].subarrays[j].strings,
+                );
+                let s0 = self.engine.strings_len();
+                for g in first..end {
+                    let ones = self.string_ones(l, g, store);
+                    let d = self.erase_ps + ones.div_ceil(self.parallelism) * self.round_ps;
+                    self.engine.push_string(d);
+                }
+                let op = self.op(
+                    self.subarray_res[l][j],
+                    Work::Strings {
+                        first: s0,
+                        end: self.engine.strings_len(),
+                    },
+                    0,
+                    Tag {
+                        layer: l,
+                        phase: Phase::Swap,
+                        component: "subarray",
+                        action: "write",
+                        busy_ps: None,
+                    },
+                );
+                self.engine.depend(load, op);
+                self.book((l, Phase::Swap, "subarray", "write"), end - first, 0, 0.0);
+                ops.push(op);
+            }
+        }
+        ops
+    }
+
+    /// The 1 bits string `g` of layer `l` holds now.
+    fn string_ones(&self, l: usize, g: u64, store: &dyn WeightStore) -> u64 {
+        let info = &self.map.layers[l];
+        let Some(p) = info
+            .params
+            .iter()
+            .find(|p| g >= p.offset && g < p.offset + p.strings)
+        else {
+            return 0;
+        };
+        let Some(codes) = store.held_codes(p.id) else {
+            return 0;
+        };
+        let (first, end, mask) = self.layout.string((g - p.offset) as usize, codes.len());
+        codes[first..end]
+            .iter()
+            .map(|&c| u64::from((c & mask).count_ones()))
+            .sum()
+    }
+
+    /// Totals for one fold switch of layer `l` coming in: bytes, strings and pulses.
+    fn swap_in_layer(&self, l: usize, store: &dyn WeightStore) -> SwapCost {
+        let s = self.map.layers[l].strings;
+        let pulses = (0..s).map(|g| self.string_ones(l, g, store)).sum();
+        SwapCost {
+            bytes: (s * self.mtjs).div_ceil(8),
+            strings: s,
+            pulses,
+        }
+    }
+
+    /// Closes an epoch: its cycles and chip energy (leakage included).
+    pub fn end_epoch(&mut self) -> ChipEpoch {
+        let end = self.engine.end_ps();
+        let time_ps = end - self.epoch_start_ps.min(end);
+        let leak = self.energy.leakage_pj(self.map.tiles, time_ps);
+        let e = ChipEpoch {
+            cycles: self.timing.cycles(time_ps),
+            time_ps,
+            energy_pj: self.epoch_energy_pj + leak,
+        };
+        self.epoch_start_ps = end;
+        self.epoch_energy_pj = 0.0;
+        e
+    }
+
+    /// Total simulated time so far, in ps.
+    pub fn time_ps(&self) -> Ps {
+        self.engine.end_ps()
+    }
+
+    /// Whole cycles covering `ps`.
+    pub fn cycles(&self, ps: Ps) -> u64 {
+        self.timing.cycles(ps)
+    }
+
+    /// Engine events processed so far.
+    pub fn events(&self) -> u64 {
+        self.engine.events()
+    }
+
+    /// Batches simulated so far.
+    pub fn batches(&self) -> u64 {
+        self.batches
+    }
+
+    /// Every (layer, phase, component, action) row so far, leakage included as a chip row.
+    pub fn rows(&self) -> BTreeMap<RowKey, Row> {
+        let mut rows = self.rows.clone();
+        let t = self.engine.end_ps();
+        rows.insert(
+            (CHIP, Phase::All, "tile", "leakage"),
+            Row {
+                count: u64::from(self.map.tiles),
+                busy_ps: t,
+                energy_pj: self.energy.leakage_pj(self.map.tiles, t),
+            },
+        );
+        rows
+    }
+
+    /// Time covered by each phase's operations (at least one running), in ps.
+    pub fn phase_ps(&self, phase: Phase) -> Ps {
+        self.phase_ps.get(&phase).map_or(0, |&(c, _)| c)
+    }
+
+    /// Busy time of every component: (component, tile, subarray, busy ps, capacity ps
+    /// factor). Compute units per tile, subarrays and their driver pools per placed
+    /// subarray, the network and DRAM.
+    pub fn components(&self) -> Vec<Component> {
+        let mut out = Vec::new();
+        for (t, &r) in self.compute.iter().enumerate() {
+            out.push(Component {
+                kind: "compute",
+                tile: Some(t as u32),
+                subarray: None,
+                layer: None,
+                busy_ps: self.engine.usage(r).busy_ps,
+                servers: 1,
+            });
+        }
+        for (l, place) in self.map.places.iter().enumerate() {
+            for (j, s) in place.subarrays.iter().enumerate() {
+                let u = self.engine.usage(self.subarray_res[l][j]);
+                let name = Some(self.map.layers[l].name.clone());
+                out.push(Component {
+                    kind: "subarray",
+                    tile: Some(s.tile),
+                    subarray: Some(s.index),
+                    layer: name.clone(),
+                    busy_ps: u.busy_ps,
+                    servers: 1,
+                });
+                out.push(Component {
+                    kind: "write_drivers",
+                    tile: Some(s.tile),
+                    subarray: Some(s.index),
+                    layer: name,
+                    busy_ps: u.driver_busy_ps,
+                    servers: u64::from(u.drivers),
+                });
+            }
+        }
+        for (kind, r) in [("noc", self.noc), ("dram", self.dram)] {
+            out.push(Component {
+                kind,
+                tile: None,
+                subarray: None,
+                layer: None,
+                busy_ps: self.engine.usage(r).busy_ps,
+                servers: 1,
+            });
+        }
+        out
+    }
+
+    /// The placement used.
+    pub fn mapping(&self) -> Mapping {
+        self.map.mapping
+    }
+
+    /// Where string `g` of layer `l` sits: (tile, subarray, row, column).
+    pub fn locate(&self, l: usize, g: u64) -> (u32, u32, u64, u64) {
+        let p: &Placement = &self.map.places[l];
+        let (j, row, col) = p.locate(g, self.columns);
+        (p.subarrays[j].tile, p.subarrays[j].index, row, col)
+    }
+}
+
+/// One component's busy time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// `compute`, `subarray`, `write_drivers`, `noc` or `dram`.
+    pub kind: &'static str,
+    /// Its tile, if it belongs to one.
+    pub tile: Option<u32>,
+    /// Its subarray within the tile, if it is one (or its driver pool).
+    pub subarray: Option<u32>,
+    /// The layer whose strings the subarray holds.
+    pub layer: Option<String>,
+    /// Busy time, in ps (for driver pools: summed over the drivers).
+    pub busy_ps: Ps,
+    /// Servers (drivers in a pool, else 1): utilisation is busy / (servers x time).
+    pub servers: u64,
+}
