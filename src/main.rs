@@ -69,6 +69,26 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show where the scheduler places every layer's weights on the chip: tiles,
+    /// subarrays, strings used and utilisation.
+    Map {
+        /// Architecture file.
+        #[arg(long, default_value = "arch/nandspin.toml")]
+        arch: PathBuf,
+        /// Workload file (network, data, training).
+        #[arg(long, default_value = "workloads/lenet5-mnist.toml")]
+        workload: PathBuf,
+        /// Override a config key by its dotted path, e.g. --set chip.tiles=8.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Print the per-layer table as CSV.
+        #[arg(long, conflicts_with = "strings")]
+        csv: bool,
+        /// Print every string's place as CSV: layer, tensor, string, tile, subarray, row,
+        /// column.
+        #[arg(long)]
+        strings: bool,
+    },
     /// Check config files (arch or workload, told apart by their keys) without running.
     Validate {
         /// Files to check.
@@ -250,8 +270,9 @@ fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched:
     };
     let m = &chip.map;
     println!(
-        "chip: {} tiles ({} used, {}{}); {} cycles = {:.3} ms at {ghz} GHz; energy {:.1} µJ",
+        "chip: {} tile{} ({} used, {}{}); {} cycles = {:.3} ms at {ghz} GHz; energy {:.1} µJ",
         m.tiles,
+        if m.tiles == 1 { "" } else { "s" },
         m.tiles_used,
         format!("{:?}", m.mapping).to_lowercase(),
         if m.folds > 1 {
@@ -312,6 +333,145 @@ fn device(
     Ok(())
 }
 
+/// Writes to standard output; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// Tiles as compact ranges: `0-3,6`.
+fn ranges(tiles: &[u32]) -> String {
+    let mut t = tiles.to_vec();
+    t.sort_unstable();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        let mut j = i;
+        while j + 1 < t.len() && t[j + 1] == t[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            t[i].to_string()
+        } else {
+            format!("{}-{}", t[i], t[j])
+        });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
+    let p = run::prepare(&req)?;
+    let batch = u64::from(p.workload.config.training.batch_size);
+    let m = match p.map.clone() {
+        Some(m) => m,
+        None => run::check_chip(&p.arch, &p.net, batch)?,
+    };
+    let a = &p.arch.config;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    if strings {
+        out.write_record([
+            "layer", "tensor", "string", "tile", "subarray", "row", "column",
+        ])?;
+        let cols = u64::from(a.subarray.columns);
+        for (info, place) in m.layers.iter().zip(&m.places) {
+            for ps in &info.params {
+                let tensor = &p.net.params()[ps.id].name;
+                for s in 0..ps.strings {
+                    let (j, row, col) = place.locate(ps.offset + s, cols as u32);
+                    let sa = place.subarrays[j];
+                    out.write_record([
+                        info.name.clone(),
+                        tensor.clone(),
+                        s.to_string(),
+                        sa.tile.to_string(),
+                        sa.index.to_string(),
+                        row.to_string(),
+                        col.to_string(),
+                    ])?;
+                }
+            }
+        }
+        return print_bytes(&out.into_inner()?);
+    }
+    out.write_record([
+        "layer",
+        "fold",
+        "strings",
+        "tiles",
+        "tile_list",
+        "subarrays",
+        "strings_per_subarray",
+        "utilisation",
+    ])?;
+    for (info, place) in m.layers.iter().zip(&m.places) {
+        let tiles: Vec<u32> = place.tiles.iter().map(|&(t, _)| t).collect();
+        let util = info.strings as f64 / (place.subarrays.len() as f64 * m.subarray_strings as f64);
+        out.write_record([
+            info.name.clone(),
+            place.fold.to_string(),
+            info.strings.to_string(),
+            tiles.len().to_string(),
+            ranges(&tiles),
+            place.subarrays.len().to_string(),
+            place.per_subarray.to_string(),
+            format!("{util:.4}"),
+        ])?;
+    }
+    let table = out.into_inner()?;
+    if csv {
+        return print_bytes(&table);
+    }
+    println!(
+        "{} on {}: {} tiles x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}",
+        p.workload_name,
+        p.arch_name,
+        a.chip.tiles,
+        a.tile.subarrays,
+        a.subarray.rows,
+        a.subarray.columns,
+        a.string.mtjs,
+        format!("{:?}", m.mapping).to_lowercase(),
+        if m.folds > 1 {
+            format!(", {} folds swapped through DRAM", m.folds)
+        } else {
+            String::new()
+        }
+    );
+    let text = String::from_utf8(table)?;
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, v)| {
+                if c == 0 || c == 4 {
+                    format!("{v:<w$}", w = widths[c])
+                } else {
+                    format!("{v:>w$}", w = widths[c])
+                }
+            })
+            .collect();
+        println!("{}", cells.join("  "));
+    }
+    let strings: u64 = m.layers.iter().map(|l| l.strings).sum();
+    let subarrays: usize = m.places.iter().map(|p| p.subarrays.len()).sum();
+    let cap = u64::from(a.chip.tiles) * u64::from(a.tile.subarrays) * m.subarray_strings;
+    println!(
+        "total: {strings} strings in {subarrays} subarrays on {} of {} tiles; {:.2}% of the chip's {cap} strings",
+        m.tiles_used,
+        m.tiles,
+        100.0 * strings as f64 / cap as f64
+    );
+    Ok(())
+}
+
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
@@ -359,6 +519,23 @@ fn main() -> ExitCode {
             current_ua,
             out,
         } => device(arch, sets, pulse_ns, current_ua, out),
+        Command::Map {
+            arch,
+            workload,
+            sets,
+            csv,
+            strings,
+        } => map(
+            RunRequest {
+                arch,
+                workload,
+                from: None,
+                sets,
+                seed: None,
+            },
+            csv,
+            strings,
+        ),
         Command::Validate { files } => return validate(&files),
     };
     match result {

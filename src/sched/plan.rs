@@ -571,15 +571,6 @@ impl Scheduler {
                 .collect()
         };
         let (outgoing, incoming) = (in_fold(out), in_fold(into));
-        let mut out_bytes = 0;
-        for &l in &outgoing {
-            let s = self.map.layers[l].strings;
-            let bits = s * self.mtjs;
-            out_bytes += bits.div_ceil(8);
-            let e = bits as f64 * self.energy.read_bit_pj;
-            self.book((l, Phase::Swap, "mtj", "read"), bits, 0, e);
-        }
-        let d = self.timing.dram_ps(out_bytes);
         let tag = |layer| Tag {
             layer,
             phase: Phase::Swap,
@@ -587,19 +578,37 @@ impl Scheduler {
             action: "byte",
             busy_ps: None,
         };
-        let first_out = outgoing.first().copied().unwrap_or(0);
-        let store_op = self.op(self.dram, Work::Fixed(d), 0, tag(first_out));
-        for &a in after {
-            self.engine.depend(a, store_op);
+        // Each outgoing layer is sensed and stored to DRAM (the longer of the two).
+        let mut stores = Vec::new();
+        for &l in &outgoing {
+            let s = self.map.layers[l].strings;
+            let bits = s * self.mtjs;
+            let bytes = bits.div_ceil(8);
+            let read_ps = self.map.places[l]
+                .subarrays
+                .iter()
+                .map(|sa| self.timing.read_ps(sa.strings * self.mtjs))
+                .max()
+                .unwrap_or(0);
+            let e = bits as f64 * self.energy.read_bit_pj;
+            self.book((l, Phase::Swap, "mtj", "read"), bits, read_ps, e);
+            let d = self.timing.dram_ps(bytes).max(read_ps);
+            let op = self.op(self.dram, Work::Fixed(d), 0, tag(l));
+            for &a in after {
+                self.engine.depend(a, op);
+            }
+            let e = bytes as f64 * self.energy.dram_byte_pj;
+            self.book((l, Phase::Swap, "dram", "byte"), bytes, 0, e);
+            stores.push(op);
         }
-        let e = out_bytes as f64 * self.energy.dram_byte_pj;
-        self.book((first_out, Phase::Swap, "dram", "byte"), out_bytes, 0, e);
         let mut ops = Vec::new();
         for &l in &incoming {
             let cost = self.swap_in_layer(l, store);
             let d = self.timing.dram_ps(cost.bytes);
             let load = self.op(self.dram, Work::Fixed(d), 0, tag(l));
-            self.engine.depend(store_op, load);
+            for &st in &stores {
+                self.engine.depend(st, load);
+            }
             let e = cost.bytes as f64 * self.energy.dram_byte_pj;
             self.book((l, Phase::Swap, "dram", "byte"), cost.bytes, 0, e);
             let e = cost.strings as f64 * self.energy.erase_pj;
