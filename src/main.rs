@@ -301,11 +301,13 @@ fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched:
     println!("  time busy by phase: {}", phases.join(", "));
     println!("  energy by phase: {}", pct(&t.by_phase));
     println!("  energy by component: {}", pct(&t.by_part));
+    let train_s: f64 = outcome.epochs.iter().map(|e| e.train_s).sum();
     println!(
-        "  engine: {} events in {:.2} s ({:.2e} events/s)",
+        "  engine: {} events in {:.3} s ({:.2e} events/s, {:.1}% of the training time)",
         chip.events(),
         chip.wall_s(),
-        chip.events() as f64 / chip.wall_s().max(1e-9)
+        chip.events() as f64 / chip.wall_s().max(1e-9),
+        100.0 * chip.wall_s() / train_s.max(1e-9)
     );
 }
 
