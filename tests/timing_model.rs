@@ -15,7 +15,7 @@ use nandspin::nn::graph;
 use nandspin::nn::network::Network;
 use nandspin::nn::tensor::Shape;
 use nandspin::sched::{self, Phase, Scheduler};
-use nandspin::store::{self, ParamId, WeightStore};
+use nandspin::store::{self, ParamId};
 
 /// A network of dense layers `sizes[0] -> sizes[1] -> ...` fed by flat inputs.
 fn dense_net(sizes: &[usize]) -> Network {

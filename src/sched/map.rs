@@ -252,14 +252,13 @@ fn estimate_ps(arch: &ArchConfig, info: &LayerInfo, batch: u64, t: u64) -> u64 {
         .strings
         .div_ceil(sa)
         .div_ceil(u64::from(arch.subarray.write_drivers));
-    let bits = u64::from(arch.string.mtjs);
-    let pulse_ps = (arch
-        .update
-        .program_pulse_ns
-        .for_bit(bits as u32 - 1, bits as u32)
-        * 1000.0)
-        .round() as u64;
-    let string_ps = (arch.string.erase_pulse_ns * 1000.0).round() as u64 + bits / 2 * pulse_ps;
+    let bits = arch.weights.bits;
+    let mean_pulse_ns = (0..bits)
+        .map(|b| arch.update.program_pulse_ns.for_bit(b, bits))
+        .sum::<f64>()
+        / f64::from(bits);
+    let mtjs = f64::from(arch.string.mtjs);
+    let string_ps = ((arch.string.erase_pulse_ns + mtjs / 2.0 * mean_pulse_ns) * 1000.0) as u64;
     compute + per_driver * string_ps
 }
 
