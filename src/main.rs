@@ -428,10 +428,11 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
         return print_bytes(&table);
     }
     println!(
-        "{} on {}: {} tiles x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}",
+        "{} on {}: {} tile{} x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}",
         p.workload_name,
         p.arch_name,
         a.chip.tiles,
+        if a.chip.tiles == 1 { "" } else { "s" },
         a.tile.subarrays,
         a.subarray.rows,
         a.subarray.columns,

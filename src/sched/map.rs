@@ -240,26 +240,17 @@ fn spread_strings(
     }
 }
 
-/// Estimated time of one batch of a layer on `t` tiles, in ps (used only to rank layers
-/// when handing out spare tiles): three passes of MACs plus the string writes of a full
-/// update, half the bits of each string at 1.
+/// Estimated cost of one batch of a layer on `t` tiles, in ps, used only to rank layers
+/// when handing out spare tiles: three passes of MACs, plus one cycle per string held by
+/// each subarray as a proxy for write bandwidth. It depends on the organisation and the
+/// network only, not on write drivers, pulse widths or energies, so that those can be
+/// varied on a fixed placement.
 fn estimate_ps(arch: &ArchConfig, info: &LayerInfo, batch: u64, t: u64) -> u64 {
     let lanes = u64::from(arch.tile.mac_lanes) * t;
     let cycle = arch.chip.cycle_ps();
-    let compute = 3 * (info.macs_per_image * batch).div_ceil(lanes) * cycle;
+    let compute = 3 * (info.macs_per_image * batch).div_ceil(lanes);
     let sa = (t * u64::from(arch.tile.subarrays)).min(info.strings.max(1));
-    let per_driver = info
-        .strings
-        .div_ceil(sa)
-        .div_ceil(u64::from(arch.subarray.write_drivers));
-    let bits = arch.weights.bits;
-    let mean_pulse_ns = (0..bits)
-        .map(|b| arch.update.program_pulse_ns.for_bit(b, bits))
-        .sum::<f64>()
-        / f64::from(bits);
-    let mtjs = f64::from(arch.string.mtjs);
-    let string_ps = ((arch.string.erase_pulse_ns + mtjs / 2.0 * mean_pulse_ns) * 1000.0) as u64;
-    compute + per_driver * string_ps
+    (compute + info.strings.div_ceil(sa)) * cycle
 }
 
 /// Places the layers `members` (indices into `infos`) on the whole chip as fold `fold`.
