@@ -254,6 +254,15 @@ fn run(req: RunRequest, out: Option<PathBuf>, quiet: bool) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Four significant digits, without an exponent for everyday magnitudes.
+fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 9) as usize;
+    format!("{v:.digits$}")
+}
+
 /// The console's time and energy breakdown of the simulated chip.
 fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched::Scheduler) {
     let rows = report::cost_rows(p.net.params(), outcome);
@@ -264,7 +273,13 @@ fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched:
         parts
             .iter()
             .filter(|(_, e)| *e > 0.0)
-            .map(|(n, e)| format!("{n} {:.1}%", 100.0 * e / t.energy_pj.max(1e-300)))
+            .map(|(n, e)| {
+                format!(
+                    "{n} {} µJ ({:.1}%)",
+                    sig(e / 1e6),
+                    100.0 * e / t.energy_pj.max(1e-300)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
