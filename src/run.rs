@@ -304,8 +304,17 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     });
     if !is_workload {
         let a = config::load_source(src, &[], ArchConfig::validate)?;
-        let w = &a.config.weights;
-        return Ok(format!("arch: weights.store = {:?}, {} bits", w.store, w.bits).to_lowercase());
+        let (w, c) = (&a.config.weights, &a.config);
+        return Ok(format!(
+            "arch: weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each",
+            format!("{:?}", w.store).to_lowercase(),
+            w.bits,
+            c.chip.tiles,
+            c.tile.subarrays,
+            c.subarray.rows,
+            c.subarray.columns,
+            c.subarray.write_drivers
+        ));
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let w = config::load_source(src, &[], WorkloadConfig::validate)?;
