@@ -414,20 +414,24 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
         }
         return print_bytes(&out.into_inner()?);
     }
-    out.write_record([
-        "layer",
-        "fold",
-        "strings",
-        "tiles",
-        "tile_list",
-        "subarrays",
-        "strings_per_subarray",
-        "utilisation",
-    ])?;
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "layer",
+            "fold",
+            "strings",
+            "tiles",
+            "tile_list",
+            "subarrays",
+            "strings_per_subarray",
+            "utilisation",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     for (info, place) in m.layers.iter().zip(&m.places) {
         let tiles: Vec<u32> = place.tiles.iter().map(|&(t, _)| t).collect();
         let util = info.strings as f64 / (place.subarrays.len() as f64 * m.subarray_strings as f64);
-        out.write_record([
+        rows.push(vec![
             info.name.clone(),
             place.fold.to_string(),
             info.strings.to_string(),
@@ -436,14 +440,16 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
             place.subarrays.len().to_string(),
             place.per_subarray.to_string(),
             format!("{util:.4}"),
-        ])?;
+        ]);
     }
-    let table = out.into_inner()?;
     if csv {
-        return print_bytes(&table);
+        for r in &rows {
+            out.write_record(r)?;
+        }
+        return print_bytes(&out.into_inner()?);
     }
-    println!(
-        "{} on {}: {} tile{} x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}",
+    let mut text = format!(
+        "{} on {}: {} tile{} x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}\n",
         p.workload_name,
         p.arch_name,
         a.chip.tiles,
@@ -459,8 +465,6 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
             String::new()
         }
     );
-    let text = String::from_utf8(table)?;
-    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
         .collect();
@@ -476,18 +480,19 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
                 }
             })
             .collect();
-        println!("{}", cells.join("  "));
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
     }
     let strings: u64 = m.layers.iter().map(|l| l.strings).sum();
     let subarrays: usize = m.places.iter().map(|p| p.subarrays.len()).sum();
     let cap = u64::from(a.chip.tiles) * u64::from(a.tile.subarrays) * m.subarray_strings;
-    println!(
-        "total: {strings} strings in {subarrays} subarrays on {} of {} tiles; {:.2}% of the chip's {cap} strings",
+    text.push_str(&format!(
+        "total: {strings} strings in {subarrays} subarrays on {} of {} tiles; {:.2}% of the chip's {cap} strings\n",
         m.tiles_used,
         m.tiles,
         100.0 * strings as f64 / cap as f64
-    );
-    Ok(())
+    ));
+    print_bytes(text.as_bytes())
 }
 
 fn validate(files: &[PathBuf]) -> ExitCode {

@@ -435,10 +435,18 @@ impl Scheduler {
                 let wg = self.compute_ops(l, pass(Phase::Wg, false), 0, &grad);
                 // The optimiser step per tile, then the string writes of its subarrays.
                 let mut step_ops = Vec::new();
+                let mut given = 0u64;
                 for (i, &w) in wg.iter().enumerate() {
                     let (tile, strings) = self.map.places[l].tiles[i];
-                    let values = (u128::from(info.values) * u128::from(strings)
-                        / u128::from(info.strings.max(1))) as u64;
+                    // The tiles' shares of the values follow their strings; the last tile
+                    // takes the rest, so the shares add up.
+                    let values = if i + 1 == wg.len() {
+                        info.values - given
+                    } else {
+                        (u128::from(info.values) * u128::from(strings)
+                            / u128::from(info.strings.max(1))) as u64
+                    };
+                    given += values;
                     let macs = 2 * values;
                     let mac_ps = self.timing.mac_ps(macs);
                     let op = self.op(
