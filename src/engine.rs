@@ -9,6 +9,8 @@
 //! each string's completion is an event of the pool. The operation ends when its last
 //! string does.
 //!
+//! Time saturates at the end of the u64 range (about 213 days) instead of wrapping.
+//!
 //! The engine runs in rounds (one per training batch): operations are added with their
 //! dependencies and an earliest start (from earlier rounds), then [`Engine::run`] executes
 //! them all. Resources keep their state between rounds, so a round's operations queue
@@ -178,8 +180,9 @@ impl Engine {
             Work::Strings { first, end } => {
                 let k = self.resources[r as usize].drivers.max(1) as usize;
                 let strings = &self.strings_ps[first as usize..end as usize];
-                let total: Ps = strings.iter().sum();
-                self.resources[r as usize].driver_busy_ps += total;
+                let total: Ps = strings.iter().fold(0, |a, &d| a.saturating_add(d));
+                let pool = &mut self.resources[r as usize];
+                pool.driver_busy_ps = pool.driver_busy_ps.saturating_add(total);
                 self.events += strings.len() as u64;
                 if strings.len() <= k {
                     return strings.iter().copied().max().unwrap_or(0);
@@ -189,7 +192,7 @@ impl Engine {
                 let mut makespan = 0;
                 for &d in strings {
                     let Reverse(free) = self.drivers.pop().expect("k >= 1 drivers");
-                    let end = free + d;
+                    let end = free.saturating_add(d);
                     makespan = makespan.max(end);
                     self.drivers.push(Reverse(end));
                 }
@@ -207,11 +210,12 @@ impl Engine {
         let d = self.duration(r, work);
         let res = &mut self.resources[r as usize];
         res.running = true;
-        res.busy_ps += d;
+        res.busy_ps = res.busy_ps.saturating_add(d);
         let o = &mut self.ops[op as usize];
         o.start_ps = start;
-        o.end_ps = start + d;
-        self.push(start + d, DONE, op);
+        o.end_ps = start.saturating_add(d);
+        let end = o.end_ps;
+        self.push(end, DONE, op);
     }
 
     /// Executes every operation of the current round; afterwards [`Engine::span`] tells

@@ -316,6 +316,11 @@ fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched:
     println!("  time busy by phase: {}", phases.join(", "));
     println!("  energy by phase: {}", pct(&t.by_phase));
     println!("  energy by component: {}", pct(&t.by_part));
+    if chip.saturated() {
+        println!(
+            "  warning: simulated time reached 2^64 ps (213 days) and stopped there; times and cycles are lower bounds"
+        );
+    }
     let train_s: f64 = outcome.epochs.iter().map(|e| e.train_s).sum();
     println!(
         "  engine: {} events in {:.3} s ({:.2e} events/s, {:.1}% of the training time)",
@@ -485,12 +490,12 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
     }
     let strings: u64 = m.layers.iter().map(|l| l.strings).sum();
     let subarrays: usize = m.places.iter().map(|p| p.subarrays.len()).sum();
-    let cap = u64::from(a.chip.tiles) * u64::from(a.tile.subarrays) * m.subarray_strings;
+    let cap = f64::from(a.chip.tiles) * f64::from(a.tile.subarrays) * m.subarray_strings as f64;
     text.push_str(&format!(
         "total: {strings} strings in {subarrays} subarrays on {} of {} tiles; {:.2}% of the chip's {cap} strings\n",
         m.tiles_used,
         m.tiles,
-        100.0 * strings as f64 / cap as f64
+        100.0 * strings as f64 / cap
     ));
     print_bytes(text.as_bytes())
 }

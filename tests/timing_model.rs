@@ -213,8 +213,20 @@ fn every_string_has_one_place() {
                 );
                 mine.insert(t);
             }
-            let placed: u64 = map.places[l].subarrays.iter().map(|s| s.strings).sum();
+            let place = &map.places[l];
+            let placed: u64 = place.subarrays.iter().map(|s| s.strings).sum();
             assert_eq!(placed, info.strings);
+            // Even: every subarray and tile given to the layer holds strings, and the
+            // subarrays differ by at most one string.
+            let most = place.subarrays.iter().map(|s| s.strings).max().unwrap();
+            let least = place.subarrays.iter().map(|s| s.strings).min().unwrap();
+            assert!(
+                least >= 1 && most - least <= 1,
+                "{mapping:?}: {least}..{most}"
+            );
+            assert_eq!(most, place.per_subarray);
+            assert!(place.tiles.iter().all(|&(_, n)| n > 0));
+            assert_eq!(place.tiles.len(), mine.len());
             tiles_of.push(mine);
         }
         assert_eq!(seen.len() as u64, 100 * 60 + 60 * 40 + 40 * 10);

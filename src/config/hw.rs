@@ -170,16 +170,18 @@ impl ChipConfig {
     /// Checks ranges; errors name the key.
     pub fn validate(&self) -> Check {
         count("chip.tiles", self.tiles, MAX_TILES, "tiles on the chip")?;
+        // Up to 10 GHz the cycle, rounded to whole ps, is within 0.5 % of the clock's.
         at_least(
             "chip.clock_ghz",
             self.clock_ghz,
             1e-3,
-            1e3,
+            10.0,
             "a clock in GHz",
         )
     }
 
-    /// Length of one clock cycle, in ps (at least 1).
+    /// Length of one clock cycle, in ps, rounded to whole ps (333 ps at 3 GHz); every
+    /// duration and cycle count uses this rounded cycle.
     pub fn cycle_ps(&self) -> u64 {
         ((1000.0 / self.clock_ghz).round() as u64).max(1)
     }

@@ -19,28 +19,32 @@ pub const VALUE_BYTES: u64 = 4;
 /// Bytes of one input pixel as the data set stores it (8-bit greyscale).
 pub const PIXEL_BYTES: u64 = 1;
 
-/// The tiles' 2-D mesh: tile `i` sits at `(i mod w, i div w)` with `w = ceil(sqrt(tiles))`;
-/// DRAM attaches at tile 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mesh {
-    /// Tiles per mesh row.
-    pub width: u32,
-}
+/// The tiles' 2-D mesh. Tiles are numbered in square shells around tile 0 (where DRAM
+/// attaches): shell `n` holds the tiles with `max(x, y) = n`, so tile `i` sits at the same
+/// place whatever the chip's size, and the first `k` tiles always form a compact block.
+/// A chip of `T` tiles fills a `ceil(sqrt(T))`-wide square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mesh;
 
 impl Mesh {
-    /// The mesh for `tiles` tiles.
-    pub fn new(tiles: u32) -> Self {
-        let mut w = (f64::from(tiles)).sqrt().ceil() as u32;
-        while w > 1 && (w - 1) * (w - 1) >= tiles {
-            w -= 1;
-        }
-        Self { width: w.max(1) }
+    /// Coordinates `(x, y)` of tile `i`.
+    pub fn position(i: u32) -> (u32, u32) {
+        let n = (f64::from(i)).sqrt() as u32;
+        // Correct the float square root at large i.
+        let n = if (n + 1) * (n + 1) <= i {
+            n + 1
+        } else if n * n > i {
+            n - 1
+        } else {
+            n
+        };
+        let r = i - n * n;
+        if r <= n { (n, r) } else { (2 * n - r, n) }
     }
 
     /// Manhattan distance between two tiles, in hops.
-    pub fn hops(&self, a: u32, b: u32) -> u64 {
-        let (ax, ay) = (a % self.width, a / self.width);
-        let (bx, by) = (b % self.width, b / self.width);
+    pub fn hops(a: u32, b: u32) -> u64 {
+        let ((ax, ay), (bx, by)) = (Self::position(a), Self::position(b));
         u64::from(ax.abs_diff(bx) + ay.abs_diff(by))
     }
 }
@@ -84,25 +88,27 @@ impl Timing {
 
     /// Time of `macs` multiply-accumulates on one compute unit: whole cycles, in ps.
     pub fn mac_ps(&self, macs: u64) -> Ps {
-        macs.div_ceil(self.mac_lanes) * self.cycle_ps
+        macs.div_ceil(self.mac_lanes).saturating_mul(self.cycle_ps)
     }
 
     /// Time to sense `bits` bits of one subarray, in ps.
     pub fn read_ps(&self, bits: u64) -> Ps {
-        bits.div_ceil(self.sense_amps) * self.read_ps
+        bits.div_ceil(self.sense_amps).saturating_mul(self.read_ps)
     }
 
     /// Time to send `bytes` to tiles at most `max_hops` away (a multicast over the mesh):
     /// serialisation on one link plus hop latency, whole cycles, in ps.
     pub fn noc_ps(&self, bytes: u64, max_hops: u64) -> Ps {
-        let cycles =
-            (bytes as f64 / self.noc_bytes_per_cycle).ceil() as u64 + max_hops * self.hop_cycles;
-        cycles * self.cycle_ps
+        let cycles = ((bytes as f64 / self.noc_bytes_per_cycle).ceil() as u64)
+            .saturating_add(max_hops.saturating_mul(self.hop_cycles));
+        cycles.saturating_mul(self.cycle_ps)
     }
 
     /// Time of one DRAM transfer of `bytes`, in ps.
     pub fn dram_ps(&self, bytes: u64) -> Ps {
-        self.dram_latency_ps + (bytes as f64 * self.dram_ps_per_byte).ceil() as Ps
+        // `as` saturates: a transfer longer than the u64 range lasts to its end.
+        self.dram_latency_ps
+            .saturating_add((bytes as f64 * self.dram_ps_per_byte).ceil() as Ps)
     }
 
     /// Whole cycles covering `ps` (rounded up).
@@ -116,14 +122,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mesh_is_as_square_as_possible() {
-        assert_eq!(Mesh::new(1).width, 1);
-        assert_eq!(Mesh::new(4).width, 2);
-        assert_eq!(Mesh::new(5).width, 3);
-        assert_eq!(Mesh::new(16).width, 4);
-        let m = Mesh::new(16);
-        assert_eq!(m.hops(0, 15), 6);
-        assert_eq!(m.hops(5, 5), 0);
+    fn mesh_fills_square_shells() {
+        let pos: Vec<(u32, u32)> = (0..9).map(Mesh::position).collect();
+        assert_eq!(
+            pos,
+            [
+                (0, 0),
+                (1, 0),
+                (1, 1),
+                (0, 1),
+                (2, 0),
+                (2, 1),
+                (2, 2),
+                (1, 2),
+                (0, 2)
+            ]
+        );
+        // The first 16 tiles fill a 4 x 4 square, each place once.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..16 {
+            let (x, y) = Mesh::position(i);
+            assert!(x < 4 && y < 4 && seen.insert((x, y)));
+        }
+        assert_eq!(Mesh::hops(0, 6), 4);
+        assert_eq!(Mesh::hops(5, 5), 0);
+        // Exact at the largest tile count.
+        let last = crate::config::hw::MAX_TILES - 1;
+        let (x, y) = Mesh::position(last);
+        assert!(x < 256 && y < 256, "{x} {y}");
+        assert_eq!(Mesh::position(255 * 255), (255, 0));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Weight layers (convolutions and dense layers) are placed in the layer graph's
 //! topological order. `pack` fills subarrays one layer after another (layers share tiles);
 //! `spread` gives every weight layer tiles of its own and hands the spare tiles, one at a
-//! time, to the layer whose estimated time per batch drops most (more MAC lanes, more
-//! write drivers), until no layer gains. When the weights do not fit, the layers are split
+//! time, to the layer with the largest estimated cost per batch (MACs over lanes, strings
+//! per subarray), as long as one more tile lowers that cost; the others stay idle. When the weights do not fit, the layers are split
 //! into folds that each fit and are swapped through DRAM (`chip.on_overflow = "swap"`),
 //! or the run is refused.
 
@@ -74,19 +74,33 @@ pub struct Placement {
     pub layer: usize,
     /// The fold it belongs to (0 when everything fits).
     pub fold: usize,
-    /// Its subarrays, in string order.
+    /// Its subarrays, in string order; the first `strings mod n` hold one string more
+    /// than the others.
     pub subarrays: Vec<SubarrayPlace>,
     /// Its tiles with the strings each holds, in order of first use.
     pub tiles: Vec<(u32, u64)>,
-    /// Strings per subarray (the last may hold fewer).
+    /// Most strings held by one of its subarrays.
     pub per_subarray: u64,
 }
 
 impl Placement {
+    /// Position in [`Placement::subarrays`] of the subarray holding string `g`.
+    pub fn subarray_of(&self, g: u64) -> usize {
+        let n = self.subarrays.len() as u64;
+        let total: u64 = self.subarrays.last().map_or(0, |s| s.first + s.strings);
+        let (base, extra) = (total / n, total % n);
+        let big = extra * (base + 1);
+        if g < big {
+            (g / (base + 1)) as usize
+        } else {
+            (extra + (g - big) / base.max(1)) as usize
+        }
+    }
+
     /// Where string `g` of the layer sits: (subarray position in
     /// [`Placement::subarrays`], row, column).
     pub fn locate(&self, g: u64, columns: u32) -> (usize, u64, u64) {
-        let j = (g / self.per_subarray) as usize;
+        let j = self.subarray_of(g);
         let local = g - self.subarrays[j].first;
         (j, local / u64::from(columns), local % u64::from(columns))
     }
@@ -202,8 +216,8 @@ fn min_subarrays(strings: u64, cap: u64) -> u64 {
     strings.div_ceil(cap).max(1)
 }
 
-/// A layer's strings spread evenly over `n` subarrays (fewer if there are fewer strings),
-/// the `j`-th going to `slot(j)`.
+/// A layer's strings spread evenly over `n` subarrays (fewer if there are fewer strings:
+/// every subarray holds at least one), the `j`-th going to `slot(j)`.
 fn spread_strings(
     layer: usize,
     fold: usize,
@@ -212,32 +226,39 @@ fn spread_strings(
     slot: impl Fn(u64) -> (u32, u32),
 ) -> Placement {
     let n = n.clamp(1, strings.max(1));
-    let per = strings.div_ceil(n).max(1);
-    let used = strings.div_ceil(per).max(1);
-    let mut subarrays = Vec::with_capacity(used as usize);
+    let (base, extra) = (strings / n, strings % n);
+    let mut subarrays = Vec::with_capacity(n as usize);
     let mut tiles: Vec<(u32, u64)> = Vec::new();
-    for j in 0..used {
+    let mut tile_pos = std::collections::HashMap::new();
+    let mut first = 0;
+    for j in 0..n {
         let (tile, index) = slot(j);
-        let first = j * per;
-        let s = per.min(strings - first.min(strings));
+        let s = base + u64::from(j < extra);
         subarrays.push(SubarrayPlace {
             tile,
             index,
             first,
             strings: s,
         });
-        match tiles.iter_mut().find(|(t, _)| *t == tile) {
-            Some((_, n)) => *n += s,
-            None => tiles.push((tile, s)),
-        }
+        first += s;
+        let pos = *tile_pos.entry(tile).or_insert_with(|| {
+            tiles.push((tile, 0));
+            tiles.len() - 1
+        });
+        tiles[pos].1 += s;
     }
     Placement {
         layer,
         fold,
         subarrays,
         tiles,
-        per_subarray: per,
+        per_subarray: base + u64::from(extra > 0),
     }
+}
+
+/// Tiles a layer can use at most: one string per subarray, at least one per tile.
+fn useful_tiles(info: &LayerInfo) -> u64 {
+    info.strings.max(1)
 }
 
 /// Estimated cost of one batch of a layer on `t` tiles, in ps, used only to rank layers
@@ -246,6 +267,7 @@ fn spread_strings(
 /// network only, not on write drivers, pulse widths or energies, so that those can be
 /// varied on a fixed placement.
 fn estimate_ps(arch: &ArchConfig, info: &LayerInfo, batch: u64, t: u64) -> u64 {
+    let t = t.min(useful_tiles(info));
     let lanes = u64::from(arch.tile.mac_lanes) * t;
     let cycle = arch.chip.cycle_ps();
     let compute = 3 * (info.macs_per_image * batch).div_ceil(lanes);
@@ -282,8 +304,9 @@ fn place_fold(
                 });
             let Some(i) = best else { break };
             let info = &infos[members[i]];
-            if estimate_ps(arch, info, batch, given[i] + 1)
-                >= estimate_ps(arch, info, batch, given[i])
+            if given[i] >= useful_tiles(info)
+                || estimate_ps(arch, info, batch, given[i] + 1)
+                    >= estimate_ps(arch, info, batch, given[i])
             {
                 saturated[i] = true;
                 continue;

@@ -94,14 +94,6 @@ struct Pass {
     buffer_bytes: u64,
 }
 
-/// One fold switch's string writes and reads, per subarray.
-#[derive(Debug, Clone, Default)]
-struct SwapCost {
-    bytes: u64,
-    strings: u64,
-    pulses: u64,
-}
-
 /// Runs every training batch's operations on the modelled chip.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -109,14 +101,18 @@ pub struct Scheduler {
     pub map: Map,
     timing: Timing,
     energy: EnergyTable,
-    mesh: Mesh,
     engine: Engine,
     mtjs: u64,
     layout: Layout,
     columns: u32,
     compute: Vec<ResourceId>,
-    /// Per layer, the resource of each of its subarrays.
+    /// Per layer, the resource of each of its subarrays (folds share physical subarrays).
     subarray_res: Vec<Vec<ResourceId>>,
+    /// Physical subarrays with a resource: (tile, index, resource, layers held).
+    physical: Vec<(u32, u32, ResourceId, Vec<usize>)>,
+    /// Per layer and tile (in [`Placement::tiles`] order), the most strings one subarray
+    /// of that tile holds: its weights are sensed in parallel across subarrays.
+    tile_max_strings: Vec<Vec<u64>>,
     noc: ResourceId,
     dram: ResourceId,
     /// Per layer, when its last weight update ended.
@@ -143,16 +139,33 @@ impl Scheduler {
     pub fn new(arch: &ArchConfig, map: Map) -> Self {
         let mut engine = Engine::new();
         let compute = (0..map.tiles).map(|_| engine.add_resource()).collect();
-        let subarray_res = map
-            .places
-            .iter()
-            .map(|p| {
-                p.subarrays
-                    .iter()
-                    .map(|_| engine.add_pool(arch.subarray.write_drivers))
-                    .collect()
-            })
-            .collect();
+        let mut physical: Vec<(u32, u32, ResourceId, Vec<usize>)> = Vec::new();
+        let mut by_place = std::collections::HashMap::new();
+        let mut subarray_res = Vec::with_capacity(map.places.len());
+        let mut tile_max_strings = Vec::with_capacity(map.places.len());
+        for (l, p) in map.places.iter().enumerate() {
+            let mut res = Vec::with_capacity(p.subarrays.len());
+            let pos: std::collections::HashMap<u32, usize> = p
+                .tiles
+                .iter()
+                .enumerate()
+                .map(|(i, &(t, _))| (t, i))
+                .collect();
+            let mut most = vec![0u64; p.tiles.len()];
+            for sa in &p.subarrays {
+                let k = *by_place.entry((sa.tile, sa.index)).or_insert_with(|| {
+                    let r = engine.add_pool(arch.subarray.write_drivers);
+                    physical.push((sa.tile, sa.index, r, Vec::new()));
+                    physical.len() - 1
+                });
+                physical[k].3.push(l);
+                res.push(physical[k].2);
+                let m = &mut most[pos[&sa.tile]];
+                *m = (*m).max(sa.strings);
+            }
+            subarray_res.push(res);
+            tile_max_strings.push(most);
+        }
         let noc = engine.add_resource();
         let dram = engine.add_resource();
         let bits = arch.weights.bits;
@@ -171,7 +184,6 @@ impl Scheduler {
         Self {
             timing: Timing::new(arch),
             energy: EnergyTable::new(arch),
-            mesh: Mesh::new(map.tiles),
             engine,
             mtjs: u64::from(arch.string.mtjs),
             layout: Layout {
@@ -181,6 +193,8 @@ impl Scheduler {
             columns: arch.subarray.columns,
             compute,
             subarray_res,
+            physical,
+            tile_max_strings,
             noc,
             dram,
             wu_end_ps: vec![0; n_layers],
@@ -234,7 +248,7 @@ impl Scheduler {
         if dests.is_empty() {
             return None;
         }
-        let hops: Vec<u64> = dests.iter().map(|&t| self.mesh.hops(src, t)).collect();
+        let hops: Vec<u64> = dests.iter().map(|&t| Mesh::hops(src, t)).collect();
         let max_hops = hops.iter().copied().max().unwrap_or(0);
         let byte_hops = bytes * hops.iter().sum::<u64>();
         let d = self.timing.noc_ps(bytes, max_hops);
@@ -281,14 +295,7 @@ impl Scheduler {
             given += share;
             let mac_ps = self.timing.mac_ps(share);
             let (bits, read_ps) = if read {
-                let place = &self.map.places[l];
-                let slowest = place
-                    .subarrays
-                    .iter()
-                    .filter(|s| s.tile == t)
-                    .map(|s| self.timing.read_ps(s.strings * self.mtjs))
-                    .max()
-                    .unwrap_or(0);
+                let slowest = self.timing.read_ps(self.tile_max_strings[l][i] * self.mtjs);
                 (strings * self.mtjs, slowest)
             } else {
                 (0, 0)
@@ -412,7 +419,10 @@ impl Scheduler {
                 let info = self.map.layers[l].clone();
                 let mut grad: Vec<OpId> = swap_in.clone();
                 if info.consumers.is_empty() {
-                    grad.extend(fw[l].iter().copied());
+                    // The loss needs every output of the network.
+                    for o in (0..layers).filter(|&o| self.map.layers[o].consumers.is_empty()) {
+                        grad.extend(fw[o].iter().copied());
+                    }
                 }
                 for &c in &info.consumers {
                     let src = self.map.places[c].tiles[0].0;
@@ -517,14 +527,14 @@ impl Scheduler {
         for b in &mut self.buckets[..n_sub] {
             b.clear();
         }
-        let per = self.map.places[l].per_subarray;
+        let place = &self.map.places[l];
         for p in &self.map.layers[l].params {
             let Some(log) = store.last_writes(p.id) else {
                 continue;
             };
             for w in log {
                 let g = p.offset + u64::from(w.string);
-                self.buckets[(g / per) as usize].push(w.duration_ps);
+                self.buckets[place.subarray_of(g)].push(w.duration_ps);
             }
         }
         let mut ops = Vec::new();
@@ -611,32 +621,24 @@ impl Scheduler {
         }
         let mut ops = Vec::new();
         for &l in &incoming {
-            let cost = self.swap_in_layer(l, store);
-            let d = self.timing.dram_ps(cost.bytes);
+            let strings = self.map.layers[l].strings;
+            let bytes = (strings * self.mtjs).div_ceil(8);
+            let d = self.timing.dram_ps(bytes);
             let load = self.op(self.dram, Work::Fixed(d), 0, tag(l));
             for &st in &stores {
                 self.engine.depend(st, load);
             }
-            let e = cost.bytes as f64 * self.energy.dram_byte_pj;
-            self.book((l, Phase::Swap, "dram", "byte"), cost.bytes, 0, e);
-            let e = cost.strings as f64 * self.energy.erase_pj;
-            self.book(
-                (l, Phase::Swap, "hm_strip", "erase_pulse"),
-                cost.strings,
-                0,
-                e,
-            );
-            let e = cost.pulses as f64 * self.pulse_pj;
-            self.book((l, Phase::Swap, "mtj", "program_pulse"), cost.pulses, 0, e);
-            let n_sub = self.map.places[l].subarrays.len();
-            for j in 0..n_sub {
-                let (first, end) = (
-                    self.map.places[l].subarrays[j].first,
-                    self.map.places[l].subarrays[j].first + self.map.places[l].subarrays[j].strings,
-                );
+            let e = bytes as f64 * self.energy.dram_byte_pj;
+            self.book((l, Phase::Swap, "dram", "byte"), bytes, 0, e);
+            let e = strings as f64 * self.energy.erase_pj;
+            self.book((l, Phase::Swap, "hm_strip", "erase_pulse"), strings, 0, e);
+            let mut pulses = 0;
+            for j in 0..self.map.places[l].subarrays.len() {
+                let sa = self.map.places[l].subarrays[j];
                 let s0 = self.engine.strings_len();
-                for g in first..end {
+                for g in sa.first..sa.first + sa.strings {
                     let ones = self.string_ones(l, g, store);
+                    pulses += ones;
                     let d = self.erase_ps + ones.div_ceil(self.parallelism) * self.round_ps;
                     self.engine.push_string(d);
                 }
@@ -656,9 +658,11 @@ impl Scheduler {
                     },
                 );
                 self.engine.depend(load, op);
-                self.book((l, Phase::Swap, "subarray", "write"), end - first, 0, 0.0);
+                self.book((l, Phase::Swap, "subarray", "write"), sa.strings, 0, 0.0);
                 ops.push(op);
             }
+            let e = pulses as f64 * self.pulse_pj;
+            self.book((l, Phase::Swap, "mtj", "program_pulse"), pulses, 0, e);
         }
         ops
     }
@@ -683,17 +687,6 @@ impl Scheduler {
             .sum()
     }
 
-    /// Totals for one fold switch of layer `l` coming in: bytes, strings and pulses.
-    fn swap_in_layer(&self, l: usize, store: &dyn WeightStore) -> SwapCost {
-        let s = self.map.layers[l].strings;
-        let pulses = (0..s).map(|g| self.string_ones(l, g, store)).sum();
-        SwapCost {
-            bytes: (s * self.mtjs).div_ceil(8),
-            strings: s,
-            pulses,
-        }
-    }
-
     /// Closes an epoch: its cycles and chip energy (leakage included).
     pub fn end_epoch(&mut self) -> ChipEpoch {
         let end = self.engine.end_ps();
@@ -707,6 +700,12 @@ impl Scheduler {
         self.epoch_start_ps = end;
         self.epoch_energy_pj = 0.0;
         e
+    }
+
+    /// Whether simulated time reached the end of the u64 ps range (about 213 days), where
+    /// it stops: times and cycles are then lower bounds.
+    pub fn saturated(&self) -> bool {
+        self.engine.end_ps() == Ps::MAX
     }
 
     /// Total simulated time so far, in ps.
@@ -764,27 +763,29 @@ impl Scheduler {
                 servers: 1,
             });
         }
-        for (l, place) in self.map.places.iter().enumerate() {
-            for (j, s) in place.subarrays.iter().enumerate() {
-                let u = self.engine.usage(self.subarray_res[l][j]);
-                let name = Some(self.map.layers[l].name.clone());
-                out.push(Component {
-                    kind: "subarray",
-                    tile: Some(s.tile),
-                    subarray: Some(s.index),
-                    layer: name.clone(),
-                    busy_ps: u.busy_ps,
-                    servers: 1,
-                });
-                out.push(Component {
-                    kind: "write_drivers",
-                    tile: Some(s.tile),
-                    subarray: Some(s.index),
-                    layer: name,
-                    busy_ps: u.driver_busy_ps,
-                    servers: u64::from(u.drivers),
-                });
-            }
+        for (tile, index, r, layers) in &self.physical {
+            let u = self.engine.usage(*r);
+            let names: Vec<&str> = layers
+                .iter()
+                .map(|&l| self.map.layers[l].name.as_str())
+                .collect();
+            let name = Some(names.join("+"));
+            out.push(Component {
+                kind: "subarray",
+                tile: Some(*tile),
+                subarray: Some(*index),
+                layer: name.clone(),
+                busy_ps: u.busy_ps,
+                servers: 1,
+            });
+            out.push(Component {
+                kind: "write_drivers",
+                tile: Some(*tile),
+                subarray: Some(*index),
+                layer: name,
+                busy_ps: u.driver_busy_ps,
+                servers: u64::from(u.drivers),
+            });
         }
         for (kind, r) in [("noc", self.noc), ("dram", self.dram)] {
             out.push(Component {
