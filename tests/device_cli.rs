@@ -57,63 +57,6 @@ fn bad_arch(after: &str, key: &str, new_line: &str, name: &str) -> String {
     bad_arch_at(after, key, new_line, 0, name)
 }
 
-/// A CSV file as its header and records (quoted fields unquoted).
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r =
-        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<Vec<String>> = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(String::from).collect())
-        .collect();
-    for row in &rows {
-        assert_eq!(row.len(), header.len(), "{}: {row:?}", path.display());
-    }
-    (header, rows)
-}
-
-/// The one row of `summary.csv`, by column name.
-fn summary(out: &Path) -> HashMap<String, String> {
-    let (header, rows) = read_csv(&out.join("summary.csv"));
-    assert_eq!(rows.len(), 1, "summary.csv has one row");
-    header.into_iter().zip(rows[0].iter().cloned()).collect()
-}
-
-/// A numeric column of a record, by name.
-fn num(row: &HashMap<String, String>, col: &str) -> f64 {
-    let v = row
-        .get(col)
-        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
-    v.parse()
-        .unwrap_or_else(|_| panic!("column {col:?} is not a number: {v:?}"))
-}
-
-/// `epochs.csv` rows by column name.
-fn epochs(out: &Path) -> Vec<HashMap<String, String>> {
-    let (header, rows) = read_csv(&out.join("epochs.csv"));
-    rows.into_iter()
-        .map(|r| header.iter().cloned().zip(r).collect())
-        .collect()
-}
-
-/// Device columns of `epochs.csv` and `summary.csv`.
-const DEVICE_COLUMNS: [&str; 14] = [
-    "strings_written",
-    "strings_skipped",
-    "program_pulses",
-    "switches",
-    "program_failures",
-    "verify_reads",
-    "bits_written",
-    "bit_errors",
-    "bit_error_rate",
-    "erase_energy_pJ",
-    "program_energy_pJ",
-    "read_energy_pJ",
-    "write_energy_pJ",
-    "string_write_ns",
-];
-
 /// Forces every program pulse to switch (a one-point table at P = 1).
 const CERTAIN: [&str; 6] = [
     "--set",

@@ -43,24 +43,6 @@ const MAP_HEADER: &str =
 /// Header of `nandspin map --strings`.
 const STRINGS_HEADER: &str = "layer,tensor,string,tile,subarray,row,column";
 
-/// Device columns of `epochs.csv` and `summary.csv`.
-const DEVICE_COLUMNS: [&str; 14] = [
-    "strings_written",
-    "strings_skipped",
-    "program_pulses",
-    "switches",
-    "program_failures",
-    "verify_reads",
-    "bits_written",
-    "bit_errors",
-    "bit_error_rate",
-    "erase_energy_pJ",
-    "program_energy_pJ",
-    "read_energy_pJ",
-    "write_energy_pJ",
-    "string_write_ns",
-];
-
 /// Chip columns of `summary.csv`, `tiles` to `engine_events`.
 const CHIP_COLUMNS: [&str; 27] = [
     "tiles",
@@ -129,84 +111,6 @@ const TIMING_KEYS: [(&str, &str, &str); 12] = [
     ("energy", "mac_pj", "0.5"),
     ("energy", "tile_leakage_mw", "5"),
 ];
-
-/// A CSV file as its header and records (quoted fields unquoted); every record has the
-/// header's width.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r =
-        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<Vec<String>> = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(String::from).collect())
-        .collect();
-    for row in &rows {
-        assert_eq!(row.len(), header.len(), "{}: {row:?}", path.display());
-    }
-    (header, rows)
-}
-
-/// CSV text (e.g. a command's standard output) as records by column name, checking the
-/// header.
-fn parse_csv_text(text: &str, expected_header: &str) -> Vec<HashMap<String, String>> {
-    assert_eq!(
-        text.lines().next(),
-        Some(expected_header),
-        "header of:\n{}",
-        text.lines().take(5).collect::<Vec<_>>().join("\n")
-    );
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            assert_eq!(rec.len(), header.len(), "{rec:?}");
-            header
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-/// A CSV file's records by column name.
-fn records(path: &Path) -> Vec<HashMap<String, String>> {
-    let (header, rows) = read_csv(path);
-    rows.into_iter()
-        .map(|r| header.iter().cloned().zip(r).collect())
-        .collect()
-}
-
-/// The one row of `summary.csv`, by column name.
-fn summary(out: &Path) -> HashMap<String, String> {
-    let rows = records(&out.join("summary.csv"));
-    assert_eq!(rows.len(), 1, "summary.csv has one row");
-    rows.into_iter().next().unwrap()
-}
-
-/// `epochs.csv` rows by column name.
-fn epochs(out: &Path) -> Vec<HashMap<String, String>> {
-    records(&out.join("epochs.csv"))
-}
-
-/// A numeric field of a record, by column name.
-fn num(row: &HashMap<String, String>, col: &str) -> f64 {
-    let v = row
-        .get(col)
-        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
-    v.parse()
-        .unwrap_or_else(|_| panic!("column {col:?} is not a number: {v:?} in {row:?}"))
-}
-
-/// An integer field of a record, by column name.
-fn int(row: &HashMap<String, String>, col: &str) -> u64 {
-    let v = row
-        .get(col)
-        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
-    v.parse()
-        .unwrap_or_else(|_| panic!("column {col:?} is not a count: {v:?} in {row:?}"))
-}
 
 /// The numerics of a run: the columns of `epochs.csv` from `epoch` up to and including
 /// `string_write_ns` (losses, accuracies, device counts and energies), row by row.

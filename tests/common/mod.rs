@@ -1,9 +1,10 @@
 //! Helpers shared by the tests that run the `nandspin` binary (`tests/cli.rs`,
-//! `tests/device_cli.rs`): running it, tiny training runs, the bad-input contract, edited
+//! `tests/device_cli.rs`, `tests/timing_cli.rs`): running it, tiny training runs, the bad-input contract, edited
 //! config copies, report reading.
 
 #![allow(dead_code)] // each test crate uses its own subset
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -169,4 +170,100 @@ pub fn rows_without_wall(out: &Path) -> Vec<String> {
             rest.to_string()
         })
         .collect()
+}
+
+/// Device columns of `epochs.csv` and `summary.csv`.
+pub const DEVICE_COLUMNS: [&str; 14] = [
+    "strings_written",
+    "strings_skipped",
+    "program_pulses",
+    "switches",
+    "program_failures",
+    "verify_reads",
+    "bits_written",
+    "bit_errors",
+    "bit_error_rate",
+    "erase_energy_pJ",
+    "program_energy_pJ",
+    "read_energy_pJ",
+    "write_energy_pJ",
+    "string_write_ns",
+];
+
+/// A CSV file as its header and records (quoted fields unquoted); every record has the
+/// header's width.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "{}: {row:?}", path.display());
+    }
+    (header, rows)
+}
+
+/// CSV text (e.g. a command's standard output) as records by column name, checking the
+/// header.
+pub fn parse_csv_text(text: &str, expected_header: &str) -> Vec<HashMap<String, String>> {
+    assert_eq!(
+        text.lines().next(),
+        Some(expected_header),
+        "header of:\n{}",
+        text.lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            assert_eq!(rec.len(), header.len(), "{rec:?}");
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// A CSV file's records by column name.
+pub fn records(path: &Path) -> Vec<HashMap<String, String>> {
+    let (header, rows) = read_csv(path);
+    rows.into_iter()
+        .map(|r| header.iter().cloned().zip(r).collect())
+        .collect()
+}
+
+/// The one row of `summary.csv`, by column name.
+pub fn summary(out: &Path) -> HashMap<String, String> {
+    let rows = records(&out.join("summary.csv"));
+    assert_eq!(rows.len(), 1, "summary.csv has one row");
+    rows.into_iter().next().unwrap()
+}
+
+/// `epochs.csv` rows by column name.
+pub fn epochs(out: &Path) -> Vec<HashMap<String, String>> {
+    records(&out.join("epochs.csv"))
+}
+
+/// A numeric field of a record, by column name.
+pub fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    let v = row
+        .get(col)
+        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("column {col:?} is not a number: {v:?} in {row:?}"))
+}
+
+/// An integer field of a record, by column name.
+pub fn int(row: &HashMap<String, String>, col: &str) -> u64 {
+    let v = row
+        .get(col)
+        .unwrap_or_else(|| panic!("no column {col:?} in {row:?}"));
+    v.parse()
+        .unwrap_or_else(|_| panic!("column {col:?} is not a count: {v:?} in {row:?}"))
 }
