@@ -1,5 +1,6 @@
 //! The training loop: batches through the network, SGD updates through the weight store.
 
+use std::sync::mpsc;
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -12,7 +13,7 @@ use crate::nn::network::Network;
 use crate::nn::tensor::Act;
 use crate::rng::{Purpose, keyed_rng};
 use crate::sched::{ChipEpoch, Scheduler};
-use crate::store::{ParamKind, ParamSpec, WeightStore};
+use crate::store::{ParamKind, ParamSpec, RecordedLog, WeightStore};
 
 /// Images per forward pass when scoring the test set (does not change results); small
 /// enough that the unfolded conv inputs stay in cache (500 was 25 % slower on conv1).
@@ -124,15 +125,95 @@ pub trait Observer {
     fn epoch(&mut self, _stats: &EpochStats) {}
 }
 
+/// What the training sends the chip model's thread.
+enum ChipMsg {
+    /// A batch of this many images, with the device log of its update.
+    Batch(u64, RecordedLog),
+    /// The epoch is over: reply with its totals.
+    EndEpoch,
+}
+
+/// The chip model on its own thread, fed a copy of each update's device log through a
+/// bounded channel: the training waits for it only at the end of an epoch. The chip sees
+/// the batches in order, so its results are those of running it inline.
+struct ChipLink {
+    tx: mpsc::SyncSender<ChipMsg>,
+    done: mpsc::Receiver<ChipEpoch>,
+    params: usize,
+    with_codes: bool,
+}
+
+impl ChipLink {
+    fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        chip: &'scope mut Scheduler,
+        params: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::sync_channel::<ChipMsg>(16);
+        let (done_tx, done) = mpsc::channel();
+        let with_codes = chip.map.folds > 1;
+        scope.spawn(move || {
+            for msg in rx {
+                match msg {
+                    ChipMsg::Batch(n, log) => chip.batch(n, &log),
+                    ChipMsg::EndEpoch => {
+                        if done_tx.send(chip.end_epoch()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            tx,
+            done,
+            params,
+            with_codes,
+        }
+    }
+
+    fn batch(&self, n: u64, store: &dyn WeightStore) {
+        let log = RecordedLog::capture(store, self.params, self.with_codes);
+        self.tx
+            .send(ChipMsg::Batch(n, log))
+            .expect("the chip model's thread ended early");
+    }
+
+    fn end_epoch(&self) -> ChipEpoch {
+        self.tx
+            .send(ChipMsg::EndEpoch)
+            .expect("the chip model's thread ended early");
+        self.done
+            .recv()
+            .expect("the chip model's thread ended early")
+    }
+}
+
 /// Trains `net` on `data` with weights held in `store`; returns one record per epoch.
 /// With a `chip`, every batch is also executed on the modelled hardware (timing and
-/// energy only: the chip reads what the store did and never changes it).
+/// energy only: the chip reads what the store did and never changes it), on a thread of
+/// its own.
 pub fn train(
     net: &mut Network,
     store: &mut dyn WeightStore,
     data: &Splits,
     cfg: &TrainingConfig,
-    mut chip: Option<&mut Scheduler>,
+    chip: Option<&mut Scheduler>,
+    observer: &mut dyn Observer,
+) -> Vec<EpochStats> {
+    let params = net.params().to_vec();
+    std::thread::scope(|scope| {
+        let link = chip.map(|c| ChipLink::spawn(scope, c, params.len()));
+        train_with(net, store, data, cfg, link.as_ref(), observer)
+    })
+}
+
+fn train_with(
+    net: &mut Network,
+    store: &mut dyn WeightStore,
+    data: &Splits,
+    cfg: &TrainingConfig,
+    chip: Option<&ChipLink>,
     observer: &mut dyn Observer,
 ) -> Vec<EpochStats> {
     let params = net.params().to_vec();
@@ -160,16 +241,16 @@ pub fn train(
             net.backward(&*store, &x);
             step += 1;
             sgd.step(store, &params, &net.param_grads, step);
-            if let Some(c) = chip.as_deref_mut() {
+            if let Some(c) = chip {
                 c.batch(chunk.len() as u64, &*store);
             }
             score.loss_sum += s.loss_sum;
             score.correct += s.correct;
             observer.batch(step, total, s.loss_sum / chunk.len() as f64);
         }
+        let chip_epoch = chip.map(ChipLink::end_epoch);
         let train_s = t0.elapsed().as_secs_f64();
         let device = store.take_counts();
-        let chip_epoch = chip.as_deref_mut().map(Scheduler::end_epoch);
         let test = evaluate(net, &*store, &data.test);
         let stats = EpochStats {
             epoch,

@@ -15,7 +15,7 @@ use nandspin::nn::graph;
 use nandspin::nn::network::Network;
 use nandspin::nn::tensor::Shape;
 use nandspin::sched::{self, Phase, Scheduler};
-use nandspin::store::{self, ParamId};
+use nandspin::store::{self, ParamId, RecordedLog};
 
 /// A network of dense layers `sizes[0] -> sizes[1] -> ...` fed by flat inputs.
 fn dense_net(sizes: &[usize]) -> Network {
@@ -111,8 +111,12 @@ fn weight_update_takes_the_list_scheduling_time() {
 
         let map = sched::map(&arch, &net, 1).unwrap();
         assert_eq!(map.places[0].subarrays.len(), 1);
-        let mut chip = Scheduler::new(&arch, map);
+        let mut chip = Scheduler::new(&arch, map.clone());
         chip.batch(1, &*st);
+        // A copy of the log (what the chip's thread gets) gives the same schedule.
+        let mut copy = Scheduler::new(&arch, map);
+        copy.batch(1, &RecordedLog::capture(&*st, params.len(), true));
+        assert_eq!(copy.rows(), chip.rows());
         let durations: Vec<u64> = log.iter().map(|w| w.duration_ps).collect();
         let expect = list_schedule_ps(&durations, drivers as usize);
         let rows = chip.rows();

@@ -34,7 +34,7 @@ use crate::device::string::ns_to_ps;
 use crate::device::{Layout, Switching};
 use crate::engine::{Engine, OpId, Ps, ResourceId, Span, Work};
 use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
-use crate::store::WeightStore;
+use crate::store::DeviceLog;
 
 /// Counts, busy time and energy of one (layer, phase, component, action).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -330,7 +330,7 @@ impl Scheduler {
 
     /// Emits and runs the operations of one training batch of `n` images whose weight
     /// update `store` has just written.
-    pub fn batch(&mut self, n: u64, store: &dyn WeightStore) {
+    pub fn batch(&mut self, n: u64, store: &dyn DeviceLog) {
         let t0 = std::time::Instant::now();
         self.emit_and_run(n, store);
         self.wall += t0.elapsed();
@@ -341,7 +341,7 @@ impl Scheduler {
         self.wall.as_secs_f64()
     }
 
-    fn emit_and_run(&mut self, n: u64, store: &dyn WeightStore) {
+    fn emit_and_run(&mut self, n: u64, store: &dyn DeviceLog) {
         self.engine.clear_round();
         self.tags.clear();
         let layers = self.map.layers.len();
@@ -518,7 +518,7 @@ impl Scheduler {
     fn write_ops(
         &mut self,
         l: usize,
-        store: &dyn WeightStore,
+        store: &dyn DeviceLog,
         step_ops: &[(u32, OpId)],
     ) -> Vec<OpId> {
         let n_sub = self.map.places[l].subarrays.len();
@@ -580,7 +580,7 @@ impl Scheduler {
         out: usize,
         into: usize,
         after: &[OpId],
-        store: &dyn WeightStore,
+        store: &dyn DeviceLog,
     ) -> Vec<OpId> {
         let layers = self.map.layers.len();
         let in_fold = |f: usize| -> Vec<usize> {
@@ -668,7 +668,7 @@ impl Scheduler {
     }
 
     /// The 1 bits string `g` of layer `l` holds now.
-    fn string_ones(&self, l: usize, g: u64, store: &dyn WeightStore) -> u64 {
+    fn string_ones(&self, l: usize, g: u64, store: &dyn DeviceLog) -> u64 {
         let info = &self.map.layers[l];
         let Some(p) = info
             .params

@@ -56,6 +56,8 @@ impl FixedStore {
     }
 }
 
+impl super::DeviceLog for FixedStore {}
+
 impl WeightStore for FixedStore {
     fn values(&self, id: ParamId) -> &[f32] {
         &self.slots[id].values

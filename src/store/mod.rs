@@ -45,7 +45,7 @@ pub struct ParamSpec {
 }
 
 /// Where parameters live: read values, write intended updates.
-pub trait WeightStore {
+pub trait WeightStore: DeviceLog {
     /// The values the store holds now (what forward and backward use).
     fn values(&self, id: ParamId) -> &[f32];
     /// Writes the intended new values of parameter `id` at update `step` (0 is the
@@ -65,6 +65,10 @@ pub trait WeightStore {
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
         None
     }
+}
+
+/// What the device did at the last update, as the chip model reads it.
+pub trait DeviceLog {
     /// The strings of parameter `id` written by the last update, with their durations;
     /// `None` for stores without strings or parameters held digitally.
     fn last_writes(&self, _id: ParamId) -> Option<&[StringWrite]> {
@@ -74,6 +78,42 @@ pub trait WeightStore {
     /// without strings or parameters held digitally.
     fn held_codes(&self, _id: ParamId) -> Option<&[u32]> {
         None
+    }
+}
+
+/// A copy of a [`DeviceLog`] at one update, for the chip model to read later (on another
+/// thread).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordedLog {
+    writes: Vec<Option<Vec<StringWrite>>>,
+    codes: Vec<Option<Vec<u32>>>,
+}
+
+impl RecordedLog {
+    /// Copies the last writes of parameters `0..params` of `log`, and their held codes when
+    /// `with_codes` (needed only to cost swapping).
+    pub fn capture(log: &dyn DeviceLog, params: usize, with_codes: bool) -> Self {
+        Self {
+            writes: (0..params)
+                .map(|id| log.last_writes(id).map(<[_]>::to_vec))
+                .collect(),
+            codes: (0..params)
+                .map(|id| {
+                    with_codes
+                        .then(|| log.held_codes(id).map(<[_]>::to_vec))
+                        .flatten()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl DeviceLog for RecordedLog {
+    fn last_writes(&self, id: ParamId) -> Option<&[StringWrite]> {
+        self.writes.get(id)?.as_deref()
+    }
+    fn held_codes(&self, id: ParamId) -> Option<&[u32]> {
+        self.codes.get(id)?.as_deref()
     }
 }
 
@@ -91,6 +131,8 @@ impl FloatStore {
         }
     }
 }
+
+impl DeviceLog for FloatStore {}
 
 impl WeightStore for FloatStore {
     fn values(&self, id: ParamId) -> &[f32] {

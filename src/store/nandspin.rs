@@ -225,6 +225,9 @@ impl WeightStore for NandspinStore {
                 .collect(),
         )
     }
+}
+
+impl super::DeviceLog for NandspinStore {
     fn last_writes(&self, id: ParamId) -> Option<&[StringWrite]> {
         let s = &self.slots[id];
         (!s.stored.is_empty() || s.values.is_empty()).then_some(s.log.as_slice())
@@ -240,7 +243,7 @@ mod tests {
     use super::*;
     use crate::config::arch::{Encoding, RangeSpec};
     use crate::config::device::{PulseWidths, SwitchingModel};
-    use crate::store::{FixedStore, ParamKind};
+    use crate::store::{DeviceLog, FixedStore, ParamKind};
 
     fn arch(encoding: Encoding, p: f64) -> ArchConfig {
         let mut a = ArchConfig::default();
