@@ -281,11 +281,6 @@ impl Engine {
         self.strings_ps.clear();
     }
 
-    /// Operations in the current round.
-    pub fn ops_len(&self) -> usize {
-        self.ops.len()
-    }
-
     /// Events processed so far: operation ready and completion events, and string
     /// completions in driver pools.
     pub fn events(&self) -> u64 {

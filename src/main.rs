@@ -289,7 +289,7 @@ fn print_chip(p: &run::Prepared, outcome: &run::Outcome, chip: &nandspin::sched:
         m.tiles,
         if m.tiles == 1 { "" } else { "s" },
         m.tiles_used,
-        format!("{:?}", m.mapping).to_lowercase(),
+        m.mapping.name(),
         if m.folds > 1 {
             format!(", {} folds swapped through DRAM", m.folds)
         } else {
@@ -463,7 +463,7 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
         a.subarray.rows,
         a.subarray.columns,
         a.string.mtjs,
-        format!("{:?}", m.mapping).to_lowercase(),
+        m.mapping.name(),
         if m.folds > 1 {
             format!(", {} folds swapped through DRAM", m.folds)
         } else {

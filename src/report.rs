@@ -455,7 +455,7 @@ fn chip_fields(p: &Prepared, outcome: &Outcome) -> Vec<String> {
         chip.map.tiles.to_string(),
         chip.map.tiles_used.to_string(),
         chip.map.folds.to_string(),
-        format!("{:?}", chip.mapping()).to_lowercase(),
+        chip.map.mapping.name().to_string(),
         chip.cycles(time_ps).to_string(),
         fx(time_ps as f64 / 1000.0, 3),
         fx(t.energy_pj, 3),

@@ -21,6 +21,16 @@ pub enum Mapping {
     Pack,
 }
 
+impl Mapping {
+    /// The name in the arch file and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mapping::Spread => "spread",
+            Mapping::Pack => "pack",
+        }
+    }
+}
+
 /// What happens when the network's weights do not fit on the chip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -28,7 +28,6 @@ use std::collections::BTreeMap;
 use super::Phase;
 use super::map::{Map, Placement};
 use crate::config::ArchConfig;
-use crate::config::hw::Mapping;
 use crate::device::circuit::ProgramPulse;
 use crate::device::string::ns_to_ps;
 use crate::device::{Layout, Switching};
@@ -124,7 +123,6 @@ pub struct Scheduler {
     phase_ps: BTreeMap<Phase, (Ps, Ps)>,
     epoch_start_ps: Ps,
     epoch_energy_pj: f64,
-    batches: u64,
     /// Wall-clock time spent in [`Scheduler::batch`].
     wall: std::time::Duration,
     /// Swap writes: erase, per-round program pulse, energy per pulse.
@@ -204,7 +202,6 @@ impl Scheduler {
             phase_ps: BTreeMap::new(),
             epoch_start_ps: 0,
             epoch_energy_pj: 0.0,
-            batches: 0,
             wall: std::time::Duration::ZERO,
             erase_ps: ns_to_ps(arch.string.erase_pulse_ns),
             round_ps: ns_to_ps(longest),
@@ -510,7 +507,6 @@ impl Scheduler {
                 self.wu_end_ps[l] = end;
             }
         }
-        self.batches += 1;
     }
 
     /// The string-write operations of layer `l`'s update: one per subarray with strings
@@ -723,11 +719,6 @@ impl Scheduler {
         self.engine.events()
     }
 
-    /// Batches simulated so far.
-    pub fn batches(&self) -> u64 {
-        self.batches
-    }
-
     /// Every (layer, phase, component, action) row so far, leakage included as a chip row.
     pub fn rows(&self) -> BTreeMap<RowKey, Row> {
         let mut rows = self.rows.clone();
@@ -798,11 +789,6 @@ impl Scheduler {
             });
         }
         out
-    }
-
-    /// The placement used.
-    pub fn mapping(&self) -> Mapping {
-        self.map.mapping
     }
 
     /// Where string `g` of layer `l` sits: (tile, subarray, row, column).
