@@ -8,10 +8,12 @@
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod dse;
 pub mod engine;
 pub mod error;
 pub mod hw;
 pub mod nn;
+pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod run;

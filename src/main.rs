@@ -15,6 +15,8 @@ use nandspin::report;
 use nandspin::run::{self, RunRequest};
 use nandspin::train::{EpochStats, Observer};
 
+mod sweep_cli;
+
 /// nandspin: on-chip CNN training on NAND-SPIN MRAM, simulated.
 #[derive(Parser)]
 #[command(name = "nandspin", version, about, long_about = None)]
@@ -89,11 +91,103 @@ enum Command {
         #[arg(long)]
         strings: bool,
     },
+    /// Explore a design space: plan, run (in parallel, resumably, one shard of it),
+    /// merge shards, or write Slurm job scripts for a sweep file (arch/sweeps/*.toml).
+    Sweep {
+        #[command(subcommand)]
+        action: SweepCommand,
+    },
+    /// Draw SVG figures of a run folder (accuracy and loss per epoch, energy breakdown) or
+    /// of a sweep folder (each metric against each axis, Pareto fronts) into DIR/plots/.
+    Plot {
+        /// A run's report folder (with epochs.csv) or a sweep's output folder (with
+        /// sweep.csv).
+        dir: PathBuf,
+    },
     /// Check config files (arch or workload, told apart by their keys) without running.
     Validate {
         /// Files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// List the points of a sweep: axis values, id, the training each shares, its shard.
+    Plan {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Override a config key of every point, e.g. --set training.epochs=1.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Show which of this many shards each point goes to.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        shard_count: Option<u32>,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Run the points of a sweep that have no complete report yet, and write sweep.csv.
+    Run {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Output folder [default: runs/sweeps/<name>, or runs/sweeps/<name>/shard-<i>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Trainings run at once [default: the number of CPUs].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// Run only shard I of --shard-count (0-based).
+        #[arg(
+            long,
+            value_name = "I",
+            env = "SLURM_ARRAY_TASK_ID",
+            requires = "shard_count"
+        )]
+        shard_index: Option<u32>,
+        /// Split the sweep into this many shards.
+        #[arg(long, value_name = "N", env = "SLURM_ARRAY_TASK_COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+        shard_count: Option<u32>,
+        /// Override a config key of every point, e.g. --set training.epochs=1.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// No progress bars; only the final line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Join the output folders of a sweep's shards; fails on missing or duplicated points.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: the shard folders' common parent].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write Slurm job scripts: a job array with one shard per task, and a merge job that
+    /// runs after all tasks succeeded (OUT/slurm/submit.sh submits both).
+    EmitSlurm {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Number of shards (array tasks).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        shards: u32,
+        /// At most this many tasks at once.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        max_running: Option<u32>,
+        /// CPUs per task (each shard runs this many trainings at once).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus_per_task: u32,
+        /// Output folder of the sweep [default: runs/sweeps/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key of every point, e.g. --set training.epochs=1.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Extra #SBATCH option for both jobs, e.g. --sbatch=--partition=batch.
+        #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+        sbatch: Vec<String>,
     },
 }
 
@@ -500,6 +594,14 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
     print_bytes(text.as_bytes())
 }
 
+fn plot(dir: &std::path::Path) -> anyhow::Result<()> {
+    let files = nandspin::plot::plot_dir(dir)?;
+    for f in &files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}
+
 fn validate(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
@@ -564,6 +666,8 @@ fn main() -> ExitCode {
             csv,
             strings,
         ),
+        Command::Sweep { action } => sweep_cli::command(action),
+        Command::Plot { dir } => plot(&dir),
         Command::Validate { files } => return validate(&files),
     };
     match result {

@@ -503,11 +503,8 @@ pub fn components_csv(outcome: &Outcome) -> Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
-/// The `summary.csv` text: one row for the run.
-pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
-    let last = outcome.epochs.last();
-    let t = &p.workload.config.training;
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// The columns of `summary.csv`; the wall-clock ones ([`WALL_COLUMNS`]) come last.
+pub fn summary_header() -> Vec<&'static str> {
     let mut header = vec![
         "workload",
         "arch",
@@ -523,8 +520,20 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
     ];
     header.extend(DEVICE_COLUMNS);
     header.extend(CHIP_COLUMNS);
-    header.extend(["train_images_per_s", "wall_s"]);
-    w.write_record(&header)?;
+    header.extend(WALL_COLUMNS);
+    header
+}
+
+/// Columns of `summary.csv` measured on the wall clock: the only ones that differ between
+/// two runs of the same configs.
+pub const WALL_COLUMNS: [&str; 2] = ["train_images_per_s", "wall_s"];
+
+/// The `summary.csv` text: one row for the run.
+pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
+    let last = outcome.epochs.last();
+    let t = &p.workload.config.training;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(summary_header())?;
     let device = outcome
         .epochs
         .iter()

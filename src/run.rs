@@ -2,12 +2,13 @@
 //! weight store, train.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::config::arch::StoreKind;
 use crate::config::source::Source;
 use crate::config::source::parse_dotted;
-use crate::config::workload::layer_key;
+use crate::config::workload::{DataConfig, layer_key};
 use crate::config::{self, ArchConfig, Loaded, Override, WorkloadConfig};
 use crate::data::{self, Splits};
 use crate::error::InputError;
@@ -120,6 +121,39 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
     Ok((part("arch")?, part("workload")?))
 }
 
+/// Data sets loaded once and shared by the runs of a process (the points of a sweep), keyed
+/// on the data folder and the data config.
+#[derive(Debug, Default)]
+pub struct DataCache {
+    loaded: Mutex<Vec<(String, Arc<Splits>)>>,
+}
+
+impl DataCache {
+    /// The data `cfg` describes in `dir`, loaded on first use.
+    pub fn load(&self, cfg: &DataConfig, dir: &Path) -> Result<Splits, InputError> {
+        let key = format!("{}\n{cfg:?}", dir.display());
+        let found = self
+            .loaded
+            .lock()
+            .expect("data cache lock")
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, d)| Arc::clone(d));
+        let data = match found {
+            Some(d) => d,
+            None => {
+                let d = Arc::new(data::load(cfg, dir)?);
+                self.loaded
+                    .lock()
+                    .expect("data cache lock")
+                    .push((key, Arc::clone(&d)));
+                d
+            }
+        };
+        Ok(Splits::clone(&data))
+    }
+}
+
 /// Loads configs and data and checks the network; any problem is an [`InputError`].
 pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
     let overrides: Vec<Override> = req
@@ -127,7 +161,17 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<_, _>>()?;
-    let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
+    prepare_with(req, &overrides, &DataCache::default())
+}
+
+/// [`prepare`] with the overrides already parsed (`req.sets` is not read), and data taken
+/// from `cache`.
+pub fn prepare_with(
+    req: &RunRequest,
+    overrides: &[Override],
+    cache: &DataCache,
+) -> Result<Prepared, InputError> {
+    let (arch_sets, work_sets) = config::route_overrides(overrides)?;
     let (arch_src, work_src) = match &req.from {
         Some(run) => sources_from_run(run)?,
         None => (Source::read(&req.arch)?, Source::read(&req.workload)?),
@@ -151,7 +195,7 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         data_dir,
         data,
         net,
-    } = check_workload(&workload, &work_base)?;
+    } = check_workload_cached(&workload, &work_base, cache)?;
     let map = if arch.config.weights.store == StoreKind::Nandspin {
         Some(check_chip(
             &arch,
@@ -169,7 +213,7 @@ pub fn prepare(req: &RunRequest) -> Result<Prepared, InputError> {
         data_dir,
         data,
         net,
-        sets: req.sets.clone(),
+        sets: overrides.iter().map(|o| o.raw.clone()).collect(),
         map,
     })
 }
@@ -224,6 +268,54 @@ pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
     }
 }
 
+/// Trains `lead` once and runs, on that one training, the chip model of `lead` and of each
+/// of `others` (their configs must differ from `lead`'s only in keys that cannot change the
+/// numerics: see [`crate::dse::plan::training_key`]). Returns one outcome per point,
+/// `lead` first; the others share `lead`'s epochs (losses, accuracies, device activity and
+/// wall times) with their own chip totals.
+pub fn execute_shared(
+    lead: &mut Prepared,
+    others: &[&Prepared],
+    observer: &mut dyn Observer,
+) -> Vec<Outcome> {
+    let seed = lead.seed();
+    let init = lead.net.init_params(seed);
+    let mut store = store::build(&lead.arch.config, lead.net.params(), &init, seed);
+    let mut chips: Vec<Option<Scheduler>> = std::iter::once(&*lead)
+        .chain(others.iter().copied())
+        .map(|p| p.map.clone().map(|m| Scheduler::new(&p.arch.config, m)))
+        .collect();
+    let t0 = Instant::now();
+    let (epochs, per_chip) = train::train_shared(
+        &mut lead.net,
+        store.as_mut(),
+        &lead.data,
+        &lead.workload.config.training,
+        chips.iter_mut().flatten().collect(),
+        observer,
+    );
+    let wall_s = t0.elapsed().as_secs_f64();
+    let describe = store.describe();
+    let mut per_chip = per_chip.into_iter();
+    chips
+        .into_iter()
+        .map(|chip| {
+            let mut epochs = epochs.clone();
+            let chip_epochs = chip.as_ref().and_then(|_| per_chip.next());
+            for (i, e) in epochs.iter_mut().enumerate() {
+                e.chip = chip_epochs.as_ref().map(|c| c[i].clone());
+            }
+            Outcome {
+                epochs,
+                store: describe.clone(),
+                wall_s,
+                train_images: lead.data.train.len(),
+                chip,
+            }
+        })
+        .collect()
+}
+
 /// A workload's data and network, checked against each other.
 #[derive(Debug)]
 pub struct Checked {
@@ -238,8 +330,16 @@ pub struct Checked {
 /// Loads a workload's data and builds its network for the data's shape; errors name the
 /// file line or the `--set` at fault. `base` is the folder `data.dir` is relative to.
 pub fn check_workload(w: &Loaded<WorkloadConfig>, base: &Path) -> Result<Checked, InputError> {
+    check_workload_cached(w, base, &DataCache::default())
+}
+
+fn check_workload_cached(
+    w: &Loaded<WorkloadConfig>,
+    base: &Path,
+    cache: &DataCache,
+) -> Result<Checked, InputError> {
     let data_dir = data::resolve_dir(&w.config.data, base);
-    let mut data = data::load(&w.config.data, &data_dir)?;
+    let mut data = cache.load(&w.config.data, &data_dir)?;
     let t = &w.config.training;
     if let Some(n) = t.max_train_images {
         data.train.truncate(n as usize);
@@ -288,8 +388,8 @@ pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, Inp
     let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
     if let Some(o) = work_sets.first() {
         return Err(InputError::new(format!(
-            "--set {}: `{}` is a workload key; this command reads only the arch file",
-            o.raw, o.path[0]
+            "{}: `{}` is a workload key; this command reads only the arch file",
+            o.origin, o.path[0]
         )));
     }
     config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)

@@ -1,6 +1,6 @@
 //! The training loop: batches through the network, SGD updates through the weight store.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -125,20 +125,20 @@ pub trait Observer {
     fn epoch(&mut self, _stats: &EpochStats) {}
 }
 
-/// What the training sends the chip model's thread.
+/// What the training sends each chip model's thread.
 enum ChipMsg {
-    /// A batch of this many images, with the device log of its update.
-    Batch(u64, RecordedLog),
+    /// A batch of this many images, with the device log of its update (shared by every
+    /// chip model).
+    Batch(u64, Arc<RecordedLog>),
     /// The epoch is over: reply with its totals.
     EndEpoch,
 }
 
-/// The chip model on its own thread, fed a copy of each update's device log through a
-/// bounded channel: the training waits for it only at the end of an epoch. The chip sees
-/// the batches in order, so its results are those of running it inline.
+/// The chip models, each on its own thread, fed a copy of each update's device log through
+/// a bounded channel: the training waits for them only at the end of an epoch. Every chip
+/// model sees the batches in order, so its results are those of running it inline, alone.
 struct ChipLink {
-    tx: mpsc::SyncSender<ChipMsg>,
-    done: mpsc::Receiver<ChipEpoch>,
+    links: Vec<(mpsc::SyncSender<ChipMsg>, mpsc::Receiver<ChipEpoch>)>,
     params: usize,
     with_codes: bool,
 }
@@ -146,46 +146,55 @@ struct ChipLink {
 impl ChipLink {
     fn spawn<'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
-        chip: &'scope mut Scheduler,
+        chips: Vec<&'scope mut Scheduler>,
         params: usize,
     ) -> Self {
-        let (tx, rx) = mpsc::sync_channel::<ChipMsg>(16);
-        let (done_tx, done) = mpsc::channel();
-        let with_codes = chip.map.folds > 1;
-        scope.spawn(move || {
-            for msg in rx {
-                match msg {
-                    ChipMsg::Batch(n, log) => chip.batch(n, &log),
-                    ChipMsg::EndEpoch => {
-                        if done_tx.send(chip.end_epoch()).is_err() {
-                            return;
+        let with_codes = chips.iter().any(|c| c.map.folds > 1);
+        let links = chips
+            .into_iter()
+            .map(|chip| {
+                let (tx, rx) = mpsc::sync_channel::<ChipMsg>(16);
+                let (done_tx, done) = mpsc::channel();
+                scope.spawn(move || {
+                    for msg in rx {
+                        match msg {
+                            ChipMsg::Batch(n, log) => chip.batch(n, &*log),
+                            ChipMsg::EndEpoch => {
+                                if done_tx.send(chip.end_epoch()).is_err() {
+                                    return;
+                                }
+                            }
                         }
                     }
-                }
-            }
-        });
+                });
+                (tx, done)
+            })
+            .collect();
         Self {
-            tx,
-            done,
+            links,
             params,
             with_codes,
         }
     }
 
     fn batch(&self, n: u64, store: &dyn WeightStore) {
-        let log = RecordedLog::capture(store, self.params, self.with_codes);
-        self.tx
-            .send(ChipMsg::Batch(n, log))
-            .expect("the chip model's thread ended early");
+        let log = Arc::new(RecordedLog::capture(store, self.params, self.with_codes));
+        for (tx, _) in &self.links {
+            tx.send(ChipMsg::Batch(n, Arc::clone(&log)))
+                .expect("a chip model's thread ended early");
+        }
     }
 
-    fn end_epoch(&self) -> ChipEpoch {
-        self.tx
-            .send(ChipMsg::EndEpoch)
-            .expect("the chip model's thread ended early");
-        self.done
-            .recv()
-            .expect("the chip model's thread ended early")
+    /// Every chip model's totals of the epoch, in the order they were given.
+    fn end_epoch(&self) -> Vec<ChipEpoch> {
+        for (tx, _) in &self.links {
+            tx.send(ChipMsg::EndEpoch)
+                .expect("a chip model's thread ended early");
+        }
+        self.links
+            .iter()
+            .map(|(_, done)| done.recv().expect("a chip model's thread ended early"))
+            .collect()
     }
 }
 
@@ -201,10 +210,43 @@ pub fn train(
     chip: Option<&mut Scheduler>,
     observer: &mut dyn Observer,
 ) -> Vec<EpochStats> {
-    let params = net.params().to_vec();
+    let (mut epochs, per_chip) =
+        train_shared(net, store, data, cfg, chip.into_iter().collect(), observer);
+    if let Some(chip_epochs) = per_chip.into_iter().next() {
+        for (e, c) in epochs.iter_mut().zip(chip_epochs) {
+            e.chip = Some(c);
+        }
+    }
+    epochs
+}
+
+/// Trains once and replays the training's activity through several chip models: each
+/// batch's device log goes to every chip in `chips`, each on a thread of its own. Returns
+/// the epochs (their `chip` is the first chip model's, or `None` without chips) and, per
+/// chip model, its totals of each epoch. The chip models must differ only in what cannot
+/// change the numerics (tiles, drivers, clock, network, energy table): they all read the
+/// one training.
+pub fn train_shared(
+    net: &mut Network,
+    store: &mut dyn WeightStore,
+    data: &Splits,
+    cfg: &TrainingConfig,
+    chips: Vec<&mut Scheduler>,
+    observer: &mut dyn Observer,
+) -> (Vec<EpochStats>, Vec<Vec<ChipEpoch>>) {
+    let params = net.params().len();
+    let n_chips = chips.len();
     std::thread::scope(|scope| {
-        let link = chip.map(|c| ChipLink::spawn(scope, c, params.len()));
-        train_with(net, store, data, cfg, link.as_ref(), observer)
+        let link = (n_chips > 0).then(|| ChipLink::spawn(scope, chips, params));
+        let mut per_chip: Vec<Vec<ChipEpoch>> = vec![Vec::new(); n_chips];
+        let epochs = train_with(net, store, data, cfg, link.as_ref(), observer, |all| {
+            let first = all.first().cloned();
+            for (acc, c) in per_chip.iter_mut().zip(all) {
+                acc.push(c);
+            }
+            first
+        });
+        (epochs, per_chip)
     })
 }
 
@@ -215,6 +257,7 @@ fn train_with(
     cfg: &TrainingConfig,
     chip: Option<&ChipLink>,
     observer: &mut dyn Observer,
+    mut keep: impl FnMut(Vec<ChipEpoch>) -> Option<ChipEpoch>,
 ) -> Vec<EpochStats> {
     let params = net.params().to_vec();
     let mut sgd = Sgd::new(cfg, &params);
@@ -248,7 +291,7 @@ fn train_with(
             score.correct += s.correct;
             observer.batch(step, total, s.loss_sum / chunk.len() as f64);
         }
-        let chip_epoch = chip.map(ChipLink::end_epoch);
+        let chip_epoch = chip.map(ChipLink::end_epoch).and_then(&mut keep);
         let train_s = t0.elapsed().as_secs_f64();
         let device = store.take_counts();
         let test = evaluate(net, &*store, &data.test);

@@ -22,8 +22,10 @@ pub use workload::WorkloadConfig;
 /// One `--set KEY=VALUE` argument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
-    /// The argument as the user typed it, for messages.
+    /// The argument as the user typed it.
     pub raw: String,
+    /// Where it came from, for messages: `--set KEY=VALUE`, or a sweep file's line and axis.
+    pub origin: String,
     /// The dotted key, split.
     pub path: Vec<String>,
     /// The value: parsed as TOML when it is valid TOML, else taken as a string.
@@ -51,9 +53,21 @@ impl Override {
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         Ok(Self {
             raw: arg.to_string(),
+            origin: format!("--set {arg}"),
             path: key.split('.').map(String::from).collect(),
             value: parsed,
         })
+    }
+
+    /// An override of the dotted `key` by a TOML value, with `origin` naming where it was
+    /// written (for messages, e.g. `sweep.toml:12: axis chip.tiles = 0`).
+    pub fn from_value(origin: impl Into<String>, key: &str, value: toml::Value) -> Self {
+        Self {
+            raw: format!("{key}={value}"),
+            origin: origin.into(),
+            path: key.split('.').map(String::from).collect(),
+            value,
+        }
     }
 }
 
@@ -71,14 +85,14 @@ pub fn route_overrides(
             (false, true) => w.push(o.clone()),
             (true, true) => {
                 return Err(InputError::new(format!(
-                    "--set {}: `{top}` is a key of both the arch and the workload file; edit the file instead",
-                    o.raw
+                    "{}: `{top}` is a key of both the arch and the workload file; edit the file instead",
+                    o.origin
                 )));
             }
             (false, false) => {
                 return Err(InputError::new(format!(
-                    "--set {}: unknown key `{top}` (arch keys: {}; workload keys: {})",
-                    o.raw,
+                    "{}: unknown key `{top}` (arch keys: {}; workload keys: {})",
+                    o.origin,
                     arch::ARCH_KEYS.join(", "),
                     workload::WORKLOAD_KEYS.join(", ")
                 )));
@@ -134,7 +148,7 @@ impl<T> Loaded<T> {
     fn blame(&self, path: &[Seg], message: &str, set: Option<&Override>) -> InputError {
         let key = display_key(path, &self.table);
         match set {
-            Some(o) => InputError::new(format!("--set {}: {key}: {message}", o.raw)),
+            Some(o) => InputError::new(format!("{}: {key}: {message}", o.origin)),
             None => InputError::new(format!("{}: {key}: {message}", self.source.at_key(path))),
         }
     }
@@ -202,15 +216,15 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
                     .position(|v| v.get("name").and_then(|v| v.as_str()) == Some(name.as_str()))
                 else {
                     return Err(InputError::new(format!(
-                        "--set {}: no entry named `{name}` in `{seg}`",
-                        o.raw
+                        "{}: no entry named `{name}` in `{seg}`",
+                        o.origin
                     )));
                 };
                 path.push(Seg::Index(idx));
                 if i + 1 == n - 1 {
                     return Err(InputError::new(format!(
-                        "--set {}: name a key inside `{seg}.{name}`, e.g. {seg}.{name}.kernel",
-                        o.raw
+                        "{}: name a key inside `{seg}.{name}`, e.g. {seg}.{name}.kernel",
+                        o.origin
                     )));
                 }
                 match &mut items[idx] {
@@ -221,8 +235,8 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
             }
             _ => {
                 return Err(InputError::new(format!(
-                    "--set {}: `{}` is a value, not a table",
-                    o.raw,
+                    "{}: `{}` is a value, not a table",
+                    o.origin,
                     path_string(&path)
                 )));
             }

@@ -1,0 +1,162 @@
+//! Joining the output folders of a sweep's shards into one sweep folder.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::plan::PointPlan;
+use super::table::{self, Manifest};
+use crate::error::InputError;
+use crate::report;
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// Points in the merged sweep.
+    pub points: usize,
+    /// The merged `sweep.csv`.
+    pub table: PathBuf,
+}
+
+/// Joins the shard folders `dirs` into `out`: checks that they hold shards of one sweep
+/// and that every point is in exactly one of them (complete), copies the points' reports
+/// into `out/points/`, and writes `out/sweep.toml` and `out/sweep.csv`, the same as one
+/// unsharded run of the sweep would have written.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
+    let first = dirs
+        .first()
+        .ok_or_else(|| InputError::new("sweep merge: give at least one shard folder"))?;
+    for (i, d) in dirs.iter().enumerate() {
+        if let Some(e) = dirs[..i].iter().find(|e| same_dir(e, d)) {
+            return Err(InputError::new(format!(
+                "sweep merge: {} is given twice (also as {})",
+                d.display(),
+                e.display()
+            ))
+            .into());
+        }
+    }
+    let manifests: Vec<Manifest> = dirs
+        .iter()
+        .map(|d| Manifest::read(d))
+        .collect::<Result<_, _>>()?;
+    let base = &manifests[0];
+    for (d, m) in dirs.iter().zip(&manifests).skip(1) {
+        if m.plan != base.plan {
+            return Err(InputError::new(format!(
+                "{}: holds sweep {} (plan {}), but {} holds sweep {} (plan {}); merge the shards of one sweep only",
+                d.display(),
+                m.name,
+                m.plan,
+                first.display(),
+                base.name,
+                base.plan
+            ))
+            .into());
+        }
+    }
+    // Where each point's complete report is.
+    let mut found: BTreeMap<&str, &Path> = BTreeMap::new();
+    for (d, m) in dirs.iter().zip(&manifests) {
+        for p in &m.points {
+            if !table::is_complete(&table::point_dir(d, &p.plan.id)) {
+                continue;
+            }
+            if let Some(other) = found.insert(&p.plan.id, d) {
+                return Err(InputError::new(format!(
+                    "point {} ({}) is in both {} and {}: each point must come from one shard",
+                    p.plan.index,
+                    describe(&p.plan, &base.axes),
+                    other.display(),
+                    d.display()
+                ))
+                .into());
+            }
+        }
+    }
+    let missing: Vec<&PointPlan> = base
+        .points
+        .iter()
+        .map(|p| &p.plan)
+        .filter(|p| !found.contains_key(p.id.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        let shard_of = |p: &PointPlan| {
+            base.points
+                .iter()
+                .find(|q| q.plan.id == p.id)
+                .and_then(|q| q.shard)
+                .map_or(String::new(), |s| format!(", shard {s}"))
+        };
+        let list: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|p| format!("{} ({}{})", p.index, describe(p, &base.axes), shard_of(p)))
+            .collect();
+        return Err(InputError::new(format!(
+            "{} of {} points have no complete report in the folders given: {}{}; rerun their shards (finished points are kept) and merge again",
+            missing.len(),
+            base.points.len(),
+            list.join("; "),
+            if missing.len() > 5 { "; ..." } else { "" }
+        ))
+        .into());
+    }
+    fs::create_dir_all(out.join(table::POINTS))
+        .with_context(|| format!("creating {}", out.display()))?;
+    for p in &base.points {
+        let from = table::point_dir(found[p.plan.id.as_str()], &p.plan.id);
+        let to = table::point_dir(out, &p.plan.id);
+        if same_dir(&from, &to) {
+            continue;
+        }
+        copy_report(&from, &to)?;
+    }
+    let mut merged = base.clone();
+    merged.shard_index = None;
+    merged.shard_count = None;
+    for p in &mut merged.points {
+        p.shard = None;
+    }
+    let all: Vec<&PointPlan> = merged.points.iter().map(|p| &p.plan).collect();
+    let table_path = out.join(table::TABLE);
+    report::write_atomic(&out.join(table::MANIFEST), &merged.to_toml()?)?;
+    report::write_atomic(&table_path, &table::sweep_csv(out, &merged.axes, &all)?)?;
+    Ok(Merged {
+        points: all.len(),
+        table: table_path,
+    })
+}
+
+fn describe(p: &PointPlan, axes: &[String]) -> String {
+    format!("{}, id {}", p.label(axes), p.id)
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Copies a point's report files (as one report: `summary.csv` last).
+fn copy_report(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut names: Vec<String> = fs::read_dir(from)
+        .with_context(|| format!("reading {}", from.display()))?
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !(n.starts_with('.') && n.contains(".tmp-")))
+        .collect();
+    names.sort_by_key(|n| (n == "summary.csv", n.clone()));
+    for n in names {
+        let bytes = fs::read(from.join(&n))
+            .with_context(|| format!("reading {}", from.join(&n).display()))?;
+        files.push((to.join(&n), bytes));
+    }
+    report::write_set(&files)
+}

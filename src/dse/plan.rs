@@ -1,0 +1,228 @@
+//! A sweep's plan: every point resolved and checked, with its stable id, the training it
+//! shares, and its shard.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::spec::{Sweep, cell};
+use crate::config::{ArchConfig, WorkloadConfig};
+use crate::error::InputError;
+use crate::run::{self, DataCache, Prepared, RunRequest};
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointPlan {
+    /// Position in the sweep's order (row-major over the axes, 0-based).
+    pub index: usize,
+    /// Stable id: a hash of the point's resolved arch and workload configs.
+    pub id: String,
+    /// Id of the point whose training this point shares (its own id when it trains).
+    pub training: String,
+    /// The axis values, one per axis.
+    pub values: Vec<toml::Value>,
+}
+
+impl PointPlan {
+    /// Whether the point's chip model replays another point's training.
+    pub fn replayed(&self) -> bool {
+        self.training != self.id
+    }
+
+    /// `chip.tiles=4, update.program_pulse_ns=1.0`.
+    pub fn label(&self, axes: &[String]) -> String {
+        axes.iter()
+            .zip(&self.values)
+            .map(|(k, v)| format!("{k}={}", cell(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A sweep with every point resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The sweep file, read.
+    pub sweep: Sweep,
+    /// The points, in order.
+    pub points: Vec<PointPlan>,
+    /// The trainings: for each, the indices of the points sharing it (the first trains).
+    pub groups: Vec<Vec<usize>>,
+}
+
+/// Hex digits of a point id (48 bits: collisions are negligible for any sweep).
+const ID_HEX: usize = 12;
+
+/// The first [`ID_HEX`] hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..ID_HEX]
+        .to_string()
+}
+
+#[derive(Serialize)]
+struct Resolved<'a> {
+    arch: &'a ArchConfig,
+    workload: &'a WorkloadConfig,
+}
+
+fn canonical(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
+    toml::to_string(&Resolved { arch, workload }).expect("configs serialise")
+}
+
+/// A point's id: the hash of its resolved configs, names included. The data folder enters
+/// as the workload file writes it, so ids do not depend on where the project is checked
+/// out.
+pub fn point_id(p: &Prepared) -> String {
+    let mut arch = p.arch.config.clone();
+    arch.name = Some(p.arch_name.clone());
+    let mut workload = p.workload.config.clone();
+    workload.name = Some(p.workload_name.clone());
+    short_hash(&canonical(&arch, &workload))
+}
+
+/// What decides a point's numerics: its configs without the keys that only the timing and
+/// energy model reads (`[chip]`, `[tile]`, `[subarray]`, `[noc]`, `[dram]`, and the energy
+/// table's non-device entries) and without names. Points with the same key train to
+/// bit-identical weights, losses and device activity, so one training serves them all.
+/// The device-action energies (`energy.hm_erase_pulse_pj`, `mtj_program_pulse_pj`,
+/// `mtj_read_pj`) stay in the key: the device model books them per pulse.
+pub fn training_key(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
+    let mut a = arch.clone();
+    a.name = None;
+    a.chip = Default::default();
+    a.tile = Default::default();
+    a.subarray = Default::default();
+    a.noc = Default::default();
+    a.dram = Default::default();
+    let device_energy = (
+        a.energy.hm_erase_pulse_pj,
+        a.energy.mtj_program_pulse_pj,
+        a.energy.mtj_read_pj,
+    );
+    a.energy = Default::default();
+    (
+        a.energy.hm_erase_pulse_pj,
+        a.energy.mtj_program_pulse_pj,
+        a.energy.mtj_read_pj,
+    ) = device_energy;
+    let mut w = workload.clone();
+    w.name = None;
+    canonical(&a, &w)
+}
+
+impl Plan {
+    /// Resolves and checks every point (configs, data, network, placement): any bad value
+    /// fails here, naming its axis, before anything runs.
+    pub fn new(sweep: Sweep, cache: &DataCache) -> Result<Self, InputError> {
+        let n = sweep.points();
+        let mut points: Vec<PointPlan> = Vec::with_capacity(n);
+        let mut keys: Vec<String> = Vec::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for index in 0..n {
+            let p = prepare(&sweep, index, cache)?;
+            let id = point_id(&p);
+            if let Some(q) = points.iter().find(|q| q.id == id) {
+                let axes = axis_keys(&sweep);
+                return Err(InputError::new(format!(
+                    "{}: points {} ({}) and {index} ({}) resolve to the same configuration; drop one of the values",
+                    sweep.file.display(),
+                    q.index,
+                    q.label(&axes),
+                    label(&sweep, index)
+                )));
+            }
+            let key = training_key(&p.arch.config, &p.workload.config);
+            let g = match keys.iter().position(|k| *k == key) {
+                Some(g) => g,
+                None => {
+                    keys.push(key);
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                }
+            };
+            groups[g].push(index);
+            let training = points
+                .get(groups[g][0])
+                .map_or_else(|| id.clone(), |lead| lead.id.clone());
+            points.push(PointPlan {
+                index,
+                id,
+                training,
+                values: sweep.coords(index).into_iter().cloned().collect(),
+            });
+        }
+        Ok(Self {
+            sweep,
+            points,
+            groups,
+        })
+    }
+
+    /// The axis keys, in order.
+    pub fn axes(&self) -> Vec<String> {
+        axis_keys(&self.sweep)
+    }
+
+    /// Loads and checks point `index` for running.
+    pub fn prepare(&self, index: usize, cache: &DataCache) -> Result<Prepared, InputError> {
+        prepare(&self.sweep, index, cache)
+    }
+
+    /// A fingerprint of the plan: the hash of its point ids in order. Shards of one sweep
+    /// share it.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.points)
+    }
+
+    /// The shard of every point when the sweep is split into `count` shards. A training
+    /// and the points that replay it stay in one shard; trainings go, largest first, to the
+    /// least loaded shard (a training counts 1, each replay 0.1).
+    pub fn shards(&self, count: usize) -> Vec<usize> {
+        let count = count.max(1);
+        let mut order: Vec<usize> = (0..self.groups.len()).collect();
+        order.sort_by_key(|&g| std::cmp::Reverse(self.groups[g].len()));
+        let mut load = vec![0u64; count];
+        let mut shard = vec![0usize; self.points.len()];
+        for g in order {
+            let s = (0..count)
+                .min_by_key(|&s| (load[s], s))
+                .expect("at least one shard");
+            load[s] += 10 + self.groups[g].len() as u64 - 1;
+            for &i in &self.groups[g] {
+                shard[i] = s;
+            }
+        }
+        shard
+    }
+}
+
+/// The hash of point ids in order.
+pub fn fingerprint(points: &[PointPlan]) -> String {
+    let ids: Vec<&str> = points.iter().map(|p| p.id.as_str()).collect();
+    short_hash(&ids.join("\n"))
+}
+
+fn axis_keys(sweep: &Sweep) -> Vec<String> {
+    sweep.axes.iter().map(|a| a.key.clone()).collect()
+}
+
+fn label(sweep: &Sweep, index: usize) -> String {
+    sweep
+        .axes
+        .iter()
+        .zip(sweep.coords(index))
+        .map(|(a, v)| format!("{}={}", a.key, cell(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn prepare(sweep: &Sweep, index: usize, cache: &DataCache) -> Result<Prepared, InputError> {
+    let req = RunRequest {
+        arch: sweep.arch.clone(),
+        workload: sweep.workload.clone(),
+        ..RunRequest::default()
+    };
+    run::prepare_with(&req, &sweep.overrides(index), cache)
+}

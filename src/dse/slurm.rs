@@ -1,0 +1,156 @@
+//! Slurm job scripts for a sweep: one array task per shard, then a merge job that runs when
+//! every task has succeeded.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::plan::Plan;
+use crate::report;
+
+/// How to split and submit a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlurmOptions {
+    /// Array tasks (shards).
+    pub shards: usize,
+    /// At most this many tasks at once (`--array=...%K`).
+    pub max_running: Option<usize>,
+    /// CPUs per task; each shard runs this many trainings at once.
+    pub cpus_per_task: usize,
+    /// The sweep's output folder: shard `i` writes `OUT/shard-i`, the merge writes `OUT`.
+    pub out: PathBuf,
+    /// `--set` arguments for every point.
+    pub sets: Vec<String>,
+    /// Extra `#SBATCH` options (e.g. `--partition=gpu`, `--time=1:00:00`).
+    pub sbatch: Vec<String>,
+}
+
+/// Quotes a word for a POSIX shell.
+pub fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    })
+}
+
+/// Writes `OUT/slurm/shards.sbatch`, `merge.sbatch` and `submit.sh`; returns their paths.
+/// `exe` is the `nandspin` binary the jobs run.
+pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>> {
+    let out = absolute(&opts.out)?;
+    let dir = out.join("slurm");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let sweep = fs::canonicalize(&plan.sweep.file)
+        .with_context(|| format!("resolving {}", plan.sweep.file.display()))?;
+    let cwd = std::env::current_dir()?;
+    let name = format!("nandspin-{}", plan.sweep.name);
+    let sets: String = opts
+        .sets
+        .iter()
+        .map(|s| format!(" --set {}", quote(s)))
+        .collect();
+    let extra: String = opts
+        .sbatch
+        .iter()
+        .map(|o| format!("#SBATCH {o}\n"))
+        .collect();
+    let q = |p: &Path| quote(&p.display().to_string());
+    let array = match opts.max_running {
+        Some(k) => format!("0-{}%{k}", opts.shards - 1),
+        None => format!("0-{}", opts.shards - 1),
+    };
+    let shards = format!(
+        "#!/bin/bash\n\
+#SBATCH --job-name={name}\n\
+#SBATCH --array={array}\n\
+#SBATCH --cpus-per-task={cpus}\n\
+#SBATCH --output={log}\n\
+#SBATCH --chdir={cwd}\n\
+{extra}\
+# Sweep {sname} ({points} points, {trainings} trainings) in {n} shards, one per array task.\n\
+# `nandspin sweep run` takes its shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT;\n\
+# a task that is rerun skips the points it has already finished.\n\
+set -euo pipefail\n\
+exec {exe} sweep run {sweep} --out {out}/shard-\"$SLURM_ARRAY_TASK_ID\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --quiet{sets}\n",
+        cpus = opts.cpus_per_task,
+        log = q(&dir.join("shard-%a.log")),
+        cwd = q(&cwd),
+        sname = plan.sweep.name,
+        points = plan.points.len(),
+        trainings = plan.groups.len(),
+        n = opts.shards,
+        exe = q(exe),
+        sweep = q(&sweep),
+        out = q(&out),
+    );
+    let shard_dirs: String = (0..opts.shards)
+        .map(|i| format!(" {}", q(&out.join(format!("shard-{i}")))))
+        .collect();
+    let merge = format!(
+        "#!/bin/bash\n\
+#SBATCH --job-name={name}-merge\n\
+#SBATCH --output={log}\n\
+#SBATCH --chdir={cwd}\n\
+#SBATCH --kill-on-invalid-dep=yes\n\
+{extra}\
+# Joins the shards of sweep {sname} into {outd}; submitted with --dependency=afterok on the\n\
+# array, so it runs only when every shard succeeded.\n\
+set -euo pipefail\n\
+exec {exe} sweep merge{shard_dirs} --out {out}\n",
+        log = q(&dir.join("merge.log")),
+        cwd = q(&cwd),
+        sname = plan.sweep.name,
+        outd = out.display(),
+        exe = q(exe),
+        out = q(&out),
+    );
+    let submit = "#!/usr/bin/env bash\n\
+# Submits the shards as one job array, then the merge job, which waits for all of them\n\
+# (afterok). Arguments go to the merge job's sbatch: `--wait` blocks until it has run and\n\
+# fails if it (or, through the dependency, a shard) failed.\n\
+set -euo pipefail\n\
+here=$(cd \"$(dirname \"$0\")\" && pwd)\n\
+array=$(sbatch --parsable \"$here/shards.sbatch\")\n\
+array=${array%%;*}\n\
+echo \"shards: job array $array\"\n\
+echo \"merge: job $(sbatch --parsable --dependency=afterok:\"$array\" \"$@\" \"$here/merge.sbatch\" | cut -d';' -f1)\"\n"
+        .to_string();
+    let files = vec![
+        (dir.join("shards.sbatch"), shards.into_bytes()),
+        (dir.join("merge.sbatch"), merge.into_bytes()),
+        (dir.join("submit.sh"), submit.into_bytes()),
+    ];
+    report::write_set(&files)?;
+    #[cfg(unix)]
+    for (p, _) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a/b.toml"), "a/b.toml");
+        assert_eq!(quote("training.epochs=1"), "training.epochs=1");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("x=\"s\""), "'x=\"s\"'");
+    }
+}

@@ -1,0 +1,477 @@
+//! Sweep files (`arch/sweeps/*.toml`): a base arch and workload, overrides shared by every
+//! point, and the axes whose cartesian product gives the points.
+//!
+//! ```toml
+//! name = "tiles-pulse"
+//! arch = "../nandspin.toml"                 # relative to this file
+//! workload = "../../workloads/lenet5-mnist.toml"
+//!
+//! [set]                                     # every point
+//! training.epochs = 1
+//!
+//! [[axis]]
+//! key = "chip.tiles"
+//! values = [4, 8, 16]
+//!
+//! [[axis]]
+//! key = "update.program_pulse_ns"
+//! range = { start = 1.0, stop = 3.0, step = 1.0 }   # stop included
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::config::source::{KeyPath, Seg, Source, parse_dotted};
+use crate::config::{self, Override};
+use crate::error::InputError;
+
+/// The sweep-file format this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// At most this many points in one sweep (a typo such as `step = 0.0001` should fail fast,
+/// not plan a million runs).
+pub const MAX_POINTS: usize = 100_000;
+
+/// A sweep file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// Version of the file format; must be [`SCHEMA_VERSION`].
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// A short name for reports and the default output folder (defaults to the file stem).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The base arch file, relative to the sweep file.
+    pub arch: PathBuf,
+    /// The base workload file, relative to the sweep file.
+    pub workload: PathBuf,
+    /// Overrides applied to every point (dotted keys, as with `--set`).
+    #[serde(default)]
+    pub set: toml::Table,
+    /// The axes, outermost first.
+    #[serde(default, rename = "axis")]
+    pub axes: Vec<AxisSpec>,
+}
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// One `[[axis]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AxisSpec {
+    /// The dotted config key it varies, e.g. `chip.tiles` or `layers.conv1.kernel`.
+    pub key: String,
+    /// The values, in order.
+    #[serde(default)]
+    pub values: Option<Vec<toml::Value>>,
+    /// Or a range of numbers.
+    #[serde(default)]
+    pub range: Option<RangeSpec>,
+}
+
+/// `range = { start, stop, step }` (arithmetic) or `{ start, stop, factor }` (geometric);
+/// `stop` is included when the steps land on it. Integers give integers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSpec {
+    /// The first value.
+    pub start: toml::Value,
+    /// The last value (included if reached).
+    pub stop: toml::Value,
+    /// Added at each step.
+    #[serde(default)]
+    pub step: Option<toml::Value>,
+    /// Or multiplied at each step.
+    #[serde(default)]
+    pub factor: Option<toml::Value>,
+}
+
+/// An axis, resolved to its values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// The dotted config key.
+    pub key: String,
+    /// Its values, in order.
+    pub values: Vec<toml::Value>,
+    /// `file:line` of the axis in the sweep file, for messages.
+    pub at: String,
+}
+
+/// A sweep file, read and checked: its configs resolved to paths, its axes to values.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The sweep file.
+    pub file: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// The base arch file (as a path usable from the current folder).
+    pub arch: PathBuf,
+    /// The base workload file.
+    pub workload: PathBuf,
+    /// Overrides of every point: the file's `[set]`, then `--set` arguments (which win).
+    pub sets: Vec<Override>,
+    /// The axes, outermost first.
+    pub axes: Vec<Axis>,
+}
+
+impl Sweep {
+    /// Reads a sweep file; `cli_sets` are `--set` arguments applied to every point after
+    /// the file's own `[set]` (they may not set an axis key).
+    pub fn read(path: &Path, cli_sets: &[String]) -> Result<Self, InputError> {
+        let source = Source::read(path)?;
+        let loaded = config::load_source::<SweepFile>(source, &[], validate)?;
+        let f = &loaded.config;
+        let src = &loaded.source;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut sets: Vec<Override> = Vec::new();
+        let mut flat = Vec::new();
+        flatten(&f.set, &mut Vec::new(), &mut flat);
+        for (key, value) in flat {
+            let mut p = vec![Seg::Key("set".into())];
+            p.extend(parse_dotted(&key));
+            let origin = format!("{}: set {key} = {value}", src.at_key(&p));
+            sets.push(Override::from_value(origin, &key, value));
+        }
+        for arg in cli_sets {
+            let o = Override::parse(arg)?;
+            if let Some(a) = f.axes.iter().find(|a| a.key == o.path.join(".")) {
+                return Err(InputError::new(format!(
+                    "{}: `{}` is an axis of {}; edit the axis instead",
+                    o.origin,
+                    a.key,
+                    path.display()
+                )));
+            }
+            sets.push(o);
+        }
+        let axes = f
+            .axes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Axis {
+                key: a.key.clone(),
+                values: axis_values(a).expect("validated"),
+                at: src.at_key(&[Seg::Key("axis".into()), Seg::Index(i)]),
+            })
+            .collect();
+        let name = f.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "sweep".into())
+        });
+        Ok(Self {
+            file: path.to_path_buf(),
+            name,
+            arch: base.join(&f.arch),
+            workload: base.join(&f.workload),
+            sets,
+            axes,
+        })
+    }
+
+    /// Number of points (the product of the axes' lengths).
+    pub fn points(&self) -> usize {
+        self.axes.iter().map(|a| a.values.len()).product()
+    }
+
+    /// The axis values of point `index` (row-major: the last axis varies fastest).
+    pub fn coords(&self, index: usize) -> Vec<&toml::Value> {
+        let mut rest = index;
+        let mut out = vec![&self.axes[0].values[0]; self.axes.len()];
+        for (i, a) in self.axes.iter().enumerate().rev() {
+            out[i] = &a.values[rest % a.values.len()];
+            rest /= a.values.len();
+        }
+        out
+    }
+
+    /// The overrides of point `index`: the shared ones, then one per axis (each naming its
+    /// axis and the sweep file's line in messages).
+    pub fn overrides(&self, index: usize) -> Vec<Override> {
+        let mut o = self.sets.clone();
+        for (a, v) in self.axes.iter().zip(self.coords(index)) {
+            o.push(Override::from_value(
+                format!("{}: axis {} = {v}", a.at, a.key),
+                &a.key,
+                v.clone(),
+            ));
+        }
+        o
+    }
+}
+
+/// An axis value as a CSV cell: numbers and booleans as TOML writes them, strings bare.
+pub fn cell(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Nested tables as dotted keys: `{training = {epochs = 1}}` gives `training.epochs`.
+fn flatten(t: &toml::Table, prefix: &mut Vec<String>, out: &mut Vec<(String, toml::Value)>) {
+    for (k, v) in t {
+        prefix.push(k.clone());
+        match v {
+            toml::Value::Table(inner) => flatten(inner, prefix, out),
+            other => out.push((prefix.join("."), other.clone())),
+        }
+        prefix.pop();
+    }
+}
+
+fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
+    if f.schema_version != SCHEMA_VERSION {
+        return Err((
+            parse_dotted("schema_version"),
+            format!(
+                "schema_version {} is not supported (this build reads {SCHEMA_VERSION})",
+                f.schema_version
+            ),
+        ));
+    }
+    if f.axes.is_empty() {
+        return Err((
+            vec![Seg::Key("axis".into())],
+            "a sweep needs at least one [[axis]] (key and values, or key and range)".into(),
+        ));
+    }
+    let mut points: usize = 1;
+    for (i, a) in f.axes.iter().enumerate() {
+        let at = |k: &str| vec![Seg::Key("axis".into()), Seg::Index(i), Seg::Key(k.into())];
+        if a.key.trim().is_empty() || a.key.split('.').any(|s| s.trim().is_empty()) {
+            return Err((
+                at("key"),
+                format!(
+                    "axis key `{}` must be a dotted config key such as chip.tiles",
+                    a.key
+                ),
+            ));
+        }
+        if let Some(j) = f.axes[..i].iter().position(|b| b.key == a.key) {
+            return Err((
+                at("key"),
+                format!("axis {} is given twice (also axis[{j}])", a.key),
+            ));
+        }
+        let values = axis_values(a).map_err(|(k, m)| (at(k), format!("axis {}: {m}", a.key)))?;
+        for (j, v) in values.iter().enumerate() {
+            if values[..j].contains(v) {
+                return Err((
+                    at(if a.values.is_some() {
+                        "values"
+                    } else {
+                        "range"
+                    }),
+                    format!("axis {}: value {v} is listed twice", a.key),
+                ));
+            }
+        }
+        points = points.saturating_mul(values.len());
+        if points > MAX_POINTS {
+            return Err((
+                at("key"),
+                format!(
+                    "the axes up to {} give more than {MAX_POINTS} points",
+                    a.key
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The values of an axis, or the sub-key at fault (`values`, `range`) and what is wrong.
+fn axis_values(a: &AxisSpec) -> Result<Vec<toml::Value>, (&'static str, String)> {
+    match (&a.values, &a.range) {
+        (Some(_), Some(_)) => Err((
+            "range",
+            "give either `values` or `range`, not both".to_string(),
+        )),
+        (None, None) => Err((
+            "key",
+            "has no values: give `values = [...]` or `range = { start, stop, step }`".into(),
+        )),
+        (Some(v), None) if v.is_empty() => Err(("values", "has an empty list of values".into())),
+        (Some(v), None) => Ok(v.clone()),
+        (None, Some(r)) => range_values(r).map_err(|m| ("range", m)),
+    }
+}
+
+fn number(v: &toml::Value, what: &str) -> Result<f64, String> {
+    match v {
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(f) if f.is_finite() => Ok(*f),
+        other => Err(format!("range {what} must be a number, got {other}")),
+    }
+}
+
+/// Rounds away float noise (0.1 + 0.2) to 12 significant digits.
+fn tidy(x: f64) -> f64 {
+    if x == 0.0 {
+        return 0.0;
+    }
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
+fn range_values(r: &RangeSpec) -> Result<Vec<toml::Value>, String> {
+    let start = number(&r.start, "start")?;
+    let stop = number(&r.stop, "stop")?;
+    let ints =
+        matches!(r.start, toml::Value::Integer(_)) && matches!(r.stop, toml::Value::Integer(_));
+    if stop < start {
+        return Err(format!("range stop {stop} is below start {start}"));
+    }
+    let mut out = Vec::new();
+    let too_many = || format!("range gives more than {MAX_POINTS} values");
+    match (&r.step, &r.factor) {
+        (Some(_), Some(_)) => return Err("give either `step` or `factor`, not both".into()),
+        (None, None) => return Err("range needs a `step` or a `factor`".into()),
+        (Some(s), None) => {
+            let step = number(s, "step")?;
+            if step <= 0.0 {
+                return Err(format!("range step must be positive, got {step}"));
+            }
+            let ints = ints && matches!(s, toml::Value::Integer(_));
+            let n = ((stop - start) / step * (1.0 + 1e-12) + 1e-9).floor() as usize + 1;
+            if n > MAX_POINTS {
+                return Err(too_many());
+            }
+            for i in 0..n {
+                let x = start + i as f64 * step;
+                out.push(if ints {
+                    toml::Value::Integer(x.round() as i64)
+                } else {
+                    toml::Value::Float(tidy(x))
+                });
+            }
+        }
+        (None, Some(f)) => {
+            let factor = number(f, "factor")?;
+            if factor <= 1.0 || start <= 0.0 {
+                return Err(format!(
+                    "a geometric range needs factor > 1 and start > 0, got factor {factor}, start {start}"
+                ));
+            }
+            let ints = ints && matches!(f, toml::Value::Integer(_));
+            let mut x = start;
+            while x <= stop * (1.0 + 1e-9) {
+                if out.len() == MAX_POINTS {
+                    return Err(too_many());
+                }
+                out.push(if ints {
+                    toml::Value::Integer(x.round() as i64)
+                } else {
+                    toml::Value::Float(tidy(x))
+                });
+                x *= factor;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Sweep, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.toml");
+        std::fs::write(&p, text).unwrap();
+        Sweep::read(&p, &[])
+            .map_err(|e| InputError::new(e.message.replace(&*p.to_string_lossy(), "s.toml")))
+    }
+
+    const HEAD: &str = "arch = \"a.toml\"\nworkload = \"w.toml\"\n";
+
+    #[test]
+    fn product_is_row_major() {
+        let s = read(&format!(
+            "{HEAD}[set]\ntraining.epochs = 1\n[[axis]]\nkey = \"chip.tiles\"\nvalues = [2, 4]\n[[axis]]\nkey = \"update.program_pulse_ns\"\nrange = {{ start = 1.0, stop = 3.0, step = 1.0 }}\n"
+        ))
+        .unwrap();
+        assert_eq!(s.points(), 6);
+        let c: Vec<String> = s.coords(4).iter().map(|v| cell(v)).collect();
+        assert_eq!(c, ["4", "2.0"]);
+        let o = s.overrides(4);
+        assert_eq!(o.len(), 3);
+        assert_eq!(o[0].path, ["training", "epochs"]);
+        assert!(
+            o[0].origin.starts_with("s.toml:4: set training.epochs = 1")
+                || o[0].origin.contains(":4: set training.epochs = 1"),
+            "{}",
+            o[0].origin
+        );
+        assert!(
+            o[2].origin
+                .ends_with(": axis update.program_pulse_ns = 2.0"),
+            "{}",
+            o[2].origin
+        );
+        assert!(o[2].origin.contains(":8:"), "{}", o[2].origin);
+    }
+
+    #[test]
+    fn ranges() {
+        let r = |t: &str| {
+            let spec: RangeSpec = toml::from_str(t).unwrap();
+            range_values(&spec).map(|v| v.iter().map(cell).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            r("start = 2\nstop = 64\nfactor = 2").unwrap(),
+            ["2", "4", "8", "16", "32", "64"]
+        );
+        assert_eq!(
+            r("start = 0.1\nstop = 0.3\nstep = 0.1").unwrap(),
+            ["0.1", "0.2", "0.3"]
+        );
+        assert_eq!(
+            r("start = 1\nstop = 10\nstep = 4").unwrap(),
+            ["1", "5", "9"]
+        );
+        assert!(r("start = 1\nstop = 0\nstep = 1").is_err());
+        assert!(r("start = 1\nstop = 2\nstep = 0").is_err());
+        assert!(r("start = 1\nstop = 2").is_err());
+        assert!(r("start = 0\nstop = 1e9\nstep = 1").is_err());
+    }
+
+    #[test]
+    fn bad_files_name_the_axis_and_line() {
+        let e = read(&format!(
+            "{HEAD}[[axis]]\nkey = \"chip.tiles\"\nvalues = []\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "s.toml:5: axis[0].values: axis chip.tiles: has an empty list of values"
+        );
+        let e = read(&format!("{HEAD}[[axis]]\nkey = \"chip.tiles\"\n")).unwrap_err();
+        assert!(
+            e.message.contains("axis chip.tiles: has no values"),
+            "{}",
+            e.message
+        );
+        let e = read(HEAD).unwrap_err();
+        assert!(e.message.contains("at least one [[axis]]"), "{}", e.message);
+        let e = read(&format!(
+            "{HEAD}[[axis]]\nkey = \"chip.tiles\"\nvalues = [1, 1]\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("listed twice"), "{}", e.message);
+        let e = read(&format!(
+            "{HEAD}[[axis]]\nkey = \"chip.tiles\"\nvalue = [1]\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.starts_with("s.toml:5: "), "{}", e.message);
+        let e = read(&format!(
+            "{HEAD}[[axis]]\nkey = \"a\"\nvalues = [1]\n[[axis]]\nkey = \"a\"\nvalues = [2]\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("given twice"), "{}", e.message);
+    }
+}

@@ -1,0 +1,352 @@
+//! The `nandspin sweep` commands: plan, run, merge, emit-slurm.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use nandspin::dse::slurm::{self, SlurmOptions};
+use nandspin::dse::spec::cell;
+use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge, table};
+use nandspin::error::InputError;
+use nandspin::run::DataCache;
+
+use super::SweepCommand;
+
+/// Runs one `nandspin sweep` command.
+pub fn command(action: SweepCommand) -> anyhow::Result<()> {
+    match action {
+        SweepCommand::Plan {
+            sweep,
+            sets,
+            shard_count,
+            csv,
+        } => plan(&sweep, &sets, shard_count.map(|n| n as usize), csv),
+        SweepCommand::Run {
+            sweep,
+            out,
+            jobs,
+            shard_index,
+            shard_count,
+            sets,
+            quiet,
+        } => run(&sweep, out, jobs, shard_index, shard_count, sets, quiet),
+        SweepCommand::Merge { dirs, out } => merge(&dirs, out),
+        SweepCommand::EmitSlurm {
+            sweep,
+            shards,
+            max_running,
+            cpus_per_task,
+            out,
+            sets,
+            sbatch,
+        } => emit_slurm(
+            &sweep,
+            shards as usize,
+            max_running.map(|k| k as usize),
+            cpus_per_task as usize,
+            out,
+            sets,
+            sbatch,
+        ),
+    }
+}
+
+/// Reads and plans a sweep: every point checked before anything runs.
+fn load(sweep: &Path, sets: &[String], cache: &DataCache) -> anyhow::Result<Plan> {
+    let s = Sweep::read(sweep, sets)?;
+    Ok(Plan::new(s, cache)?)
+}
+
+fn default_out(plan: &Plan) -> PathBuf {
+    PathBuf::from("runs").join("sweeps").join(&plan.sweep.name)
+}
+
+fn plan(sweep: &Path, sets: &[String], shards: Option<usize>, csv: bool) -> anyhow::Result<()> {
+    let plan = load(sweep, sets, &DataCache::default())?;
+    let axes = plan.axes();
+    let shard_of = shards.map(|n| plan.shards(n));
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut head: Vec<String> = vec!["point".into(), "id".into()];
+    head.extend(axes.iter().cloned());
+    head.extend(["training".into(), "replayed".into()]);
+    if shards.is_some() {
+        head.push("shard".into());
+    }
+    rows.push(head);
+    for p in &plan.points {
+        let mut r = vec![p.index.to_string(), p.id.clone()];
+        r.extend(p.values.iter().map(cell));
+        r.push(p.training.clone());
+        r.push(p.replayed().to_string());
+        if let Some(s) = &shard_of {
+            r.push(s[p.index].to_string());
+        }
+        rows.push(r);
+    }
+    let mut text = String::new();
+    if csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for r in &rows {
+            w.write_record(r)?;
+        }
+        text = String::from_utf8(w.into_inner()?)?;
+    } else {
+        text.push_str(&format!(
+            "sweep {} ({}): {} points, {} trainings; axes {}\n",
+            plan.sweep.name,
+            plan.sweep.file.display(),
+            plan.points.len(),
+            plan.groups.len(),
+            plan.sweep
+                .axes
+                .iter()
+                .map(|a| format!("{} ({} values)", a.key, a.values.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+            .collect();
+        for r in &rows {
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
+            text.push_str(cells.join("  ").trim_end());
+            text.push('\n');
+        }
+    }
+    super::print_bytes(text.as_bytes())
+}
+
+/// Progress bars: points done, and one bar per worker for the batches of its training.
+struct Bars {
+    multi: MultiProgress,
+    points: ProgressBar,
+    workers: Vec<ProgressBar>,
+    log: bool,
+    started: Instant,
+}
+
+impl Bars {
+    fn new(jobs: usize, quiet: bool) -> Self {
+        let shown = !quiet && std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if shown {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let points = multi.add(ProgressBar::new(0));
+        points.set_style(
+            ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:30} {pos}/{len} points  eta {eta}  {msg}",
+            )
+            .expect("valid template"),
+        );
+        let workers = (0..jobs)
+            .map(|_| {
+                let b = multi.add(ProgressBar::new(0));
+                b.set_style(
+                    ProgressStyle::with_template("  {spinner} {bar:20} {pos}/{len} batches  {msg}")
+                        .expect("valid template"),
+                );
+                b
+            })
+            .collect();
+        Self {
+            multi,
+            points,
+            workers,
+            log: !quiet && !shown,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, todo: usize, _done: usize) {
+        self.points.set_length(todo as u64);
+        self.points.reset_eta();
+    }
+    fn training(&self, worker: usize, label: &str, points: usize) {
+        if let Some(b) = self.workers.get(worker) {
+            b.set_position(0);
+            b.set_message(if points > 1 {
+                format!("{label} (+{} replayed)", points - 1)
+            } else {
+                label.to_string()
+            });
+        }
+    }
+    fn batch(&self, worker: usize, done: u64, total: u64) {
+        if let Some(b) = self.workers.get(worker) {
+            if b.length() != Some(total) {
+                b.set_length(total);
+            }
+            b.set_position(done);
+        }
+    }
+    fn finished(&self, worker: usize, points: usize) {
+        self.points.inc(points as u64);
+        if self.log {
+            let label = self
+                .workers
+                .get(worker)
+                .and_then(|b| Some(b.message()))
+                .unwrap_or_default();
+            println!(
+                "[{}/{}] {label}: done at {:.1} s",
+                self.points.position(),
+                self.points.length().unwrap_or(0),
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+fn run(
+    sweep: &Path,
+    out: Option<PathBuf>,
+    jobs: Option<u32>,
+    shard_index: Option<u32>,
+    shard_count: Option<u32>,
+    sets: Vec<String>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let shard = match (shard_index, shard_count) {
+        (Some(i), Some(n)) if i >= n => {
+            return Err(InputError::new(format!(
+                "--shard-index {i} is out of range for --shard-count {n} (0 to {})",
+                n - 1
+            ))
+            .into());
+        }
+        (Some(i), Some(n)) => Some((i as usize, n as usize)),
+        (None, Some(_)) => {
+            return Err(InputError::new(
+                "--shard-count needs --shard-index (or SLURM_ARRAY_TASK_ID)",
+            )
+            .into());
+        }
+        _ => None,
+    };
+    let cache = DataCache::default();
+    let plan = load(sweep, &sets, &cache)?;
+    let out = out.unwrap_or_else(|| match shard {
+        Some((i, _)) => default_out(&plan).join(format!("shard-{i}")),
+        None => default_out(&plan),
+    });
+    let jobs = jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    );
+    let opts = RunOptions {
+        out: out.clone(),
+        jobs,
+        shard,
+        sets,
+    };
+    if !quiet {
+        println!(
+            "sweep {}: {} points, {} trainings{}; output {}",
+            plan.sweep.name,
+            plan.points.len(),
+            plan.groups.len(),
+            shard.map_or(String::new(), |(i, n)| format!("; shard {i} of {n}")),
+            out.display()
+        );
+    }
+    let bars = Bars::new(jobs, quiet);
+    let summary = dse::exec::run(&plan, &opts, &cache, &bars);
+    bars.multi.clear().ok();
+    let s = summary?;
+    println!(
+        "sweep {}: {} points ({} run now in {} trainings, {} already complete) in {:.1} s; table: {}",
+        plan.sweep.name,
+        s.points,
+        s.ran,
+        s.trainings,
+        s.skipped,
+        s.wall_s,
+        s.table.display()
+    );
+    Ok(())
+}
+
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
+    let out = match out {
+        Some(o) => o,
+        None => {
+            let parent = |d: &PathBuf| {
+                std::fs::canonicalize(d)
+                    .ok()
+                    .and_then(|c| c.parent().map(Path::to_path_buf))
+            };
+            let first = dirs.first().and_then(parent);
+            match first {
+                Some(p) if dirs.iter().all(|d| parent(d).as_ref() == Some(&p)) => p,
+                _ => {
+                    return Err(InputError::new(
+                        "sweep merge: the shard folders have no common parent; give --out",
+                    )
+                    .into());
+                }
+            }
+        }
+    };
+    let m = merge::merge(dirs, &out)?;
+    println!(
+        "merged {} shard folders: {} points; table: {}",
+        dirs.len(),
+        m.points,
+        m.table.display()
+    );
+    Ok(())
+}
+
+fn emit_slurm(
+    sweep: &Path,
+    shards: usize,
+    max_running: Option<usize>,
+    cpus_per_task: usize,
+    out: Option<PathBuf>,
+    sets: Vec<String>,
+    sbatch: Vec<String>,
+) -> anyhow::Result<()> {
+    let plan = load(sweep, &sets, &DataCache::default())?;
+    let out = out.unwrap_or_else(|| default_out(&plan));
+    let opts = SlurmOptions {
+        shards,
+        max_running,
+        cpus_per_task,
+        out,
+        sets,
+        sbatch,
+    };
+    let exe = std::env::current_exe()?;
+    let files = slurm::emit(&plan, &opts, &exe)?;
+    let per_shard = plan.shards(shards);
+    let counts: Vec<String> = (0..shards)
+        .map(|s| per_shard.iter().filter(|&&x| x == s).count().to_string())
+        .collect();
+    println!(
+        "sweep {}: {} points, {} trainings in {shards} shards (points per shard: {})",
+        plan.sweep.name,
+        plan.points.len(),
+        plan.groups.len(),
+        counts.join(", ")
+    );
+    for f in &files {
+        println!("wrote {}", f.display());
+    }
+    let submit = files.last().expect("submit.sh");
+    println!(
+        "submit with: bash {}   (add --wait to block until the merge has run)",
+        submit.display()
+    );
+    let _ = table::MANIFEST;
+    Ok(())
+}
