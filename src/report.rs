@@ -85,7 +85,7 @@ fn fx(v: f64, decimals: usize) -> String {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`, after the accuracy columns.
-const DEVICE_COLUMNS: [&str; 14] = [
+const DEVICE_COLUMNS: [&str; 15] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -100,6 +100,7 @@ const DEVICE_COLUMNS: [&str; 14] = [
     "read_energy_pJ",
     "write_energy_pJ",
     "string_write_ns",
+    "program_ns",
 ];
 
 /// The device columns' values; empty fields for stores without a device model.
@@ -122,6 +123,7 @@ fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
         fx(c.read_energy_pj, 3),
         fx(c.write_energy_pj(), 3),
         fx(c.write_time_ps as f64 / 1000.0, 3),
+        fx(c.program_time_ps as f64 / 1000.0, 3),
     ]
 }
 

@@ -113,7 +113,7 @@ const TIMING_KEYS: [(&str, &str, &str); 12] = [
 ];
 
 /// The numerics of a run: the columns of `epochs.csv` from `epoch` up to and including
-/// `string_write_ns` (losses, accuracies, device counts and energies), row by row.
+/// `program_ns` (losses, accuracies, device counts and energies), row by row.
 fn numerics(out: &Path) -> Vec<Vec<String>> {
     let (header, rows) = read_csv(&out.join("epochs.csv"));
     assert_eq!(
@@ -127,13 +127,13 @@ fn numerics(out: &Path) -> Vec<Vec<String>> {
         ]
     );
     assert_eq!(
-        header[5..19],
+        header[5..20],
         DEVICE_COLUMNS,
         "device columns of epochs.csv"
     );
-    assert_eq!(header[19..], ["cycles", "energy_pJ", "wall_s"]);
+    assert_eq!(header[20..], ["cycles", "energy_pJ", "wall_s"]);
     assert!(!rows.is_empty(), "epochs.csv has no rows");
-    rows.into_iter().map(|r| r[..19].to_vec()).collect()
+    rows.into_iter().map(|r| r[..20].to_vec()).collect()
 }
 
 /// Columns 1-4 of `epochs.csv`: the losses and accuracies.

@@ -33,6 +33,8 @@ pub struct WriteCounts {
     pub read_energy_pj: f64,
     /// Sum of the durations of the string writes (erase, program pulses, verify), in ps.
     pub write_time_ps: u64,
+    /// The part of `write_time_ps` spent in program pulses, in ps.
+    pub program_time_ps: u64,
 }
 
 impl WriteCounts {
@@ -53,6 +55,7 @@ impl WriteCounts {
         self.program_energy_pj += o.program_energy_pj;
         self.read_energy_pj += o.read_energy_pj;
         self.write_time_ps = self.write_time_ps.saturating_add(o.write_time_ps);
+        self.program_time_ps = self.program_time_ps.saturating_add(o.program_time_ps);
     }
 
     /// The sum of a sequence.

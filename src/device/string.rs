@@ -411,7 +411,7 @@ impl StringWriter {
             if erase {
                 time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
             }
-            time_ps += self.program(
+            let program_ps = self.program(
                 program_key,
                 base,
                 stored,
@@ -421,6 +421,8 @@ impl StringWriter {
                 (attempt, erase),
                 (counts, tally),
             );
+            time_ps += program_ps;
+            counts.program_time_ps = counts.program_time_ps.saturating_add(program_ps);
             if !self.verify {
                 break;
             }
@@ -575,6 +577,7 @@ mod tests {
         assert_eq!(log[1].string, 2);
         assert_eq!(log[1].duration_ps, 1000 + 8 * 1000);
         assert_eq!(c.write_time_ps, 13_000);
+        assert_eq!(c.program_time_ps, 11_000);
     }
 
     #[test]

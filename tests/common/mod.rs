@@ -173,7 +173,7 @@ pub fn rows_without_wall(out: &Path) -> Vec<String> {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`.
-pub const DEVICE_COLUMNS: [&str; 14] = [
+pub const DEVICE_COLUMNS: [&str; 15] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -188,6 +188,7 @@ pub const DEVICE_COLUMNS: [&str; 14] = [
     "read_energy_pJ",
     "write_energy_pJ",
     "string_write_ns",
+    "program_ns",
 ];
 
 /// A CSV file as its header and records (quoted fields unquoted); every record has the
