@@ -303,7 +303,7 @@ pub fn execute_shared(
             let mut epochs = epochs.clone();
             let chip_epochs = chip.as_ref().and_then(|_| per_chip.next());
             for (i, e) in epochs.iter_mut().enumerate() {
-                e.chip = chip_epochs.as_ref().map(|c| c[i].clone());
+                e.chip = chip_epochs.as_ref().map(|c| c[i]);
             }
             Outcome {
                 epochs,

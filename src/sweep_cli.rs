@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use nandspin::dse::slurm::{self, SlurmOptions};
 use nandspin::dse::spec::cell;
-use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge, table};
+use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge};
 use nandspin::error::InputError;
 use nandspin::run::DataCache;
 
@@ -195,7 +195,7 @@ impl Progress for Bars {
             let label = self
                 .workers
                 .get(worker)
-                .and_then(|b| Some(b.message()))
+                .map(|b| b.message())
                 .unwrap_or_default();
             println!(
                 "[{}/{}] {label}: done at {:.1} s",
@@ -347,6 +347,5 @@ fn emit_slurm(
         "submit with: bash {}   (add --wait to block until the merge has run)",
         submit.display()
     );
-    let _ = table::MANIFEST;
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -580,5 +579,4 @@ fn emit_slurm_writes_an_array_and_a_dependent_merge() {
     // The points per shard are announced; nothing ran.
     assert_contains(&r.stdout, "points per shard: 2, 2, 0");
     assert!(!out.join("sweep.csv").exists());
-    let _: HashMap<String, String> = HashMap::new();
 }

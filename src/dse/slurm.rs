@@ -79,10 +79,11 @@ pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>
 #SBATCH --chdir={cwd}\n\
 {extra}\
 # Sweep {sname} ({points} points, {trainings} trainings) in {n} shards, one per array task.\n\
-# `nandspin sweep run` takes its shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT;\n\
-# a task that is rerun skips the points it has already finished.\n\
+# `nandspin sweep run` takes its shard index from SLURM_ARRAY_TASK_ID; the count is given\n\
+# here, so a task resubmitted alone (sbatch --array=I) still knows it. A rerun task skips\n\
+# the points it has already finished.\n\
 set -euo pipefail\n\
-exec {exe} sweep run {sweep} --out {out}/shard-\"$SLURM_ARRAY_TASK_ID\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --quiet{sets}\n",
+exec {exe} sweep run {sweep} --out {out}/shard-\"$SLURM_ARRAY_TASK_ID\" --shard-count {n} --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --quiet{sets}\n",
         cpus = opts.cpus_per_task,
         log = q(&dir.join("shard-%a.log")),
         cwd = q(&cwd),

@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# The reference result of the design notes: NAND-SPIN programming with 1 ns pulses instead of
+# 3 ns during on-chip training of LeNet-5 on MNIST. Runs two sweeps and writes
+# docs/reproduction.md (and its figures under docs/figures/):
+#
+# 1. arch/sweeps/paper-pulse.toml: update.program_pulse_ns 3.0 and 1.0, training.seed 0-2,
+#    the default workload (10 epochs). Per pulse width: mean and spread over the seeds of the
+#    test accuracy, the WU phase (cycles, energy), the program pulses (time, energy) and the
+#    whole training (cycles, energy); then the reductions 3 ns -> 1 ns next to the paper's
+#    claims.
+# 2. arch/sweeps/paper-frontier.toml: program current x pulse width (3 epochs each): the
+#    accuracy-energy frontier of the approximate write.
+#
+# Both sweeps are resumable: a rerun reuses finished points (delete runs/sweeps/paper-* to
+# start afresh). Every figure in the document is computed here from the sweeps' sweep.csv.
+#
+# usage: scripts/reproduce_paper.sh [--jobs N]       (default: one training per CPU)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=()
+if [ "${1:-}" = "--jobs" ]; then jobs=(--jobs "$2"); fi
+
+cargo build --release --quiet
+bin=target/release/nandspin
+pulse_dir=runs/sweeps/paper-pulse
+front_dir=runs/sweeps/paper-frontier
+t0=$(date +%s)
+"$bin" sweep run arch/sweeps/paper-pulse.toml --out "$pulse_dir" "${jobs[@]}"
+"$bin" sweep run arch/sweeps/paper-frontier.toml --out "$front_dir" "${jobs[@]}"
+"$bin" plot "$pulse_dir" > /dev/null
+"$bin" plot "$front_dir" > /dev/null
+t1=$(date +%s)
+mkdir -p docs/figures
+cp "$front_dir/plots/pareto_energy_accuracy.svg" docs/figures/frontier_energy_accuracy.svg
+cp "$pulse_dir/plots/final_test_accuracy_vs_update-program_pulse_ns.svg" docs/figures/pulse_accuracy.svg
+
+# stats CSV GROUP_COLUMN METRIC...: "group metric n mean sd min max" per group and metric
+# (sample standard deviation), groups in order of first appearance.
+stats() {
+  local file=$1 group=$2; shift 2
+  awk -F, -v group="$group" -v metrics="$*" '
+    NR == 1 {
+      for (i = 1; i <= NF; i++) col[$i] = i
+      if (!(group in col)) { print "no column " group > "/dev/stderr"; exit 1 }
+      m = split(metrics, names, " ")
+      for (k = 1; k <= m; k++) if (!(names[k] in col)) { print "no column " names[k] > "/dev/stderr"; exit 1 }
+      next
+    }
+    {
+      g = $col[group]
+      if (!(g in seen)) { seen[g] = 1; order[++ng] = g }
+      n[g]++
+      for (k = 1; k <= m; k++) {
+        v = $col[names[k]] + 0; key = g SUBSEP names[k]
+        s[key] += v; ss[key] += v * v
+        if (n[g] == 1 || v < lo[key]) lo[key] = v
+        if (n[g] == 1 || v > hi[key]) hi[key] = v
+      }
+    }
+    END {
+      for (j = 1; j <= ng; j++) {
+        g = order[j]
+        for (k = 1; k <= m; k++) {
+          key = g SUBSEP names[k]; mean = s[key] / n[g]
+          var = n[g] > 1 ? (ss[key] - n[g] * mean * mean) / (n[g] - 1) : 0
+          if (var < 0) var = 0
+          printf "%s %s %d %.10g %.10g %.10g %.10g\n", g, names[k], n[g], mean, sqrt(var), lo[key], hi[key]
+        }
+      }
+    }' "$file"
+}
+
+metrics="final_test_accuracy WU_cycles energy_WU_pJ program_ns program_energy_pJ total_cycles energy_pJ program_pulses strings_written bit_error_rate write_energy_pJ string_write_ns"
+stats "$pulse_dir/sweep.csv" update.program_pulse_ns $metrics > runs/sweeps/paper-pulse.stats
+get() { awk -v g="$1" -v m="$2" -v f="$3" '$1 == g && $2 == m { print $f }' runs/sweeps/paper-pulse.stats; }
+mean() { get "$1" "$2" 4; }
+sd() { get "$1" "$2" 5; }
+nseeds=$(get 3.0 final_test_accuracy 3)
+
+# fmt VALUE SCALE DECIMALS
+fmt() { awk -v v="$1" -v s="$2" -v d="$3" 'BEGIN { printf "%.*f", d, v / s }'; }
+# cell METRIC GROUP SCALE DECIMALS: "mean ± sd"
+cell() { echo "$(fmt "$(mean "$2" "$1")" "$3" "$4") ± $(fmt "$(sd "$2" "$1")" "$3" "$4")"; }
+# reduction METRIC: percent by which the 1 ns mean is below the 3 ns mean
+reduction() { awk -v a="$(mean 3.0 "$1")" -v b="$(mean 1.0 "$1")" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
+verdict() { # verdict VALUE OP THRESHOLD
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    ok = (op == ">") ? (v > t) : (v < t); print ok ? "**agrees**" : "**does not agree**" }'
+}
+
+acc_drop=$(awk -v a="$(mean 3.0 final_test_accuracy)" -v b="$(mean 1.0 final_test_accuracy)" 'BEGIN { printf "%.2f", 100 * (a - b) }')
+r_wu_cycles=$(reduction WU_cycles); r_wu_energy=$(reduction energy_WU_pJ)
+r_prog_time=$(reduction program_ns); r_prog_energy=$(reduction program_energy_pJ)
+r_total_cycles=$(reduction total_cycles); r_total_energy=$(reduction energy_pJ)
+r_pulses=$(reduction program_pulses); r_strings=$(reduction strings_written)
+r_write_energy=$(reduction write_energy_pJ)
+per_pulse_time=$(awk -v a="$(mean 3.0 program_ns)" -v b="$(mean 3.0 program_pulses)" -v c="$(mean 1.0 program_ns)" -v d="$(mean 1.0 program_pulses)" \
+  'BEGIN { printf "%.1f", 100 * (1 - (c / d) / (a / b)) }')
+per_pulse_energy=$(awk -v a="$(mean 3.0 program_energy_pJ)" -v b="$(mean 3.0 program_pulses)" -v c="$(mean 1.0 program_energy_pJ)" -v d="$(mean 1.0 program_pulses)" \
+  'BEGIN { printf "%.1f", 100 * (1 - (c / d) / (a / b)) }')
+ber3=$(mean 3.0 bit_error_rate); ber1=$(mean 1.0 bit_error_rate)
+
+# The frontier: one line per (current, pulse) point.
+front_rows=$(awk -F, '
+  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  { printf "| %s | %s | %.4f | %.3e | %.1f | %.1f | %d |\n", $col["update.program_current_ua"], $col["update.program_pulse_ns"],
+      $col["final_test_accuracy"], $col["bit_error_rate"], $col["program_energy_pJ"] / 1e3, $col["write_energy_pJ"] / 1e3, $col["strings_written"] }' \
+  "$front_dir/sweep.csv")
+front_best=$(awk -F, '
+  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  { e[NR] = $col["write_energy_pJ"] + 0; a[NR] = $col["final_test_accuracy"] + 0
+    l[NR] = $col["update.program_current_ua"] " uA, " $col["update.program_pulse_ns"] " ns"; n = NR }
+  END {
+    for (i = 2; i <= n; i++) { dom = 0
+      for (j = 2; j <= n; j++) if (j != i && e[j] <= e[i] && a[j] >= a[i] && (e[j] < e[i] || a[j] > a[i])) dom = 1
+      if (!dom) printf "%s%s (accuracy %.4f, write energy %.1f nJ)", (c++ ? "; " : ""), l[i], a[i], e[i] / 1e3 }
+  }' "$front_dir/sweep.csv")
+
+acc1=$(mean 1.0 final_test_accuracy); acc3=$(mean 3.0 final_test_accuracy)
+collapsed=$(awk -v a="$acc1" 'BEGIN { print (a < 0.5) ? 1 : 0 }')
+lossy=$(awk -v d="$acc_drop" 'BEGIN { print (d >= 1) ? 1 : 0 }')
+if [ "$collapsed" = 1 ]; then
+  differ="**Where we differ, and why.** The accuracy claim fails outright: at 1 ns the test
+accuracy is $(fmt "$acc1" 1 4) against $(fmt "$acc3" 1 4) at 3 ns. With the default device
+(120 µA, 4x I_c0) a 1 ns pulse switches only about 84 % of the time (\`nandspin device
+--pulse-ns 1,3\`), so about one in six 1-bits of every rewritten string comes out 0 (bit
+error rate $(printf "%.2e" "$ber1") of the bits written against $(printf "%.2e" "$ber3") at
+3 ns). In two's complement a lost MSB turns a small negative weight into a large positive
+one; the training diverges in the first epoch and the network dies (loss ln 10, the accuracy
+of the largest class). A dead network's gradients vanish, so hardly any string is rewritten
+afterwards: the 1 ns runs write $r_strings % fewer strings with $r_pulses % fewer pulses.
+That, not the shorter pulse, is why their program time, program energy and WU phase fall by
+more than the paper's percentages; those reductions are not savings at equal work.
+Compared at equal work, per program pulse, 1 ns saves $per_pulse_time % of the time (the
+pulse is 66.7 % shorter; the speedup claim holds per pulse) but only $per_pulse_energy % of
+the energy: under current drive the current keeps flowing after the MTJ switches (at about
+0.75 ns on average), through R_P instead of R_AP, so a pulse's energy falls less than its
+width. The end-to-end figures barely move, since the weight updates are a small part of the
+training's time and energy. The frontier below shows what it takes for short pulses to train:
+more current, or the write-verify policy (\`update.verify = true\`, README)."
+elif [ "$lossy" = 1 ]; then
+  differ="**Where we differ, and why.** The accuracy loss is $acc_drop points, more than the
+paper's 1 %: at 1 ns the program pulses fail more often (bit error rate $(printf "%.2e" "$ber1")
+against $(printf "%.2e" "$ber3")), and the wrong bits perturb the weights more than training
+recovers from in 10 epochs. Per program pulse, 1 ns saves $per_pulse_time % of the time and
+$per_pulse_energy % of the energy; the phase totals also change because the number of
+strings rewritten changes by $r_strings % (a string holding a wrong code differs from its next
+intended code more often). The end-to-end figures barely move, since the weight updates are a
+small part of the training's time and energy."
+else
+  differ="**Where we differ, and why.** The accuracy loss, $acc_drop points, is within the
+paper's 1 %. Per program pulse, 1 ns saves $per_pulse_time % of the time and
+$per_pulse_energy % of the energy; the phase totals also change because the number of
+strings rewritten changes by $r_strings % (a string holding a wrong code differs from its next
+intended code more often). The WU phase is shortened less than the program time: its busy
+time also holds the optimiser's MACs and each string's erase pulse, and the strings of a
+subarray share its write drivers. The end-to-end figures barely move, since the weight
+updates are a small part of the training's time and energy."
+fi
+
+machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+version=$("$bin" --version)
+
+cat > docs/reproduction.md <<EOF
+# Reproducing the 3 ns vs 1 ns result
+
+Generated by \`scripts/reproduce_paper.sh\` ($version, $(date -u +%Y-%m-%d), $machine; both
+sweeps took $((t1 - t0)) s). Every number below is computed from the sweeps' \`sweep.csv\`;
+rerun the script to regenerate this page.
+
+**The claim** (design notes, section 1): on-chip training of LeNet-5 on MNIST with NAND-SPIN
+weights, programming the MTJs with 1 ns pulses instead of 3 ns gives **more than 67 %
+speedup** and **nearly 70 % energy saving** for **under 1 % accuracy loss**.
+
+**The experiment**: \`arch/sweeps/paper-pulse.toml\`: the default arch (\`arch/nandspin.toml\`:
+8-bit weights in 8-MTJ strings, 120 µA program current, stochastic rounding, no verify,
+unchanged strings skipped, 16 tiles) and workload (\`workloads/lenet5-mnist.toml\`: 8,000
+training and 2,000 test images, 10 epochs, batch 32, SGD with momentum), with
+\`update.program_pulse_ns\` = 3.0 and 1.0 and \`training.seed\` = 0, 1, 2 (six trainings; the
+seed sets the initial weights, the shuffling and every pulse outcome). Values are the mean ±
+the sample standard deviation over the $nseeds seeds.
+
+## Results
+
+| quantity | 3 ns | 1 ns | 1 ns vs 3 ns |
+|---|---|---|---|
+| final test accuracy | $(cell final_test_accuracy 3.0 1 4) | $(cell final_test_accuracy 1.0 1 4) | $acc_drop points lower |
+| bit error rate of the writes | $(printf '%.2e' "$ber3") | $(printf '%.2e' "$ber1") | |
+| program pulses (millions) | $(cell program_pulses 3.0 1e6 2) | $(cell program_pulses 1.0 1e6 2) | $r_pulses % fewer |
+| strings written (millions) | $(cell strings_written 3.0 1e6 3) | $(cell strings_written 1.0 1e6 3) | $r_strings % fewer |
+| **program time** (\`program_ns\`, ms, summed over strings) | $(cell program_ns 3.0 1e6 2) | $(cell program_ns 1.0 1e6 2) | **$r_prog_time % less** |
+| **program energy** (\`program_energy_pJ\`, nJ) | $(cell program_energy_pJ 3.0 1e3 1) | $(cell program_energy_pJ 1.0 1e3 1) | **$r_prog_energy % less** |
+| write energy: erase + program (nJ) | $(cell write_energy_pJ 3.0 1e3 1) | $(cell write_energy_pJ 1.0 1e3 1) | $r_write_energy % less |
+| WU phase busy time (\`WU_cycles\`, thousands) | $(cell WU_cycles 3.0 1e3 1) | $(cell WU_cycles 1.0 1e3 1) | $r_wu_cycles % less |
+| WU phase energy (\`energy_WU_pJ\`, µJ) | $(cell energy_WU_pJ 3.0 1e6 2) | $(cell energy_WU_pJ 1.0 1e6 2) | $r_wu_energy % less |
+| end-to-end training (\`total_cycles\`, millions) | $(cell total_cycles 3.0 1e6 3) | $(cell total_cycles 1.0 1e6 3) | $r_total_cycles % less |
+| end-to-end chip energy (\`energy_pJ\`, µJ) | $(cell energy_pJ 3.0 1e6 1) | $(cell energy_pJ 1.0 1e6 1) | $r_total_energy % less |
+
+Per program pulse, 1 ns takes $per_pulse_time % less time and $per_pulse_energy % less energy
+than 3 ns.
+
+![final test accuracy against the program pulse width](figures/pulse_accuracy.svg)
+
+## Against the paper's claims
+
+| claim | ours (3 ns -> 1 ns) | verdict |
+|---|---|---|
+| more than 67 % speedup | per program pulse $per_pulse_time % less time; program time $r_prog_time % less; WU phase $r_wu_cycles % less; whole training $r_total_cycles % less | per pulse: $(verdict "$per_pulse_time" ">" 66.5); program time: $(verdict "$r_prog_time" ">" 66.5); WU phase: $(verdict "$r_wu_cycles" ">" 66.5); whole training: $(verdict "$r_total_cycles" ">" 66.5) |
+| nearly 70 % energy saving | per program pulse $per_pulse_energy % less energy; program energy $r_prog_energy % less; WU phase $r_wu_energy % less; whole chip $r_total_energy % less | per pulse: $(verdict "$per_pulse_energy" ">" 60); program energy: $(verdict "$r_prog_energy" ">" 60); WU phase: $(verdict "$r_wu_energy" ">" 60); whole chip: $(verdict "$r_total_energy" ">" 60) |
+| under 1 % accuracy loss | $acc_drop percentage points | $(verdict "$acc_drop" "<" 1) |
+
+("More than 67 %" is read as at least 66.5 %, since 1 ns is 66.7 % shorter than 3 ns;
+"nearly 70 %" as more than 60 %. Totals over a run agree only if the runs did the same
+work: see below.)
+
+**Which quantity the paper's percentages refer to.** 1 ns is 66.7 % shorter than 3 ns, and
+the energy of one program pulse scales with its width at a fixed current, so a 67 % speedup
+and a ~70 % saving are what one program pulse gains. They are write-path figures: the
+program time and program energy of the weight updates (our \`program_ns\` and
+\`program_energy_pJ\`). They cannot be end-to-end figures of training on this chip: with the
+default organisation the weight-update phase is a small part of the run (the MACs of the
+forward and backward passes dominate both time and energy; see the end-to-end rows), so no
+change to the write pulse can save 67 % of the whole training.
+
+$differ
+
+## The accuracy-energy frontier: program current x pulse width
+
+\`arch/sweeps/paper-frontier.toml\`: \`update.program_current_ua\` in {90, 120, 150} x
+\`update.program_pulse_ns\` in {0.5, 1, 2, 3}, 3 epochs each, seed 0. A higher current or a
+longer pulse switches more reliably but costs more per pulse.
+
+| current (µA) | pulse (ns) | test accuracy | bit error rate | program energy (nJ) | write energy (nJ) | strings written |
+|---|---|---|---|---|---|---|
+$front_rows
+
+Pareto-optimal points (no other point has both less write energy and at least the accuracy):
+$front_best.
+
+![accuracy against energy, with the Pareto front](figures/frontier_energy_accuracy.svg)
+
+## Reproduce
+
+\`\`\`
+scripts/reproduce_paper.sh            # both sweeps, this page, docs/figures/
+nandspin plot runs/sweeps/paper-pulse # all figures of a sweep, in its plots/ folder
+\`\`\`
+The sweeps' reports are in \`runs/sweeps/paper-pulse/\` and \`runs/sweeps/paper-frontier/\`
+(one folder per point under \`points/\`; \`sweep.csv\` has one row per point).
+EOF
+echo "wrote docs/reproduction.md ($((t1 - t0)) s of sweeps)"
