@@ -31,7 +31,7 @@ t0=$(date +%s)
 "$bin" plot "$front_dir" > /dev/null
 t1=$(date +%s)
 mkdir -p docs/figures
-cp "$front_dir/plots/pareto_energy_accuracy.svg" docs/figures/frontier_energy_accuracy.svg
+cp "$front_dir/plots/pareto_write_energy_accuracy.svg" docs/figures/frontier_energy_accuracy.svg
 cp "$pulse_dir/plots/final_test_accuracy_vs_update-program_pulse_ns.svg" docs/figures/pulse_accuracy.svg
 
 # stats CSV GROUP_COLUMN METRIC...: "group metric n mean sd min max" per group and metric

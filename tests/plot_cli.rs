@@ -217,6 +217,7 @@ fn sweep_folder_gives_metrics_against_axes_and_known_fronts() {
     expected.extend(
         [
             "pareto_energy_accuracy.svg",
+            "pareto_write_energy_accuracy.svg",
             "pareto_time_tiles.svg",
             "pareto.csv",
         ]
@@ -260,6 +261,15 @@ fn sweep_folder_gives_metrics_against_axes_and_known_fronts() {
          energy_accuracy,p0,121000000000.000,0.900000\n\
          energy_accuracy,p1,141000000000.000,0.920000\n\
          energy_accuracy,p2,181000000000.000,0.940000\n\
+         write_energy_accuracy,p0,3000000.000,0.900000\n\
+         write_energy_accuracy,p3,3000000.000,0.900000\n\
+         write_energy_accuracy,p6,3000000.000,0.900000\n\
+         write_energy_accuracy,p1,6000000.000,0.920000\n\
+         write_energy_accuracy,p4,6000000.000,0.920000\n\
+         write_energy_accuracy,p7,6000000.000,0.920000\n\
+         write_energy_accuracy,p2,12000000.000,0.940000\n\
+         write_energy_accuracy,p5,12000000.000,0.940000\n\
+         write_energy_accuracy,p8,12000000.000,0.940000\n\
          time_tiles,p0,1,101000000\n\
          time_tiles,p3,8,36000000\n\
          time_tiles,p6,64,13500000\n"
@@ -287,7 +297,7 @@ fn sweep_without_chip_uses_write_energy_and_skips_empty_metrics() {
         [
             "final_test_accuracy_vs_update-rounding.svg",
             "pareto.csv",
-            "pareto_energy_accuracy.svg",
+            "pareto_write_energy_accuracy.svg",
             "write_energy_pJ_vs_update-rounding.svg",
         ]
     );
@@ -296,13 +306,13 @@ fn sweep_without_chip_uses_write_energy_and_skips_empty_metrics() {
         &["stochastic", "nearest", "truncate"],
     );
     assert_svg(
-        &dir.join("plots/pareto_energy_accuracy.svg"),
+        &dir.join("plots/pareto_write_energy_accuracy.svg"),
         &["device write energy (µJ)"],
     );
     let fronts = fs::read_to_string(dir.join("plots/pareto.csv")).unwrap();
     assert_eq!(
         fronts,
-        "front,id,x,y\nenergy_accuracy,b,1000000,0.90\nenergy_accuracy,a,2000000,0.95\n"
+        "front,id,x,y\nwrite_energy_accuracy,b,1000000,0.90\nwrite_energy_accuracy,a,2000000,0.95\n"
     );
 }
 
