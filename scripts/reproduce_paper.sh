@@ -34,24 +34,45 @@ mkdir -p docs/figures
 cp "$front_dir/plots/pareto_write_energy_accuracy.svg" docs/figures/frontier_energy_accuracy.svg
 cp "$pulse_dir/plots/final_test_accuracy_vs_update-program_pulse_ns.svg" docs/figures/pulse_accuracy.svg
 
+# An awk prelude: split one CSV line into f[1..n], honouring quoted fields (the `store`
+# column holds commas); `row()` loads the current line into f[] and returns the width.
+CSV_AWK='
+function csvsplit(line, f,    n, i, c, inq, cur) {
+  n = 0; cur = ""; inq = 0
+  for (i = 1; i <= length(line); i++) {
+    c = substr(line, i, 1)
+    if (inq) {
+      if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { cur = cur c; i++ } else inq = 0 }
+      else cur = cur c
+    } else if (c == "\"") inq = 1
+    else if (c == ",") { f[++n] = cur; cur = "" }
+    else cur = cur c
+  }
+  f[++n] = cur
+  return n
+}
+function row() { delete f; return csvsplit($0, f) }
+'
+
 # stats CSV GROUP_COLUMN METRIC...: "group metric n mean sd min max" per group and metric
 # (sample standard deviation), groups in order of first appearance.
 stats() {
   local file=$1 group=$2; shift 2
-  awk -F, -v group="$group" -v metrics="$*" '
+  awk -v group="$group" -v metrics="$*" "$CSV_AWK"'
+    { row() }
     NR == 1 {
-      for (i = 1; i <= NF; i++) col[$i] = i
+      for (i = 1; i in f; i++) col[f[i]] = i
       if (!(group in col)) { print "no column " group > "/dev/stderr"; exit 1 }
       m = split(metrics, names, " ")
       for (k = 1; k <= m; k++) if (!(names[k] in col)) { print "no column " names[k] > "/dev/stderr"; exit 1 }
       next
     }
     {
-      g = $col[group]
+      g = f[col[group]]
       if (!(g in seen)) { seen[g] = 1; order[++ng] = g }
       n[g]++
       for (k = 1; k <= m; k++) {
-        v = $col[names[k]] + 0; key = g SUBSEP names[k]
+        v = f[col[names[k]]] + 0; key = g SUBSEP names[k]
         s[key] += v; ss[key] += v * v
         if (n[g] == 1 || v < lo[key]) lo[key] = v
         if (n[g] == 1 || v > hi[key]) hi[key] = v
@@ -101,15 +122,17 @@ per_pulse_energy=$(awk -v a="$(mean 3.0 program_energy_pJ)" -v b="$(mean 3.0 pro
 ber3=$(mean 3.0 bit_error_rate); ber1=$(mean 1.0 bit_error_rate)
 
 # The frontier: one line per (current, pulse) point.
-front_rows=$(awk -F, '
-  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-  { printf "| %s | %s | %.4f | %.3e | %.1f | %.1f | %d |\n", $col["update.program_current_ua"], $col["update.program_pulse_ns"],
-      $col["final_test_accuracy"], $col["bit_error_rate"], $col["program_energy_pJ"] / 1e3, $col["write_energy_pJ"] / 1e3, $col["strings_written"] }' \
+front_rows=$(awk "$CSV_AWK"'
+  { row() }
+  NR == 1 { for (i = 1; i in f; i++) col[f[i]] = i; next }
+  { printf "| %s | %s | %.4f | %.3e | %.1f | %.1f | %d |\n", f[col["update.program_current_ua"]], f[col["update.program_pulse_ns"]],
+      f[col["final_test_accuracy"]], f[col["bit_error_rate"]], f[col["program_energy_pJ"]] / 1e3, f[col["write_energy_pJ"]] / 1e3, f[col["strings_written"]] }' \
   "$front_dir/sweep.csv")
-front_best=$(awk -F, '
-  NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-  { e[NR] = $col["write_energy_pJ"] + 0; a[NR] = $col["final_test_accuracy"] + 0
-    l[NR] = $col["update.program_current_ua"] " uA, " $col["update.program_pulse_ns"] " ns"; n = NR }
+front_best=$(awk "$CSV_AWK"'
+  { row() }
+  NR == 1 { for (i = 1; i in f; i++) col[f[i]] = i; next }
+  { e[NR] = f[col["write_energy_pJ"]] + 0; a[NR] = f[col["final_test_accuracy"]] + 0
+    l[NR] = f[col["update.program_current_ua"]] " µA, " f[col["update.program_pulse_ns"]] " ns"; n = NR }
   END {
     for (i = 2; i <= n; i++) { dom = 0
       for (j = 2; j <= n; j++) if (j != i && e[j] <= e[i] && a[j] >= a[i] && (e[j] < e[i] || a[j] > a[i])) dom = 1
@@ -129,8 +152,11 @@ error rate $(printf "%.2e" "$ber1") of the bits written against $(printf "%.2e" 
 one; the training diverges in the first epoch and the network dies (loss ln 10, the accuracy
 of the largest class). A dead network's gradients vanish, so hardly any string is rewritten
 afterwards: the 1 ns runs write $r_strings % fewer strings with $r_pulses % fewer pulses.
-That, not the shorter pulse, is why their program time, program energy and WU phase fall by
-more than the paper's percentages; those reductions are not savings at equal work.
+That, not the shorter pulse, is why their program time and program energy fall by more than
+the paper's percentages; those reductions are not savings at equal work. The WU phase's busy
+time falls by only $r_wu_cycles % and its energy by $r_wu_energy %: the phase also holds the
+optimiser's MACs (two per weight, every batch, whatever is written), which dominate its
+energy, and each string's erase pulse.
 Compared at equal work, per program pulse, 1 ns saves $per_pulse_time % of the time (the
 pulse is 66.7 % shorter; the speedup claim holds per pulse) but only $per_pulse_energy % of
 the energy: under current drive the current keeps flowing after the MTJ switches (at about
@@ -158,15 +184,31 @@ subarray share its write drivers. The end-to-end figures barely move, since the 
 updates are a small part of the training's time and energy."
 fi
 
+# Wall time of the trainings (replayed points share theirs).
+read -r n_trainings train_wall < <(cat "$pulse_dir/sweep.csv" "$front_dir/sweep.csv" | awk "$CSV_AWK"'
+  { row() }
+  f[1] == "point" { for (i = 1; i in f; i++) col[f[i]] = i; next }
+  f[col["replayed"]] == "false" { n++; w += f[col["wall_s"]] }
+  END { printf "%d %.0f\n", n, w }')
+# Frontier points that pulse alike: same accuracy, bit error rate and strings written.
+twins=$(awk "$CSV_AWK"'
+  { row() }
+  NR == 1 { for (i = 1; i in f; i++) col[f[i]] = i; next }
+  { k = f[col["final_test_accuracy"]] " " f[col["bit_error_rate"]] " " f[col["strings_written"]]
+    p = f[col["update.program_current_ua"]] " µA x " f[col["update.program_pulse_ns"]] " ns"
+    if (k in seen) { pairs = pairs (pairs == "" ? "" : "; ") seen[k] " and " p } else seen[k] = p }
+  END { if (pairs != "") printf "\nSome points train identically, with different energies: %s. In the precessional switching model the switching probability of a pulse depends on its width t and current I only through (I/I_c0 - 1) t, and the pulse outcomes are drawn from streams keyed on the weight, bit, step and attempt, so points with equal (I/I_c0 - 1) t (I_c0 = 30 µA) flip the same bits and differ only in energy.\n", pairs }' "$front_dir/sweep.csv")
+
+njobs=${jobs[1]:-$(nproc)}
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 version=$("$bin" --version)
 
 cat > docs/reproduction.md <<EOF
 # Reproducing the 3 ns vs 1 ns result
 
-Generated by \`scripts/reproduce_paper.sh\` ($version, $(date -u +%Y-%m-%d), $machine; both
-sweeps took $((t1 - t0)) s). Every number below is computed from the sweeps' \`sweep.csv\`;
-rerun the script to regenerate this page.
+Generated by \`scripts/reproduce_paper.sh\` ($version, $(date -u +%Y-%m-%d), $machine; the
+sweeps' $n_trainings trainings took $train_wall s of wall time in all, $njobs at a time). Every number
+below is computed from the sweeps' \`sweep.csv\`; rerun the script to regenerate this page.
 
 **The claim** (design notes, section 1): on-chip training of LeNet-5 on MNIST with NAND-SPIN
 weights, programming the MTJs with 1 ns pulses instead of 3 ns gives **more than 67 %
@@ -236,6 +278,7 @@ $front_rows
 
 Pareto-optimal points (no other point has both less write energy and at least the accuracy):
 $front_best.
+$twins
 
 ![accuracy against energy, with the Pareto front](figures/frontier_energy_accuracy.svg)
 
