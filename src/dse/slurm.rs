@@ -116,17 +116,32 @@ exec {exe} sweep merge{shard_dirs} --out {out}\n",
         exe = q(exe),
         out = q(&out),
     );
-    let submit = "#!/usr/bin/env bash\n\
-# Submits the shards as one job array, then the merge job, which waits for all of them\n\
-# (afterok). Arguments go to the merge job's sbatch: `--wait` blocks until it has run and\n\
-# fails if it (or, through the dependency, a shard) failed.\n\
+    let submit = format!(
+        "#!/usr/bin/env bash\n\
+# Submits the shards of sweep {sname} as one job array, then the merge job, which runs only\n\
+# when every shard succeeded (afterok; a failed shard cancels it). With --wait, waits until\n\
+# the merge job has ended and exits non-zero unless it completed (Slurm's own\n\
+# `sbatch --wait` reports a job cancelled for its dependency as a success). Other arguments\n\
+# go to both sbatch calls (e.g. --partition=batch).\n\
 set -euo pipefail\n\
 here=$(cd \"$(dirname \"$0\")\" && pwd)\n\
-array=$(sbatch --parsable \"$here/shards.sbatch\")\n\
-array=${array%%;*}\n\
+wait=0\n\
+args=()\n\
+for a in \"$@\"; do if [ \"$a\" = --wait ]; then wait=1; else args+=(\"$a\"); fi; done\n\
+array=$(sbatch --parsable \"${{args[@]}}\" \"$here/shards.sbatch\")\n\
+array=${{array%%;*}}\n\
 echo \"shards: job array $array\"\n\
-echo \"merge: job $(sbatch --parsable --dependency=afterok:\"$array\" \"$@\" \"$here/merge.sbatch\" | cut -d';' -f1)\"\n"
-        .to_string();
+merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"${{args[@]}}\" \"$here/merge.sbatch\")\n\
+merge=${{merge%%;*}}\n\
+echo \"merge: job $merge\"\n\
+[ \"$wait\" = 1 ] || exit 0\n\
+while squeue -h -j \"$merge\" 2>/dev/null | grep -q .; do sleep 2; done\n\
+state=$(scontrol show job \"$merge\" 2>/dev/null | sed -n 's/.*JobState=\\([A-Z_]*\\).*/\\1/p')\n\
+if [ \"$state\" != COMPLETED ]; then echo \"merge job $merge ended ${{state:-in an unknown state}}; logs: $here/*.log\" >&2; exit 1; fi\n\
+echo \"merged: {outd}/sweep.csv\"\n",
+        sname = plan.sweep.name,
+        outd = out.display(),
+    );
     let files = vec![
         (dir.join("shards.sbatch"), shards.into_bytes()),
         (dir.join("merge.sbatch"), merge.into_bytes()),
