@@ -14,11 +14,11 @@
 # per-round ratios (which drifting load disturbs less). Times are wall-clock seconds of the
 # whole command (`date +%s.%N` around it), output folders fresh each time.
 #
-# usage: scripts/bench_sweep.sh [ROUNDS] [SEED_EPOCHS]   (default 3 rounds; 2 epochs per seed)
+# usage: scripts/bench_sweep.sh [ROUNDS] [SEED_EPOCHS]   (default 3 rounds; 10 epochs per seed, the default workload)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-epochs=${2:-2}
+epochs=${2:-10}
 
 cargo build --release --quiet
 bin=target/release/nandspin

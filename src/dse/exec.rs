@@ -145,18 +145,36 @@ pub fn run(
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let jobs = opts.jobs.clamp(1, tasks.len().max(1));
+    // With several trainings at once, each worker trains on a thread pool of its own with
+    // its share of the CPUs: the trainings then neither queue behind each other's parallel
+    // weight writes in one shared pool nor spin up threads the other training needs.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_worker = (cpus / jobs).max(1);
     std::thread::scope(|s| {
         for worker in 0..jobs {
             let (tasks, next, failure, table_lock) = (&tasks, &next, &failure, &table_lock);
             let write_table = &write_table;
             s.spawn(move || {
+                let pool = (jobs > 1)
+                    .then(|| {
+                        rayon::ThreadPoolBuilder::new()
+                            .num_threads(per_worker)
+                            .thread_name(move |i| format!("sweep-{worker}-{i}"))
+                            .build()
+                            .ok()
+                    })
+                    .flatten();
+                let run_task = |task: &[usize]| match &pool {
+                    Some(p) => p.install(|| run_task(plan, task, out, cache, worker, progress)),
+                    None => run_task(plan, task, out, cache, worker, progress),
+                };
                 loop {
                     if failure.lock().expect("failure lock").is_some() {
                         return;
                     }
                     let t = next.fetch_add(1, Ordering::SeqCst);
                     let Some(task) = tasks.get(t) else { return };
-                    let result = run_task(plan, task, out, cache, worker, progress).and_then(|n| {
+                    let result = run_task(task).and_then(|n| {
                         let _guard = table_lock.lock().expect("table lock");
                         write_table()?;
                         progress.finished(worker, n);
