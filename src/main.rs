@@ -458,6 +458,32 @@ fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Rows as a text table: columns padded to their widest cell, two spaces apart; column `c`
+/// is left-aligned when `left(c)`, else right-aligned.
+fn aligned(rows: &[Vec<String>], left: impl Fn(usize) -> bool) -> String {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, &w))| {
+                if left(c) {
+                    format!("{v:<w$}")
+                } else {
+                    format!("{v:>w$}")
+                }
+            })
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
+}
+
 /// Tiles as compact ranges: `0-3,6`.
 fn ranges(tiles: &[u32]) -> String {
     let mut t = tiles.to_vec();
@@ -564,24 +590,7 @@ fn map(req: RunRequest, csv: bool, strings: bool) -> anyhow::Result<()> {
             String::new()
         }
     );
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, v)| {
-                if c == 0 || c == 4 {
-                    format!("{v:<w$}", w = widths[c])
-                } else {
-                    format!("{v:>w$}", w = widths[c])
-                }
-            })
-            .collect();
-        text.push_str(cells.join("  ").trim_end());
-        text.push('\n');
-    }
+    text.push_str(&aligned(&rows, |c| c == 0 || c == 4));
     let strings: u64 = m.layers.iter().map(|l| l.strings).sum();
     let subarrays: usize = m.places.iter().map(|p| p.subarrays.len()).sum();
     let cap = f64::from(a.chip.tiles) * f64::from(a.tile.subarrays) * m.subarray_strings as f64;

@@ -106,18 +106,7 @@ fn plan(sweep: &Path, sets: &[String], shards: Option<usize>, csv: bool) -> anyh
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
-            .collect();
-        for r in &rows {
-            let cells: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .map(|(v, w)| format!("{v:<w$}"))
-                .collect();
-            text.push_str(cells.join("  ").trim_end());
-            text.push('\n');
-        }
+        text.push_str(&super::aligned(&rows, |_| true));
     }
     super::print_bytes(text.as_bytes())
 }

@@ -21,40 +21,30 @@ pub(crate) struct Table {
 impl Table {
     /// Reads a CSV file with a header; a file without records is an error.
     pub fn read(path: &Path) -> Result<Self, InputError> {
-        let bad = |e: csv::Error| InputError::new(format!("{}: {e}", path.display()));
-        let mut reader = csv::Reader::from_path(path).map_err(bad)?;
-        let header = reader
-            .headers()
-            .map_err(bad)?
-            .iter()
-            .map(String::from)
-            .collect();
-        let mut rows = Vec::new();
-        let mut lines = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(bad)?;
-            lines.push(record.position().map_or(0, |p| p.line()));
-            rows.push(record.iter().map(String::from).collect());
-        }
-        if rows.is_empty() {
+        let reader = csv::Reader::from_path(path)
+            .map_err(|e| InputError::new(format!("{}: {e}", path.display())))?;
+        let table = Self::from_reader(path, reader)?;
+        if table.rows.is_empty() {
             return Err(InputError::new(format!(
                 "{}: no rows below the header",
                 path.display()
             )));
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            header,
-            rows,
-            lines,
-        })
+        Ok(table)
     }
 
     /// A table from text, for tests.
     #[cfg(test)]
     pub fn from_text(name: &str, text: &str) -> Result<Self, InputError> {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let bad = |e: csv::Error| InputError::new(format!("{name}: {e}"));
+        Self::from_reader(Path::new(name), csv::Reader::from_reader(text.as_bytes()))
+    }
+
+    /// Reads every record of `reader`; errors name `path`.
+    fn from_reader<R: std::io::Read>(
+        path: &Path,
+        mut reader: csv::Reader<R>,
+    ) -> Result<Self, InputError> {
+        let bad = |e: csv::Error| InputError::new(format!("{}: {e}", path.display()));
         let header = reader
             .headers()
             .map_err(bad)?
@@ -69,7 +59,7 @@ impl Table {
             rows.push(record.iter().map(String::from).collect());
         }
         Ok(Self {
-            path: PathBuf::from(name),
+            path: path.to_path_buf(),
             header,
             rows,
             lines,
