@@ -580,6 +580,7 @@ struct RunRecord<'a> {
 struct RunMeta<'a> {
     tool: &'static str,
     version: &'static str,
+    results_version: u32,
     seed: u64,
     arch_name: &'a str,
     workload_name: &'a str,
@@ -589,7 +590,12 @@ struct RunMeta<'a> {
     rerun: String,
 }
 
-/// The `run.toml` text: tool version, seed and the fully resolved configs (with the data
+/// Version of what a run reports for given configs: raised by every change that alters any
+/// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
+/// finished point only when its `run.toml` has this `results_version`.
+pub const RESULTS_VERSION: u32 = 1;
+
+/// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.
 pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     // The resolved names go into the record, so a rerun reports under the same names.
@@ -602,6 +608,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
         run: RunMeta {
             tool: "nandspin",
             version: env!("CARGO_PKG_VERSION"),
+            results_version: RESULTS_VERSION,
             seed: p.seed(),
             arch_name: &p.arch_name,
             workload_name: &p.workload_name,

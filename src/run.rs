@@ -43,8 +43,8 @@ pub struct Prepared {
     pub workload: Loaded<WorkloadConfig>,
     /// The data folder, resolved.
     pub data_dir: PathBuf,
-    /// Training and test images.
-    pub data: Splits,
+    /// Training and test images (shared with other runs of the process that use the same).
+    pub data: Arc<Splits>,
     /// The network, with its buffers.
     pub net: Network,
     /// Short names for reports.
@@ -122,35 +122,60 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
 }
 
 /// Data sets loaded once and shared by the runs of a process (the points of a sweep), keyed
-/// on the data folder and the data config.
+/// on the data folder, the data config and the image limits.
 #[derive(Debug, Default)]
 pub struct DataCache {
     loaded: Mutex<Vec<(String, Arc<Splits>)>>,
 }
 
 impl DataCache {
-    /// The data `cfg` describes in `dir`, loaded on first use.
-    pub fn load(&self, cfg: &DataConfig, dir: &Path) -> Result<Splits, InputError> {
-        let key = format!("{}\n{cfg:?}", dir.display());
-        let found = self
-            .loaded
+    fn get(&self, key: &str) -> Option<Arc<Splits>> {
+        self.loaded
             .lock()
             .expect("data cache lock")
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, d)| Arc::clone(d));
-        let data = match found {
+            .find(|(k, _)| k == key)
+            .map(|(_, d)| Arc::clone(d))
+    }
+
+    fn put(&self, key: String, data: Splits) -> Arc<Splits> {
+        let d = Arc::new(data);
+        self.loaded
+            .lock()
+            .expect("data cache lock")
+            .push((key, Arc::clone(&d)));
+        d
+    }
+
+    /// The data `cfg` describes in `dir`, limited to the first `max_train` / `max_test`
+    /// images; loaded on first use, then shared.
+    pub fn load(
+        &self,
+        cfg: &DataConfig,
+        dir: &Path,
+        max_train: Option<u64>,
+        max_test: Option<u64>,
+    ) -> Result<Arc<Splits>, InputError> {
+        let full_key = format!("{}\n{cfg:?}", dir.display());
+        let key = format!("{full_key}\n{max_train:?}\n{max_test:?}");
+        if let Some(d) = self.get(&key) {
+            return Ok(d);
+        }
+        let full = match self.get(&full_key) {
             Some(d) => d,
-            None => {
-                let d = Arc::new(data::load(cfg, dir)?);
-                self.loaded
-                    .lock()
-                    .expect("data cache lock")
-                    .push((key, Arc::clone(&d)));
-                d
-            }
+            None => self.put(full_key.clone(), data::load(cfg, dir)?),
         };
-        Ok(Splits::clone(&data))
+        if max_train.is_none() && max_test.is_none() {
+            return Ok(full);
+        }
+        let mut limited = Splits::clone(&full);
+        if let Some(n) = max_train {
+            limited.train.truncate(n as usize);
+        }
+        if let Some(n) = max_test {
+            limited.test.truncate(n as usize);
+        }
+        Ok(self.put(key, limited))
     }
 }
 
@@ -322,7 +347,7 @@ pub struct Checked {
     /// The data folder, resolved.
     pub data_dir: PathBuf,
     /// Training and test images, after the `max_*_images` limits.
-    pub data: Splits,
+    pub data: Arc<Splits>,
     /// The network built for the data's image shape.
     pub net: Network,
 }
@@ -339,14 +364,13 @@ fn check_workload_cached(
     cache: &DataCache,
 ) -> Result<Checked, InputError> {
     let data_dir = data::resolve_dir(&w.config.data, base);
-    let mut data = cache.load(&w.config.data, &data_dir)?;
     let t = &w.config.training;
-    if let Some(n) = t.max_train_images {
-        data.train.truncate(n as usize);
-    }
-    if let Some(n) = t.max_test_images {
-        data.test.truncate(n as usize);
-    }
+    let data = cache.load(
+        &w.config.data,
+        &data_dir,
+        t.max_train_images,
+        t.max_test_images,
+    )?;
     let shape = data.train.shape;
     let graph = graph::build(&w.config.layers, shape).map_err(|(path, msg)| {
         // Blame the file only if the file alone has the same problem.

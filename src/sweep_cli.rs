@@ -7,8 +7,7 @@ use std::time::Instant;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use nandspin::dse::slurm::{self, SlurmOptions};
-use nandspin::dse::spec::cell;
-use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge};
+use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge, table};
 use nandspin::error::InputError;
 use nandspin::run::DataCache;
 
@@ -68,18 +67,13 @@ fn plan(sweep: &Path, sets: &[String], shards: Option<usize>, csv: bool) -> anyh
     let axes = plan.axes();
     let shard_of = shards.map(|n| plan.shards(n));
     let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut head: Vec<String> = vec!["point".into(), "id".into()];
-    head.extend(axes.iter().cloned());
-    head.extend(["training".into(), "replayed".into()]);
+    let mut head = table::point_header(&axes);
     if shards.is_some() {
         head.push("shard".into());
     }
     rows.push(head);
     for p in &plan.points {
-        let mut r = vec![p.index.to_string(), p.id.clone()];
-        r.extend(p.values.iter().map(cell));
-        r.push(p.training.clone());
-        r.push(p.replayed().to_string());
+        let mut r = table::point_cells(p);
         if let Some(s) = &shard_of {
             r.push(s[p.index].to_string());
         }
@@ -266,27 +260,12 @@ fn run(
 }
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
-    let out = match out {
-        Some(o) => o,
-        None => {
-            let parent = |d: &PathBuf| {
-                std::fs::canonicalize(d)
-                    .ok()
-                    .and_then(|c| c.parent().map(Path::to_path_buf))
-            };
-            let first = dirs.first().and_then(parent);
-            match first {
-                Some(p) if dirs.iter().all(|d| parent(d).as_ref() == Some(&p)) => p,
-                _ => {
-                    return Err(InputError::new(
-                        "sweep merge: the shard folders have no common parent; give --out",
-                    )
-                    .into());
-                }
-            }
-        }
-    };
-    let m = merge::merge(dirs, &out)?;
+    if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
+        return Err(
+            InputError::new(format!("sweep merge: {}: no such folder", d.display())).into(),
+        );
+    }
+    let m = merge::merge(dirs, out.as_deref())?;
     println!(
         "merged {} shard folders: {} points; table: {}",
         dirs.len(),

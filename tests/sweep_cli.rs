@@ -282,9 +282,11 @@ fn a_killed_sweep_resumes_to_the_same_table() {
         (1..6).contains(&done),
         "the sweep should have been killed part-way, with {done} of 6 points done"
     );
+    // The table is written at the start and as trainings finish: it may lag behind the
+    // point folders, never run ahead of them.
     let partial = records(&cut.join("sweep.csv"));
     assert!(
-        partial.len() < 6,
+        partial.len() <= done,
         "the killed run's table lists only finished points"
     );
     let r = sweep(&["run", s(&file), "--out", s(&cut), "--jobs", "1", "--quiet"]);
@@ -387,6 +389,26 @@ fn shards_merge_into_the_unsharded_table() {
                 .is_file()
         );
     }
+    // A hand-edited manifest is refused, and so is a default --out for a whole sweep.
+    let edited = root.join("edited");
+    fs::create_dir_all(&edited).unwrap();
+    let m = fs::read_to_string(shard(2).join("sweep.toml")).unwrap();
+    let changed = m.replacen("values = [0, 8]", "values = [0, 99]", 1);
+    assert_ne!(m, changed, "the manifest lists point 0's values as [0, 8]");
+    fs::write(edited.join("sweep.toml"), changed).unwrap();
+    let r = sweep(&[
+        "merge",
+        s(&shard(0)),
+        s(&shard(1)),
+        s(&edited),
+        "--out",
+        s(&tmp.path().join("m4")),
+    ]);
+    assert_contains(&assert_input_error(&r, None), "the file was edited");
+    let r = sweep(&["merge", s(&local)]);
+    assert_contains(&assert_input_error(&r, None), "not a shard; give --out");
+    let r = sweep(&["merge", s(&tmp.path().join("nope"))]);
+    assert_contains(&assert_input_error(&r, None), "no such folder");
     // A shard of another sweep is refused.
     let other = sweep_file(
         &tmp,

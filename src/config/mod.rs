@@ -22,7 +22,8 @@ pub use workload::WorkloadConfig;
 /// One `--set KEY=VALUE` argument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
-    /// The argument as the user typed it.
+    /// `KEY=VALUE` as typed on the command line (or rebuilt from a sweep file's key and
+    /// value); recorded in `run.toml`.
     pub raw: String,
     /// Where it came from, for messages: `--set KEY=VALUE`, or a sweep file's line and axis.
     pub origin: String,

@@ -30,11 +30,13 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// Keeps only the first `n` images.
+    /// Keeps only the first `n` images, and frees the memory of the rest.
     pub fn truncate(&mut self, n: usize) {
         let n = n.min(self.len());
         self.labels.truncate(n);
         self.pixels.truncate(n * self.shape.len());
+        self.labels.shrink_to_fit();
+        self.pixels.shrink_to_fit();
     }
 
     /// Copies the images `indices` into `x` (a (C, N, H, W) batch) and their labels into

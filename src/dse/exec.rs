@@ -1,7 +1,8 @@
 //! Running a sweep: the points without complete reports, grouped by the training they
-//! share, on `jobs` workers; `sweep.csv` rewritten (atomically) each time a training's
-//! points are written.
+//! share, on `jobs` workers; `sweep.csv` rewritten (atomically) at the start, as trainings
+//! finish (at most every [`TABLE_EVERY`]) and at the end.
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,12 +17,16 @@ use crate::report;
 use crate::run::{self, DataCache, Prepared};
 use crate::train::Observer;
 
+/// The longest `sweep.csv` may lag behind the finished points while a sweep runs.
+const TABLE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How to run a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// The output folder.
     pub out: PathBuf,
-    /// Trainings run at once (each also uses the shared thread pool inside).
+    /// Trainings run at once (with more than one, each on a thread pool of its own with its
+    /// share of the CPUs).
     pub jobs: usize,
     /// `(index, count)`: run only the points of shard `index` of `count`.
     pub shard: Option<(usize, usize)>,
@@ -40,10 +45,6 @@ pub trait Progress: Sync {
     /// Worker `worker` wrote the reports of `points` points.
     fn finished(&self, _worker: usize, _points: usize) {}
 }
-
-/// A progress sink that shows nothing.
-pub struct Silent;
-impl Progress for Silent {}
 
 /// What a sweep run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,35 +114,48 @@ pub fn run(
     let manifest = manifest(plan, opts);
     report::write_atomic(&out.join(table::MANIFEST), &manifest.to_toml()?)?;
     let mine: Vec<&PointPlan> = manifest.own_points();
-    let todo: Vec<&PointPlan> = mine
+    let todo: HashSet<usize> = mine
         .iter()
-        .copied()
         .filter(|p| !table::is_complete(&table::point_dir(out, &p.id)))
+        .map(|p| p.index)
         .collect();
     // One task per training: the points still to run that share it.
-    let mut tasks: Vec<Vec<usize>> = Vec::new();
-    for g in &plan.groups {
-        let t: Vec<usize> = g
-            .iter()
-            .copied()
-            .filter(|&i| todo.iter().any(|p| p.index == i))
-            .collect();
-        if !t.is_empty() {
-            tasks.push(t);
-        }
-    }
+    let tasks: Vec<Vec<usize>> = plan
+        .groups
+        .iter()
+        .map(|g| g.iter().copied().filter(|i| todo.contains(i)).collect())
+        .filter(|t: &Vec<usize>| !t.is_empty())
+        .collect();
     progress.start(todo.len(), mine.len() - todo.len());
     let axes = plan.axes();
     let table_path = out.join(table::TABLE);
-    let write_table = || -> Result<()> {
-        let done: Vec<&PointPlan> = mine
+    // Indices of this folder's finished points, and when the table was last written.
+    let done: Mutex<(HashSet<usize>, Option<Instant>)> = Mutex::new((
+        mine.iter()
+            .map(|p| p.index)
+            .filter(|i| !todo.contains(i))
+            .collect(),
+        None,
+    ));
+    // Rewrites the table (at most every TABLE_EVERY unless `now`) with the finished points.
+    let write_table = |finished: &[usize], now: bool| -> Result<()> {
+        let mut d = done.lock().expect("table lock");
+        d.0.extend(finished);
+        if !now && d.1.is_some_and(|t| t.elapsed() < TABLE_EVERY) {
+            return Ok(());
+        }
+        let rows: Vec<&PointPlan> = mine
             .iter()
             .copied()
-            .filter(|p| table::is_complete(&table::point_dir(out, &p.id)))
+            .filter(|p| d.0.contains(&p.index))
             .collect();
-        report::write_atomic(&table_path, &table::sweep_csv(out, &axes, &done)?)
+        report::write_atomic(&table_path, &table::sweep_csv(out, &axes, &rows)?)?;
+        d.1 = Some(Instant::now());
+        Ok(())
     };
-    let table_lock = Mutex::new(());
+    // The table lists the points already finished from the start, so that it is there
+    // (and right) even if the run is killed before its first training ends.
+    write_table(&[], true)?;
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let jobs = opts.jobs.clamp(1, tasks.len().max(1));
@@ -152,7 +166,7 @@ pub fn run(
     let per_worker = (cpus / jobs).max(1);
     std::thread::scope(|s| {
         for worker in 0..jobs {
-            let (tasks, next, failure, table_lock) = (&tasks, &next, &failure, &table_lock);
+            let (tasks, next, failure) = (&tasks, &next, &failure);
             let write_table = &write_table;
             s.spawn(move || {
                 let pool = (jobs > 1)
@@ -175,8 +189,7 @@ pub fn run(
                     let t = next.fetch_add(1, Ordering::SeqCst);
                     let Some(task) = tasks.get(t) else { return };
                     let result = run_task(task).and_then(|n| {
-                        let _guard = table_lock.lock().expect("table lock");
-                        write_table()?;
+                        write_table(task, false)?;
                         progress.finished(worker, n);
                         Ok(())
                     });
@@ -188,10 +201,11 @@ pub fn run(
             });
         }
     });
+    let table_written = write_table(&[], true);
     if let Some(e) = failure.into_inner().expect("failure lock") {
         return Err(e);
     }
-    write_table()?;
+    table_written?;
     Ok(Summary {
         points: mine.len(),
         skipped: mine.len() - todo.len(),
@@ -216,6 +230,23 @@ fn run_task(
         .iter()
         .map(|&i| plan.prepare(i, cache))
         .collect::<Result<_, _>>()?;
+    // The folders first, so that a folder that cannot be made fails before the training;
+    // and without an old `summary.csv`, so that a folder being rewritten is never taken as
+    // finished.
+    let dirs: Vec<PathBuf> = task
+        .iter()
+        .map(|&i| table::point_dir(out, &plan.points[i].id))
+        .collect();
+    for dir in &dirs {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        remove_stale_temporaries(dir);
+        match fs::remove_file(dir.join("summary.csv")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("clearing {}", dir.display()));
+            }
+            _ => {}
+        }
+    }
     let axes = plan.axes();
     let lead_plan = &plan.points[task[0]];
     progress.training(worker, &lead_plan.label(&axes), task.len());
@@ -223,11 +254,8 @@ fn run_task(
     let others: Vec<&Prepared> = others.iter().collect();
     let mut observer = WorkerObserver { worker, progress };
     let outcomes = run::execute_shared(lead, &others, &mut observer);
-    for ((&i, p), outcome) in task.iter().zip(&prepared).zip(&outcomes) {
-        let dir = table::point_dir(out, &plan.points[i].id);
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        remove_stale_temporaries(&dir);
-        report::write_all(&dir, p, outcome)?;
+    for ((dir, p), outcome) in dirs.iter().zip(&prepared).zip(&outcomes) {
+        report::write_all(dir, p, outcome)?;
     }
     Ok(task.len())
 }

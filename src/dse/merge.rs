@@ -20,11 +20,12 @@ pub struct Merged {
     pub table: PathBuf,
 }
 
-/// Joins the shard folders `dirs` into `out`: checks that they hold shards of one sweep
-/// and that every point is in exactly one of them (complete), copies the points' reports
-/// into `out/points/`, and writes `out/sweep.toml` and `out/sweep.csv`, the same as one
-/// unsharded run of the sweep would have written.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
+/// Joins the shard folders `dirs` into `out` (default: their common parent, when they are
+/// all shards): checks that they hold shards of one sweep and that every point is in
+/// exactly one of them (complete), copies the points' reports into `out/points/`, and
+/// writes `out/sweep.toml` and `out/sweep.csv`, the same as one unsharded run of the sweep
+/// would have written.
+pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<Merged> {
     let first = dirs
         .first()
         .ok_or_else(|| InputError::new("sweep merge: give at least one shard folder"))?;
@@ -57,6 +58,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             .into());
         }
     }
+    let out: PathBuf = match out {
+        Some(o) => o.to_path_buf(),
+        None => default_out(dirs, &manifests)?,
+    };
+    let out = out.as_path();
     // Where each point's complete report is.
     let mut found: BTreeMap<&str, &Path> = BTreeMap::new();
     for (d, m) in dirs.iter().zip(&manifests) {
@@ -130,6 +136,32 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     })
 }
 
+/// The shard folders' common parent; an error unless they are all shards with one parent.
+fn default_out(dirs: &[PathBuf], manifests: &[Manifest]) -> Result<PathBuf, InputError> {
+    if let Some((d, _)) = dirs
+        .iter()
+        .zip(manifests)
+        .find(|(_, m)| m.shard_index.is_none())
+    {
+        return Err(InputError::new(format!(
+            "sweep merge: {} holds a whole sweep, not a shard; give --out",
+            d.display()
+        )));
+    }
+    let parent = |d: &PathBuf| {
+        fs::canonicalize(d)
+            .ok()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+    };
+    let first = dirs.first().and_then(parent);
+    match first {
+        Some(p) if dirs.iter().all(|d| parent(d).as_ref() == Some(&p)) => Ok(p),
+        _ => Err(InputError::new(
+            "sweep merge: the shard folders have no common parent; give --out",
+        )),
+    }
+}
+
 fn describe(p: &PointPlan, axes: &[String]) -> String {
     format!("{}, id {}", p.label(axes), p.id)
 }
@@ -154,8 +186,23 @@ fn copy_report(from: &Path, to: &Path) -> Result<()> {
         .collect();
     names.sort_by_key(|n| (n == "summary.csv", n.clone()));
     for n in names {
-        let bytes = fs::read(from.join(&n))
+        let mut bytes = fs::read(from.join(&n))
             .with_context(|| format!("reading {}", from.join(&n).display()))?;
+        if n == "run.toml" {
+            // The rerun command names the report's folder: the new one.
+            let rerun = toml::Value::String(format!(
+                "nandspin run --from {}",
+                to.join("run.toml").display()
+            ));
+            let text: Vec<String> = String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(|l| match l.starts_with("rerun = ") {
+                    true => format!("rerun = {rerun}"),
+                    false => l.to_string(),
+                })
+                .collect();
+            bytes = (text.join("\n") + "\n").into_bytes();
+        }
         files.push((to.join(&n), bytes));
     }
     report::write_set(&files)

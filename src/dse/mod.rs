@@ -11,6 +11,6 @@ pub mod slurm;
 pub mod spec;
 pub mod table;
 
-pub use exec::{Progress, RunOptions, Silent, Summary};
+pub use exec::{Progress, RunOptions, Summary};
 pub use plan::{Plan, PointPlan};
 pub use spec::Sweep;

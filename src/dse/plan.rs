@@ -1,6 +1,8 @@
 //! A sweep's plan: every point resolved and checked, with its stable id, the training it
 //! shares, and its shard.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -117,41 +119,39 @@ impl Plan {
     /// fails here, naming its axis, before anything runs.
     pub fn new(sweep: Sweep, cache: &DataCache) -> Result<Self, InputError> {
         let n = sweep.points();
+        let axes = axis_keys(&sweep);
         let mut points: Vec<PointPlan> = Vec::with_capacity(n);
-        let mut keys: Vec<String> = Vec::new();
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut keys: HashMap<String, usize> = HashMap::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for index in 0..n {
             let p = prepare(&sweep, index, cache)?;
             let id = point_id(&p);
-            if let Some(q) = points.iter().find(|q| q.id == id) {
-                let axes = axis_keys(&sweep);
+            let point = PointPlan {
+                index,
+                id: id.clone(),
+                training: id.clone(),
+                values: sweep.coords(index).into_iter().cloned().collect(),
+            };
+            if let Some(&q) = ids.get(&id) {
                 return Err(InputError::new(format!(
-                    "{}: points {} ({}) and {index} ({}) resolve to the same configuration; drop one of the values",
+                    "{}: points {q} ({}) and {index} ({}) resolve to the same configuration; drop one of the values",
                     sweep.file.display(),
-                    q.index,
-                    q.label(&axes),
-                    label(&sweep, index)
+                    points[q].label(&axes),
+                    point.label(&axes)
                 )));
             }
+            ids.insert(id, index);
             let key = training_key(&p.arch.config, &p.workload.config);
-            let g = match keys.iter().position(|k| *k == key) {
-                Some(g) => g,
-                None => {
-                    keys.push(key);
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                }
-            };
+            let g = *keys.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
             groups[g].push(index);
             let training = points
                 .get(groups[g][0])
-                .map_or_else(|| id.clone(), |lead| lead.id.clone());
-            points.push(PointPlan {
-                index,
-                id,
-                training,
-                values: sweep.coords(index).into_iter().cloned().collect(),
-            });
+                .map_or_else(|| point.id.clone(), |lead| lead.id.clone());
+            points.push(PointPlan { training, ..point });
         }
         Ok(Self {
             sweep,
@@ -170,10 +170,10 @@ impl Plan {
         prepare(&self.sweep, index, cache)
     }
 
-    /// A fingerprint of the plan: the hash of its point ids in order. Shards of one sweep
+    /// A fingerprint of the plan: the hash of its axes and points. Shards of one sweep
     /// share it.
     pub fn fingerprint(&self) -> String {
-        fingerprint(&self.points)
+        fingerprint(&self.axes(), &self.points)
     }
 
     /// The shard of every point when the sweep is split into `count` shards. A training
@@ -198,24 +198,25 @@ impl Plan {
     }
 }
 
-/// The hash of point ids in order.
-pub fn fingerprint(points: &[PointPlan]) -> String {
-    let ids: Vec<&str> = points.iter().map(|p| p.id.as_str()).collect();
-    short_hash(&ids.join("\n"))
+/// The hash of a plan's axes and of every point (index, id, training, values), in order:
+/// any edit to a manifest's plan changes it.
+pub fn fingerprint(axes: &[String], points: &[PointPlan]) -> String {
+    let mut text = axes.join("\n");
+    for p in points {
+        let values: Vec<String> = p.values.iter().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "\n{} {} {} [{}]",
+            p.index,
+            p.id,
+            p.training,
+            values.join(", ")
+        ));
+    }
+    short_hash(&text)
 }
 
 fn axis_keys(sweep: &Sweep) -> Vec<String> {
     sweep.axes.iter().map(|a| a.key.clone()).collect()
-}
-
-fn label(sweep: &Sweep, index: usize) -> String {
-    sweep
-        .axes
-        .iter()
-        .zip(sweep.coords(index))
-        .map(|(a, v)| format!("{}={}", a.key, cell(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn prepare(sweep: &Sweep, index: usize, cache: &DataCache) -> Result<Prepared, InputError> {

@@ -30,8 +30,8 @@ use crate::error::InputError;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// At most this many points in one sweep (a typo such as `step = 0.0001` should fail fast,
-/// not plan a million runs).
-pub const MAX_POINTS: usize = 100_000;
+/// not plan a million runs; checking a point takes a few ms).
+pub const MAX_POINTS: usize = 10_000;
 
 /// A sweep file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +136,16 @@ impl Sweep {
             let origin = format!("{}: set {key} = {value}", src.at_key(&p));
             sets.push(Override::from_value(origin, &key, value));
         }
+        if let Some(o) = sets
+            .iter()
+            .find(|o| f.axes.iter().any(|a| a.key == o.path.join(".")))
+        {
+            return Err(InputError::new(format!(
+                "{}: `{}` is also an axis; drop it from [set]",
+                o.origin,
+                o.path.join(".")
+            )));
+        }
         for arg in cli_sets {
             let o = Override::parse(arg)?;
             if let Some(a) = f.axes.iter().find(|a| a.key == o.path.join(".")) {
@@ -234,6 +244,22 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
             ),
         ));
     }
+    if let Some(name) = &f.name {
+        let ok = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            return Err((
+                parse_dotted("name"),
+                format!(
+                    "`{name}` cannot name a folder and a job: use letters, digits, `.`, `_` and `-`"
+                ),
+            ));
+        }
+    }
     if f.axes.is_empty() {
         return Err((
             vec![Seg::Key("axis".into())],
@@ -259,6 +285,15 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
             ));
         }
         let values = axis_values(a).map_err(|(k, m)| (at(k), format!("axis {}: {m}", a.key)))?;
+        if let Some(v) = values.iter().find(|v| v.is_table()) {
+            return Err((
+                at("values"),
+                format!(
+                    "axis {}: value {v} is a table; vary one key per axis (e.g. key = \"{}.tiles\")",
+                    a.key, a.key
+                ),
+            ));
+        }
         for (j, v) in values.iter().enumerate() {
             if values[..j].contains(v) {
                 return Err((
@@ -337,10 +372,11 @@ fn range_values(r: &RangeSpec) -> Result<Vec<toml::Value>, String> {
                 return Err(format!("range step must be positive, got {step}"));
             }
             let ints = ints && matches!(s, toml::Value::Integer(_));
-            let n = ((stop - start) / step * (1.0 + 1e-12) + 1e-9).floor() as usize + 1;
-            if n > MAX_POINTS {
+            let span = ((stop - start) / step * (1.0 + 1e-12) + 1e-9).floor();
+            if !(span.is_finite() && span < MAX_POINTS as f64) {
                 return Err(too_many());
             }
+            let n = span as usize + 1;
             for i in 0..n {
                 let x = start + i as f64 * step;
                 out.push(if ints {
@@ -438,6 +474,7 @@ mod tests {
         assert!(r("start = 1\nstop = 2\nstep = 0").is_err());
         assert!(r("start = 1\nstop = 2").is_err());
         assert!(r("start = 0\nstop = 1e9\nstep = 1").is_err());
+        assert!(r("start = 0.0\nstop = 1e300\nstep = 1e-300").is_err());
     }
 
     #[test]

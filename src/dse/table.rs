@@ -87,9 +87,9 @@ impl Manifest {
             ))
         })?;
         let plans: Vec<PointPlan> = m.points.iter().map(|p| p.plan.clone()).collect();
-        if fingerprint(&plans) != m.plan {
+        if fingerprint(&m.axes, &plans) != m.plan {
             return Err(InputError::new(format!(
-                "{}: the point list does not match its plan fingerprint {}; the file was edited",
+                "{}: the axes or points do not match the plan fingerprint {}; the file was edited",
                 path.display(),
                 m.plan
             )));
@@ -112,9 +112,9 @@ pub fn point_dir(dir: &Path, id: &str) -> PathBuf {
     dir.join(POINTS).join(id)
 }
 
-/// Whether a point's report folder is complete and was written by this build: its
-/// `summary.csv` (written last) is there with today's columns, and its `run.toml` names
-/// this version.
+/// Whether a point's report folder is complete and its results are those this build would
+/// report: its `summary.csv` (written last) is there with today's columns, and its
+/// `run.toml` has today's [`report::RESULTS_VERSION`].
 pub fn is_complete(point_dir: &Path) -> bool {
     let header = report::summary_header().join(",");
     let summary_ok = fs::read_to_string(point_dir.join("summary.csv"))
@@ -125,20 +125,35 @@ pub fn is_complete(point_dir: &Path) -> bool {
         .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
         .and_then(|t| {
             t.get("run")?
-                .get("version")?
-                .as_str()
-                .map(|v| v == env!("CARGO_PKG_VERSION"))
+                .get("results_version")?
+                .as_integer()
+                .map(|v| v == i64::from(report::RESULTS_VERSION))
         })
         .unwrap_or(false);
     summary_ok && version_ok
 }
 
-/// The columns of `sweep.csv`: `point`, `id`, one per axis, `training`, `replayed`, then
-/// every column of `summary.csv` (the wall-clock ones last).
-pub fn header(axes: &[String]) -> Vec<String> {
+/// The columns that describe a point: `point`, `id`, one per axis, `training`, `replayed`.
+pub fn point_header(axes: &[String]) -> Vec<String> {
     let mut h: Vec<String> = vec!["point".into(), "id".into()];
     h.extend(axes.iter().cloned());
     h.extend(["training".into(), "replayed".into()]);
+    h
+}
+
+/// A point's values in the [`point_header`] columns.
+pub fn point_cells(p: &PointPlan) -> Vec<String> {
+    let mut row: Vec<String> = vec![p.index.to_string(), p.id.clone()];
+    row.extend(p.values.iter().map(cell));
+    row.push(p.training.clone());
+    row.push(p.replayed().to_string());
+    row
+}
+
+/// The columns of `sweep.csv`: the [`point_header`] columns, then every column of
+/// `summary.csv` (the wall-clock ones last).
+pub fn header(axes: &[String]) -> Vec<String> {
+    let mut h = point_header(axes);
     h.extend(report::summary_header().into_iter().map(String::from));
     h
 }
@@ -156,10 +171,7 @@ pub fn sweep_csv(dir: &Path, axes: &[String], points: &[&PointPlan]) -> Result<V
             .records()
             .next()
             .with_context(|| format!("{}: no row", path.display()))??;
-        let mut row: Vec<String> = vec![p.index.to_string(), p.id.clone()];
-        row.extend(p.values.iter().map(cell));
-        row.push(p.training.clone());
-        row.push(p.replayed().to_string());
+        let mut row = point_cells(p);
         row.extend(summary.iter().map(String::from));
         w.write_record(&row)?;
     }
