@@ -135,7 +135,9 @@ merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"${{args[@]}}\" \"$he
 merge=${{merge%%;*}}\n\
 echo \"merge: job $merge\"\n\
 [ \"$wait\" = 1 ] || exit 0\n\
-while squeue -h -j \"$merge\" 2>/dev/null | grep -q .; do sleep 2; done\n\
+# Until the job leaves the queue; a failing squeue (slurmctld busy) is retried for 2 min.\n\
+fails=0\n\
+while true; do if q=$(squeue -h -j \"$merge\" 2>/dev/null); then fails=0; [ -n \"$q\" ] || break; else fails=$((fails + 1)); [ \"$fails\" -lt 60 ] || break; fi; sleep 2; done\n\
 state=$(scontrol show job \"$merge\" 2>/dev/null | sed -n 's/.*JobState=\\([A-Z_]*\\).*/\\1/p')\n\
 if [ \"$state\" != COMPLETED ]; then echo \"merge job $merge ended ${{state:-in an unknown state}}; logs: $here/*.log\" >&2; exit 1; fi\n\
 echo \"merged: {outd}/sweep.csv\"\n",

@@ -1,5 +1,6 @@
 //! Figures of a sweep's output folder (`sweep.csv`): each metric against each axis, and the
-//! two Pareto fronts (energy against accuracy, tiles against time), with `pareto.csv`.
+//! three Pareto fronts (chip energy and device write energy against accuracy, time against
+//! tiles), with `pareto.csv`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -356,7 +357,7 @@ fn pairs(x: &[Option<f64>], y: &[Option<f64>]) -> Vec<(usize, (f64, f64))> {
         .collect()
 }
 
-/// The Pareto figures and `pareto.csv` (when either front exists).
+/// The Pareto figures and `pareto.csv` (when any front exists).
 fn pareto_outputs(table: &Table, title: &str) -> anyhow::Result<Vec<Output>> {
     let ids = table.text("id").unwrap_or_default();
     let fig_title = format!("Pareto front, {}", title.trim_start_matches("sweep: "));
