@@ -173,11 +173,21 @@ impl Sweep {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "sweep".into())
         });
+        let (arch, workload) = (base.join(&f.arch), base.join(&f.workload));
+        for (key, p) in [("arch", &arch), ("workload", &workload)] {
+            if !p.is_file() {
+                return Err(InputError::new(format!(
+                    "{}: {key}: no such file {} (paths are relative to the sweep file)",
+                    src.at_key(&parse_dotted(key)),
+                    p.display()
+                )));
+            }
+        }
         Ok(Self {
             file: path.to_path_buf(),
             name,
-            arch: base.join(&f.arch),
-            workload: base.join(&f.workload),
+            arch,
+            workload,
             sets,
             axes,
         })
@@ -419,6 +429,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.toml");
         std::fs::write(&p, text).unwrap();
+        std::fs::write(dir.path().join("a.toml"), "").unwrap();
+        std::fs::write(dir.path().join("w.toml"), "").unwrap();
         Sweep::read(&p, &[])
             .map_err(|e| InputError::new(e.message.replace(&*p.to_string_lossy(), "s.toml")))
     }
@@ -495,6 +507,16 @@ mod tests {
         );
         let e = read(HEAD).unwrap_err();
         assert!(e.message.contains("at least one [[axis]]"), "{}", e.message);
+        let e = read(&format!(
+            "{}[[axis]]\nkey = \"chip.tiles\"\nvalues = [4]\n",
+            HEAD.replace("a.toml", "nope.toml")
+        ))
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("s.toml:1: arch: no such file"),
+            "{}",
+            e.message
+        );
         let e = read(&format!(
             "{HEAD}[[axis]]\nkey = \"chip.tiles\"\nvalues = [1, 1]\n"
         ))
