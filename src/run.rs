@@ -271,26 +271,9 @@ pub fn check_chip(arch: &Loaded<ArchConfig>, net: &Network, batch: u64) -> Resul
 
 /// Trains a prepared run.
 pub fn execute(p: &mut Prepared, observer: &mut dyn Observer) -> Outcome {
-    let seed = p.seed();
-    let init = p.net.init_params(seed);
-    let mut store = store::build(&p.arch.config, p.net.params(), &init, seed);
-    let mut chip = p.map.clone().map(|m| Scheduler::new(&p.arch.config, m));
-    let t0 = Instant::now();
-    let epochs = train::train(
-        &mut p.net,
-        store.as_mut(),
-        &p.data,
-        &p.workload.config.training,
-        chip.as_mut(),
-        observer,
-    );
-    Outcome {
-        epochs,
-        store: store.describe(),
-        wall_s: t0.elapsed().as_secs_f64(),
-        train_images: p.data.train.len(),
-        chip,
-    }
+    execute_shared(p, &[], observer)
+        .pop()
+        .expect("one outcome per point")
 }
 
 /// Trains `lead` once and runs, on that one training, the chip model of `lead` and of each

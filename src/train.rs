@@ -198,34 +198,12 @@ impl ChipLink {
     }
 }
 
-/// Trains `net` on `data` with weights held in `store`; returns one record per epoch.
-/// With a `chip`, every batch is also executed on the modelled hardware (timing and
-/// energy only: the chip reads what the store did and never changes it), on a thread of
-/// its own.
-pub fn train(
-    net: &mut Network,
-    store: &mut dyn WeightStore,
-    data: &Splits,
-    cfg: &TrainingConfig,
-    chip: Option<&mut Scheduler>,
-    observer: &mut dyn Observer,
-) -> Vec<EpochStats> {
-    let (mut epochs, per_chip) =
-        train_shared(net, store, data, cfg, chip.into_iter().collect(), observer);
-    if let Some(chip_epochs) = per_chip.into_iter().next() {
-        for (e, c) in epochs.iter_mut().zip(chip_epochs) {
-            e.chip = Some(c);
-        }
-    }
-    epochs
-}
-
-/// Trains once and replays the training's activity through several chip models: each
-/// batch's device log goes to every chip in `chips`, each on a thread of its own. Returns
-/// the epochs (their `chip` is the first chip model's, or `None` without chips) and, per
-/// chip model, its totals of each epoch. The chip models must differ only in what cannot
-/// change the numerics (tiles, drivers, clock, network, energy table): they all read the
-/// one training.
+/// Trains `net` on `data` with weights held in `store`; returns one record per epoch and,
+/// per chip model in `chips`, its totals of each epoch. Every batch's device log goes to
+/// every chip model, each on a thread of its own (timing and energy only: they read what
+/// the store did and never change it); the epochs' `chip` is the first model's, or `None`
+/// without chips. The chip models must differ only in what cannot change the numerics
+/// (tiles, drivers, clock, network, energy table): they all read the one training.
 pub fn train_shared(
     net: &mut Network,
     store: &mut dyn WeightStore,
