@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use clap::Subcommand;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use nandspin::dse::slurm::{self, SlurmOptions};
@@ -11,7 +12,89 @@ use nandspin::dse::{self, Plan, Progress, RunOptions, Sweep, merge, table};
 use nandspin::error::InputError;
 use nandspin::run::DataCache;
 
-use super::SweepCommand;
+use super::console::{self, say};
+
+#[derive(Subcommand)]
+pub enum SweepCommand {
+    /// List the points of a sweep: axis values, id, the training each shares, its shard.
+    Plan {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Override a config key of every point, e.g. --set training.epochs=1 (repeatable;
+        /// the value is TOML).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Show which of this many shards each point goes to.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        shard_count: Option<u32>,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Run the points of a sweep that have no complete report yet, and write sweep.csv.
+    Run {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Output folder [default: runs/sweeps/<name>, or runs/sweeps/<name>/shard-<i>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Trainings run at once [default: the number of CPUs].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// Run only shard I of --shard-count (0-based).
+        #[arg(
+            long,
+            value_name = "I",
+            env = "SLURM_ARRAY_TASK_ID",
+            requires = "shard_count"
+        )]
+        shard_index: Option<u32>,
+        /// Split the sweep into this many shards.
+        #[arg(long, value_name = "N", env = "SLURM_ARRAY_TASK_COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+        shard_count: Option<u32>,
+        /// Override a config key of every point, e.g. --set training.epochs=1 (repeatable;
+        /// the value is TOML).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// No progress bars; only the final line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Join the output folders of a sweep's shards; fails on missing or duplicated points.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder [default: the shard folders' common parent].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write Slurm job scripts: a job array with one shard per task, and a merge job that
+    /// runs after all tasks succeeded (OUT/slurm/submit.sh submits both).
+    EmitSlurm {
+        /// The sweep file.
+        sweep: PathBuf,
+        /// Number of shards (array tasks).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        shards: u32,
+        /// At most this many tasks at once.
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        max_running: Option<u32>,
+        /// CPUs per task (each shard runs this many trainings at once).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus_per_task: u32,
+        /// Output folder of the sweep [default: runs/sweeps/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key of every point, e.g. --set training.epochs=1 (repeatable;
+        /// the value is TOML).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Extra #SBATCH option for both jobs, e.g. --sbatch=--partition=batch.
+        #[arg(long, value_name = "OPTION", allow_hyphen_values = true)]
+        sbatch: Vec<String>,
+    },
+}
 
 /// Runs one `nandspin sweep` command.
 pub fn command(action: SweepCommand) -> anyhow::Result<()> {
@@ -100,9 +183,10 @@ fn plan(sweep: &Path, sets: &[String], shards: Option<usize>, csv: bool) -> anyh
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        text.push_str(&super::aligned(&rows, |_| true));
+        text.push_str(&console::aligned(&rows, |_| true));
     }
-    super::print_bytes(text.as_bytes())
+    console::write(text.as_bytes());
+    Ok(())
 }
 
 /// Progress bars: points done, and one bar per worker for the batches of its training.
@@ -180,7 +264,7 @@ impl Progress for Bars {
                 .get(worker)
                 .map(|b| b.message())
                 .unwrap_or_default();
-            println!(
+            say!(
                 "[{}/{}] {label}: done at {:.1} s",
                 self.points.position(),
                 self.points.length().unwrap_or(0),
@@ -233,7 +317,7 @@ fn run(
         sets,
     };
     if !quiet {
-        println!(
+        say!(
             "sweep {}: {} points, {} trainings{}; output {}",
             plan.sweep.name,
             plan.points.len(),
@@ -246,7 +330,7 @@ fn run(
     let summary = dse::exec::run(&plan, &opts, &cache, &bars);
     bars.multi.clear().ok();
     let s = summary?;
-    println!(
+    say!(
         "sweep {}: {} points ({} run now in {} trainings, {} already complete) in {:.1} s; table: {}",
         plan.sweep.name,
         s.points,
@@ -266,7 +350,7 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     let m = merge::merge(dirs, out.as_deref())?;
-    println!(
+    say!(
         "merged {} shard folders: {} points; table: {}",
         dirs.len(),
         m.points,
@@ -300,7 +384,7 @@ fn emit_slurm(
     let counts: Vec<String> = (0..shards)
         .map(|s| per_shard.iter().filter(|&&x| x == s).count().to_string())
         .collect();
-    println!(
+    say!(
         "sweep {}: {} points, {} trainings in {shards} shards (points per shard: {})",
         plan.sweep.name,
         plan.points.len(),
@@ -308,10 +392,10 @@ fn emit_slurm(
         counts.join(", ")
     );
     for f in &files {
-        println!("wrote {}", f.display());
+        say!("wrote {}", f.display());
     }
     let submit = files.last().expect("submit.sh");
-    println!(
+    say!(
         "submit with: bash {}   (add --wait to block until the merge has run)",
         submit.display()
     );
