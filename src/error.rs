@@ -45,3 +45,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         1
     }
 }
+
+/// At most 80 characters of a value quoted in a message, with `...` when cut.
+pub fn clip(value: &str) -> String {
+    const MAX: usize = 80;
+    match value.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &value[..i]),
+        None => value.to_string(),
+    }
+}

@@ -11,6 +11,7 @@ pub mod device;
 pub mod dse;
 pub mod engine;
 pub mod error;
+pub mod folder;
 pub mod hw;
 pub mod nn;
 pub mod plot;

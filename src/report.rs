@@ -581,6 +581,7 @@ struct RunMeta<'a> {
     tool: &'static str,
     version: &'static str,
     results_version: u32,
+    id: String,
     seed: u64,
     arch_name: &'a str,
     workload_name: &'a str,
@@ -609,6 +610,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
             tool: "nandspin",
             version: env!("CARGO_PKG_VERSION"),
             results_version: RESULTS_VERSION,
+            id: crate::dse::plan::run_id(p),
             seed: p.seed(),
             arch_name: &p.arch_name,
             workload_name: &p.workload_name,
@@ -627,19 +629,17 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// Writes `run.toml`, `epochs.csv`, `layers.csv`, `components.csv` and `summary.csv` into `out_dir` (which
-/// must exist) as one report, `summary.csv` last; returns their paths.
+/// Writes `run.toml`, `epochs.csv`, `layers.csv`, `components.csv` and `summary.csv` as the
+/// whole content of `out_dir`, replacing what it held in one step
+/// ([`crate::folder::write_folder`]); returns their paths.
 pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<PathBuf>> {
     let files = vec![
-        (out_dir.join("run.toml"), run_toml(p, out_dir)?),
-        (out_dir.join("epochs.csv"), epochs_csv(outcome)?),
-        (
-            out_dir.join("layers.csv"),
-            layers_csv(p.net.params(), outcome)?,
-        ),
-        (out_dir.join("components.csv"), components_csv(outcome)?),
-        (out_dir.join("summary.csv"), summary_csv(p, outcome)?),
+        ("run.toml", run_toml(p, out_dir)?),
+        ("epochs.csv", epochs_csv(outcome)?),
+        ("layers.csv", layers_csv(p.net.params(), outcome)?),
+        ("components.csv", components_csv(outcome)?),
+        ("summary.csv", summary_csv(p, outcome)?),
     ];
-    write_set(&files)?;
-    Ok(files.into_iter().map(|(path, _)| path).collect())
+    crate::folder::write_folder(out_dir, &files)?;
+    Ok(files.into_iter().map(|(f, _)| out_dir.join(f)).collect())
 }

@@ -94,8 +94,9 @@ fn stem(p: &Path) -> String {
         .unwrap_or_else(|| "run".into())
 }
 
-/// Splits a `run.toml` into in-memory arch and workload sources.
-fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
+/// Splits a `run.toml` into in-memory arch and workload sources, with the `--set`
+/// arguments it records (`[run] overrides`).
+fn sources_from_run(path: &Path) -> Result<(Source, Source, Vec<String>), InputError> {
     let src = Source::read(path)?;
     let table: toml::Table = toml::from_str(&src.text).map_err(|e| {
         InputError::new(format!(
@@ -118,7 +119,17 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
         ))
     };
     // The seed is the workload's `training.seed`; `[run]` only describes the run.
-    Ok((part("arch")?, part("workload")?))
+    let recorded: Vec<String> = table
+        .get("run")
+        .and_then(|r| r.get("overrides"))
+        .and_then(|o| o.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((part("arch")?, part("workload")?, recorded))
 }
 
 /// Data sets loaded once and shared by the runs of a process (the points of a sweep), keyed
@@ -197,9 +208,13 @@ pub fn prepare_with(
     cache: &DataCache,
 ) -> Result<Prepared, InputError> {
     let (arch_sets, work_sets) = config::route_overrides(overrides)?;
-    let (arch_src, work_src) = match &req.from {
+    let (arch_src, work_src, recorded) = match &req.from {
         Some(run) => sources_from_run(run)?,
-        None => (Source::read(&req.arch)?, Source::read(&req.workload)?),
+        None => (
+            Source::read(&req.arch)?,
+            Source::read(&req.workload)?,
+            Vec::new(),
+        ),
     };
     let arch_name_default = stem(&req.arch);
     let work_base = match &req.from {
@@ -230,17 +245,63 @@ pub fn prepare_with(
     } else {
         None
     };
+    let arch_name = checked_name(
+        &arch,
+        arch.config.name.as_ref(),
+        &arch_name_default,
+        "arch",
+        &req.arch,
+    )?;
+    let workload_name = checked_name(
+        &workload,
+        workload.config.name.as_ref(),
+        &work_name_default,
+        "workload",
+        &req.workload,
+    )?;
     Ok(Prepared {
-        arch_name: arch.config.name.clone().unwrap_or(arch_name_default),
-        workload_name: workload.config.name.clone().unwrap_or(work_name_default),
+        arch_name,
+        workload_name,
         arch,
         workload,
         data_dir,
         data,
         net,
-        sets: overrides.iter().map(|o| o.raw.clone()).collect(),
+        // Relative to the original files: a record's own overrides come first.
+        sets: recorded
+            .into_iter()
+            .chain(overrides.iter().map(|o| o.raw.clone()))
+            .collect(),
         map,
     })
+}
+
+/// The name a config reports under: its `name` key, else its file's stem; either must be
+/// safe as part of a folder name ([`config::name::check_path_name`]).
+fn checked_name<T>(
+    loaded: &Loaded<T>,
+    name: Option<&String>,
+    stem: &str,
+    kind: &str,
+    file: &Path,
+) -> Result<String, InputError> {
+    match name {
+        Some(name) => {
+            config::name::check_path_name(name)
+                .map_err(|msg| loaded.error_at(&parse_dotted("name"), &msg))?;
+            Ok(name.clone())
+        }
+        None => {
+            config::name::check_path_name(stem).map_err(|msg| {
+                InputError::new(format!(
+                    "{}: the {kind} file's name stands in for `name`, but {}; set `name` in the file",
+                    file.display(),
+                    msg.trim_start_matches("the name ")
+                ))
+            })?;
+            Ok(stem.to_string())
+        }
+    }
 }
 
 /// Checks that the network fits the chip (buffer and weights) and places it.

@@ -33,6 +33,7 @@ pub struct DeviceArgs {
 /// Prints (or writes) the characterisation CSV.
 pub fn command(args: DeviceArgs) -> anyhow::Result<()> {
     let pulses = curve::parse_pulses(&args.pulse_ns)?;
+    super::check_input(&args.arch, "--arch")?;
     let a = run::load_arch(&args.arch, &args.sets)?;
     let currents = match args.current_ua {
         Some(spec) => curve::parse_currents(&spec)?,

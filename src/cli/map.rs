@@ -66,6 +66,8 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
         sets,
         ..RunRequest::default()
     };
+    super::check_input(&req.arch, "--arch")?;
+    super::check_input(&req.workload, "--workload")?;
     let p = run::prepare(&req)?;
     let batch = u64::from(p.workload.config.training.batch_size);
     let m = match p.map.clone() {

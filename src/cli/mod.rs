@@ -22,3 +22,27 @@ impl std::fmt::Display for Reported {
 }
 
 impl std::error::Error for Reported {}
+
+/// Refuses a config path that is not there with a hint: relative paths (the defaults
+/// `arch/nandspin.toml` and `workloads/lenet5-mnist.toml` among them) are read from the
+/// current folder, which is not always the project's.
+pub fn check_input(path: &std::path::Path, flag: &str) -> Result<(), nandspin::error::InputError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let here = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let hint = if path.is_relative() {
+        format!(
+            "; relative paths are read from the current folder ({}): run nandspin in the project's folder, or pass {flag} FILE",
+            nandspin::error::clip(&here)
+        )
+    } else {
+        String::new()
+    };
+    Err(nandspin::error::InputError::new(format!(
+        "{}: no such file ({flag}){hint}",
+        path.display()
+    )))
+}

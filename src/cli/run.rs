@@ -26,9 +26,13 @@ pub struct RunArgs {
     /// Rerun a previous run from its run.toml (instead of --arch and --workload).
     #[arg(long, conflicts_with_all = ["arch", "workload"])]
     from: Option<PathBuf>,
-    /// Report folder [default: runs/<workload>-<arch>-s<seed>].
+    /// Report folder [default: runs/<workload>-<arch>-s<seed>, plus -<id> of the
+    /// configuration when --set changed it]. Its content is replaced whole.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the reports of a different configuration in the report folder.
+    #[arg(long)]
+    force: bool,
     /// Seed of every random stream (overrides training.seed); 0 to 2^63-1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     seed: Option<u64>,
@@ -94,13 +98,16 @@ impl Observer for Console {
     }
 }
 
-/// `runs/<workload>-<arch>-s<seed>`, plus a short hash of the `--set` arguments when there
-/// are any, so that runs with different overrides do not overwrite each other.
-fn default_out(p: &run::Prepared) -> PathBuf {
+/// The default report folder: `runs/<workload>-<arch>-s<seed>`, plus `-` and the first 8
+/// hex digits of the configuration's id when any `--set` changed the files' configs (for
+/// `run --from`, the `--set`s recorded in its `run.toml` count too), so that runs of
+/// different configurations get different folders and a rerun of a record gets the
+/// record's folder.
+fn default_out(p: &run::Prepared, id: &str) -> PathBuf {
     let mut name = format!("{}-{}-s{}", p.workload_name, p.arch_name, p.seed());
     if !p.sets.is_empty() {
-        let words: Vec<u64> = p.sets.join("\n").bytes().map(u64::from).collect();
-        name.push_str(&format!("-{:08x}", nandspin::rng::key(&words) >> 32));
+        name.push('-');
+        name.push_str(&id[..8.min(id.len())]);
     }
     PathBuf::from("runs").join(name)
 }
@@ -115,6 +122,7 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         seed,
         sets,
         quiet,
+        force,
     } = args;
     let req = RunRequest {
         arch,
@@ -123,14 +131,22 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         sets,
         seed,
     };
+    if req.from.is_none() {
+        super::check_input(&req.arch, "--arch")?;
+        super::check_input(&req.workload, "--workload")?;
+    }
     let mut prepared = run::prepare(&req)?;
-    let out = out.unwrap_or_else(|| default_out(&prepared));
-    std::fs::create_dir_all(&out).map_err(|e| {
-        nandspin::error::InputError::new(format!(
-            "--out {}: cannot create the report folder: {e}",
-            out.display()
-        ))
-    })?;
+    let id = nandspin::dse::plan::run_id(&prepared);
+    let out = out.unwrap_or_else(|| default_out(&prepared, &id));
+    nandspin::folder::check_replace(&out, &id, force)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            nandspin::error::InputError::new(format!(
+                "--out {}: cannot create the folder that holds it: {e}",
+                out.display()
+            ))
+        })?;
+    }
     let t = &prepared.workload.config.training;
     let params: usize = prepared.net.parameter_count();
     if !quiet {

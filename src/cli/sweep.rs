@@ -59,6 +59,9 @@ pub enum SweepCommand {
         /// No progress bars; only the final line.
         #[arg(long, short)]
         quiet: bool,
+        /// Write into an output folder that holds another sweep's output.
+        #[arg(long)]
+        force: bool,
     },
     /// Join the output folders of a sweep's shards; fails on missing or duplicated points.
     Merge {
@@ -113,7 +116,16 @@ pub fn command(action: SweepCommand) -> anyhow::Result<()> {
             shard_count,
             sets,
             quiet,
-        } => run(&sweep, out, jobs, shard_index, shard_count, sets, quiet),
+            force,
+        } => run(
+            &sweep,
+            out,
+            jobs,
+            (shard_index, shard_count),
+            sets,
+            quiet,
+            force,
+        ),
         SweepCommand::Merge { dirs, out } => merge(&dirs, out),
         SweepCommand::EmitSlurm {
             sweep,
@@ -278,10 +290,10 @@ fn run(
     sweep: &Path,
     out: Option<PathBuf>,
     jobs: Option<u32>,
-    shard_index: Option<u32>,
-    shard_count: Option<u32>,
+    (shard_index, shard_count): (Option<u32>, Option<u32>),
     sets: Vec<String>,
     quiet: bool,
+    force: bool,
 ) -> anyhow::Result<()> {
     let shard = match (shard_index, shard_count) {
         (Some(i), Some(n)) if i >= n => {
@@ -306,6 +318,7 @@ fn run(
         Some((i, _)) => default_out(&plan).join(format!("shard-{i}")),
         None => default_out(&plan),
     });
+    check_out(&out, &plan, force)?;
     let jobs = jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |j| j as usize,
@@ -340,6 +353,31 @@ fn run(
         s.wall_s,
         s.table.display()
     );
+    Ok(())
+}
+
+/// Refuses an output folder that is a file, or that holds another sweep's output (unless
+/// `force`). The same sweep with other axis values may reuse its folder: points are kept
+/// by their configuration's id.
+fn check_out(out: &Path, plan: &Plan, force: bool) -> Result<(), InputError> {
+    if out.exists() && !out.is_dir() {
+        return Err(InputError::new(format!(
+            "--out {}: exists and is not a folder; give --out a folder for the sweep",
+            out.display()
+        )));
+    }
+    if force || !out.join(dse::table::MANIFEST).is_file() {
+        return Ok(());
+    }
+    let old = dse::table::Manifest::read(out)?;
+    if old.name != plan.sweep.name {
+        return Err(InputError::new(format!(
+            "{}: holds the output of sweep `{}`, not `{}`; pass --force to write into it anyway, or --out to choose another folder",
+            out.display(),
+            nandspin::error::clip(&old.name),
+            plan.sweep.name
+        )));
+    }
     Ok(())
 }
 

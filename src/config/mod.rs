@@ -9,6 +9,7 @@
 pub mod arch;
 pub mod device;
 pub mod hw;
+pub mod name;
 pub mod source;
 pub mod workload;
 

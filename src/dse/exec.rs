@@ -230,22 +230,15 @@ fn run_task(
         .iter()
         .map(|&i| plan.prepare(i, cache))
         .collect::<Result<_, _>>()?;
-    // The folders first, so that a folder that cannot be made fails before the training;
-    // and without an old `summary.csv`, so that a folder being rewritten is never taken as
-    // finished.
+    // The folders first, so that a folder that cannot be made fails before the training.
+    // An old report in one stays whole until the new one replaces it in one step.
     let dirs: Vec<PathBuf> = task
         .iter()
         .map(|&i| table::point_dir(out, &plan.points[i].id))
         .collect();
     for dir in &dirs {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        remove_stale_temporaries(dir);
-        match fs::remove_file(dir.join("summary.csv")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("clearing {}", dir.display()));
-            }
-            _ => {}
-        }
+        crate::folder::remove_stale(dir);
     }
     let axes = plan.axes();
     let lead_plan = &plan.points[task[0]];
@@ -260,15 +253,3 @@ fn run_task(
     Ok(task.len())
 }
 
-/// Removes temporary files a killed run may have left in a report folder.
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".tmp-") {
-            let _ = fs::remove_file(e.path());
-        }
-    }
-}

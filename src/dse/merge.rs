@@ -173,21 +173,12 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Copies a point's report files (as one report: `summary.csv` last).
+/// Copies a point's report files as one report ([`crate::folder::write_folder`]).
 fn copy_report(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let mut names: Vec<String> = fs::read_dir(from)
-        .with_context(|| format!("reading {}", from.display()))?
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !(n.starts_with('.') && n.contains(".tmp-")))
-        .collect();
-    names.sort_by_key(|n| (n == "summary.csv", n.clone()));
-    for n in names {
-        let mut bytes = fs::read(from.join(&n))
-            .with_context(|| format!("reading {}", from.join(&n).display()))?;
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    for n in crate::folder::REPORT_FILES {
+        let mut bytes = fs::read(from.join(n))
+            .with_context(|| format!("reading {}", from.join(n).display()))?;
         if n == "run.toml" {
             // The rerun command names the report's folder: the new one.
             let rerun = toml::Value::String(format!(
@@ -203,7 +194,7 @@ fn copy_report(from: &Path, to: &Path) -> Result<()> {
                 .collect();
             bytes = (text.join("\n") + "\n").into_bytes();
         }
-        files.push((to.join(&n), bytes));
+        files.push((n, bytes));
     }
-    report::write_set(&files)
+    crate::folder::write_folder(to, &files)
 }

@@ -84,6 +84,19 @@ pub fn point_id(p: &Prepared) -> String {
     short_hash(&canonical(&arch, &workload))
 }
 
+/// A run's configuration id: like [`point_id`], but with the data folder resolved to the
+/// absolute path the run read, as its `run.toml` records it; so a run and a rerun of its
+/// record (`run --from`) have the same id, and runs on different data folders do not.
+pub fn run_id(p: &Prepared) -> String {
+    let mut arch = p.arch.config.clone();
+    arch.name = Some(p.arch_name.clone());
+    let mut workload = p.workload.config.clone();
+    workload.name = Some(p.workload_name.clone());
+    workload.data.dir =
+        std::fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
+    short_hash(&canonical(&arch, &workload))
+}
+
 /// What decides a point's numerics: its configs without the keys that only the timing and
 /// energy model reads (`[chip]`, `[tile]`, `[subarray]`, `[noc]`, `[dram]`, and the energy
 /// table's non-device entries) and without names. Points with the same key train to

@@ -173,6 +173,19 @@ impl Sweep {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "sweep".into())
         });
+        if f.name.is_none() {
+            let ok = crate::config::name::check_path_name(&name).is_ok()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !ok {
+                return Err(InputError::new(format!(
+                    "{}: the sweep file's name stands in for `name` but cannot name a folder and a job; set `name` to letters, digits, `.`, `_` and `-` (at most {} characters)",
+                    path.display(),
+                    crate::config::name::MAX_NAME_CHARS
+                )));
+            }
+        }
         let (arch, workload) = (base.join(&f.arch), base.join(&f.workload));
         for (key, p) in [("arch", &arch), ("workload", &workload)] {
             if !p.is_file() {
@@ -255,6 +268,9 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
         ));
     }
     if let Some(name) = &f.name {
+        if let Err(msg) = crate::config::name::check_path_name(name) {
+            return Err((parse_dotted("name"), msg));
+        }
         let ok = !name.is_empty()
             && name != "."
             && name != ".."

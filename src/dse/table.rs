@@ -113,7 +113,7 @@ pub fn point_dir(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Whether a point's report folder is complete and its results are those this build would
-/// report: its `summary.csv` (written last) is there with today's columns, and its
+/// report: every report file is there, its `summary.csv` has today's columns, and its
 /// `run.toml` has today's [`report::RESULTS_VERSION`].
 pub fn is_complete(point_dir: &Path) -> bool {
     let header = report::summary_header().join(",");
@@ -130,7 +130,7 @@ pub fn is_complete(point_dir: &Path) -> bool {
                 .map(|v| v == i64::from(report::RESULTS_VERSION))
         })
         .unwrap_or(false);
-    summary_ok && version_ok
+    summary_ok && version_ok && crate::folder::missing(point_dir).is_empty()
 }
 
 /// The columns that describe a point: `point`, `id`, one per axis, `training`, `replayed`.

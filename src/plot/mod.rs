@@ -65,7 +65,8 @@ fn outputs(dir: &Path) -> anyhow::Result<Vec<Output>> {
     }
     if dir.join("sweep.csv").is_file() {
         sweep::figures(dir)
-    } else if dir.join("epochs.csv").is_file() {
+    } else if crate::folder::missing(dir).len() < crate::folder::REPORT_FILES.len() {
+        crate::folder::check_complete(dir)?;
         run::figures(dir)
     } else {
         Err(InputError::new(format!(
