@@ -418,9 +418,14 @@ fn check_workload_cached(
     let shape = data.train.shape;
     let graph = graph::build(&w.config.layers, shape).map_err(|(path, msg)| {
         // Blame the file only if the file alone has the same problem.
-        let in_file =
-            graph::build(&w.file_config.layers, shape).err() == Some((path.clone(), msg.clone()));
-        w.error_across(&path, &msg, in_file)
+        let same = |layers: &[crate::config::workload::LayerSpec]| {
+            graph::build(layers, shape).err() == Some((path.clone(), msg.clone()))
+        };
+        let in_file = same(&w.file_config.layers);
+        match w.first_failing_override(|c| same(&c.layers)) {
+            Some(o) if !in_file => w.error_by(&path, &msg, o),
+            _ => w.error_across(&path, &msg, in_file),
+        }
     })?;
     let classes = data.train.classes().max(data.test.classes());
     let last = graph.layers.last().expect("a checked graph has layers");

@@ -147,6 +147,29 @@ impl<T> Loaded<T> {
         self.blame(path, message, o)
     }
 
+    /// For a check that the file alone passes and the file with every override fails: the
+    /// first override that, applied after the ones before it, makes `fails` true.
+    pub fn first_failing_override(&self, fails: impl Fn(&T) -> bool) -> Option<&Override>
+    where
+        T: DeserializeOwned,
+    {
+        let mut table = toml::from_str::<toml::Table>(&self.source.text).ok()?;
+        for (_, o) in &self.overrides {
+            apply_override(&mut table, o).ok()?;
+            let config: Option<T> =
+                serde_path_to_error::deserialize(toml::Value::Table(table.clone())).ok();
+            if config.as_ref().is_some_and(&fails) {
+                return Some(o);
+            }
+        }
+        None
+    }
+
+    /// An input error about `path` blamed on the override `set`.
+    pub fn error_by(&self, path: &[Seg], message: &str, set: &Override) -> InputError {
+        self.blame(path, message, Some(set))
+    }
+
     fn blame(&self, path: &[Seg], message: &str, set: Option<&Override>) -> InputError {
         let key = display_key(path, &self.table);
         match set {
