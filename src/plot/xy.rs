@@ -138,13 +138,12 @@ pub(crate) fn outline(shape: Shape, r: i32) -> Vec<(i32, i32)> {
     }
 }
 
+/// A marker in pixels around its point: an outline path and a circle.
+type MarkerParts = (PathElement<(i32, i32)>, Circle<(i32, i32), i32>);
+
 /// The parts of a marker of `shape` (radius `r`) in `color`, in pixels around its point: an
 /// outline path and a circle (radius, style), each invisible when the shape has none.
-fn marker_parts(
-    shape: Shape,
-    r: u32,
-    color: RGBColor,
-) -> (PathElement<(i32, i32)>, Circle<(i32, i32), i32>) {
+fn marker_parts(shape: Shape, r: u32, color: RGBColor) -> MarkerParts {
     let r = r as i32;
     let stroke = color.stroke_width(2);
     let none = TRANSPARENT.stroke_width(0);
