@@ -3,19 +3,19 @@
 #
 # nandspin: LeNet-5, float store, batch 32, single thread, on the bundled 8,000 training
 # images; the figure is summary.csv's train_images_per_s (training only, testing excluded).
-# PyTorch: ../shared/bench/torch_lenet.py --threads 1 with the same setup (lr 0.01,
+# PyTorch: a LeNet-5 script (not bundled) run as `torch_lenet.py DATA --threads 1` with the same setup (lr 0.01,
 # momentum 0.9, batch 32); the figure is images_per_s of each epoch after the first.
 # Runs alternate between the two so that both see the same machine load; medians are quoted.
 #
 # usage: scripts/bench.sh [ROUNDS]          (default 5 rounds, 2 epochs each)
 # env:   PYTHON=python with torch installed (default: python3; skipped if torch is missing)
-#        TORCH_LENET=path/to/torch_lenet.py (default: ../shared/bench/torch_lenet.py)
+#        TORCH_LENET=path/to/torch_lenet.py (no default: PyTorch is skipped without it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 epochs=2
 python=${PYTHON:-python3}
-torch_script=${TORCH_LENET:-../shared/bench/torch_lenet.py}
+torch_script=${TORCH_LENET:-}
 data=workloads/data/mnist
 
 cargo build --release --quiet
@@ -57,5 +57,5 @@ if [ $have_torch = 1 ]; then
   echo "PyTorch $torch_version (batch 32, 1 thread): median ${pt_med} training images/s"
   awk -v a="$ns_med" -v b="$pt_med" 'BEGIN { printf "ratio nandspin / PyTorch: %.2f\n", a / b }'
 else
-  echo "PyTorch not measured: '$python -c \"import torch\"' failed or $torch_script is missing"
+  echo "PyTorch not measured: '$python -c \"import torch\"' failed or ${torch_script:-TORCH_LENET (unset)} is missing"
 fi

@@ -167,6 +167,16 @@ pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
+/// `v` as given (`120`, `0.5`), or in scientific notation when it is below 10^-3 or 10^15
+/// and up (`1e-300`, where plain notation would print 300 digits).
+fn short_number(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// The `nandspin device` CSV: one row per (current, pulse width).
 pub fn device_csv(points: &[CurvePoint]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -180,7 +190,7 @@ pub fn device_csv(points: &[CurvePoint]) -> Result<Vec<u8>> {
     for p in points {
         w.write_record([
             format!("{}", p.pulse_ns),
-            format!("{}", p.current_ua),
+            short_number(p.current_ua),
             format!("{:.9}", p.p_switch),
             p.mean_switch_ns.map_or(String::new(), |t| fx(t, 6)),
             fx(p.energy_pj, 6),

@@ -426,6 +426,47 @@ fn device_bad_arguments() {
     assert!(!file.exists());
 }
 
+#[test]
+fn device_rejects_currents_that_are_not_positive() {
+    // No current is no program pulse: one short line naming the option and the allowed
+    // range, exit code 2, nothing written; never the digits of the smallest float.
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("curve.csv");
+    let f = file.to_str().unwrap();
+    for spec in ["0", "-1", "0:120:60", "60,0", "-0"] {
+        let r = nandspin(&["device", "--current-ua", spec, "--out", f]);
+        let msg = assert_input_error(&r, Some(tmp.path()));
+        assert_contains(&msg, &format!("--current-ua {spec}: "));
+        assert_contains(&msg, "currents in µA must be above 0 and at most 1e5");
+        assert!(msg.len() < 120, "a short message: {msg}");
+    }
+    let r = nandspin(&["device", "--current-ua=0"]);
+    let msg = assert_input_error(&r, None);
+    assert_eq!(
+        msg,
+        "error: --current-ua 0: currents in µA must be above 0 and at most 1e5, got 0"
+    );
+    assert!(!file.exists());
+}
+
+#[test]
+fn device_tiny_currents_print_short_numbers() {
+    // A current far below I_c0 is accepted (a precessional pulse never switches) and
+    // printed in scientific notation, not as hundreds of digits.
+    let r = device_ok(&["--current-ua", "1e-300,1e-4,0.5", "--pulse-ns", "1"]);
+    let pts = parse_curve(&r.stdout);
+    assert_eq!(pts.len(), 3);
+    let currents: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(currents, ["1e-300", "1e-4", "0.5"]);
+    assert!(r.stdout.lines().all(|l| l.len() < 80), "{}", r.stdout);
+    assert!(pts.iter().all(|p| p.p_switch == 0.0), "{}", r.stdout);
+}
+
 // ---------------------------------------------------------------------------------------
 // 3-6. What the device store does to a run
 // ---------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ pub struct DeviceArgs {
     /// Pulse widths in ns: a list (1,2,3) or start:stop:step.
     #[arg(long, default_value = "0.5:5:0.5", value_name = "LIST|RANGE")]
     pulse_ns: String,
-    /// Currents in µA: a list or start:stop:step [default: the arch's
-    /// update.program_current_ua].
-    #[arg(long, value_name = "LIST|RANGE")]
+    /// Currents in µA: a list or start:stop:step, each above 0 and at most 1e5
+    /// [default: the arch's update.program_current_ua].
+    #[arg(long, value_name = "LIST|RANGE", allow_negative_numbers = true)]
     current_ua: Option<String>,
     /// Write the CSV to this file (atomically) instead of standard output.
     #[arg(long)]

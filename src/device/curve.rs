@@ -45,10 +45,25 @@ pub fn characterise(arch: &ArchConfig, pulses_ns: &[f64], currents_ua: &[f64]) -
     out
 }
 
+/// The lower end of a grid axis's allowed range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lower {
+    /// Values must be at least this.
+    AtLeast(f64),
+    /// Values must be above this.
+    Above(f64),
+}
+
 /// Parses a grid axis: a comma-separated list (`1,2,3`) or `start:stop:step` (stop
-/// included when it lies on the grid). `flag` names the option in errors; values must lie
-/// in `[lo, hi]`.
-pub fn parse_axis(flag: &str, spec: &str, lo: f64, hi: f64) -> Result<Vec<f64>, InputError> {
+/// included when it lies on the grid). `flag` names the option in errors and `what` its
+/// values (`currents in µA`); values must lie between `lo` and `hi` (included).
+pub fn parse_axis(
+    flag: &str,
+    spec: &str,
+    what: &str,
+    lo: Lower,
+    hi: f64,
+) -> Result<Vec<f64>, InputError> {
     let bad = |msg: String| InputError::new(format!("{flag} {spec}: {msg}"));
     let num = |s: &str| -> Result<f64, InputError> {
         s.trim()
@@ -84,23 +99,47 @@ pub fn parse_axis(flag: &str, spec: &str, lo: f64, hi: f64) -> Result<Vec<f64>, 
     if values.len() > MAX_GRID_POINTS {
         return Err(bad(format!("more than {MAX_GRID_POINTS} points")));
     }
+    let (above_lo, range) = match lo {
+        Lower::AtLeast(l) => (
+            Box::new(move |v: f64| v >= l) as Box<dyn Fn(f64) -> bool>,
+            format!("from {l} to {hi:e}"),
+        ),
+        Lower::Above(l) => (
+            Box::new(move |v: f64| v > l) as Box<dyn Fn(f64) -> bool>,
+            format!("above {l} and at most {hi:e}"),
+        ),
+    };
     if let Some(v) = values
         .iter()
-        .find(|v| !(v.is_finite() && **v >= lo && **v <= hi))
+        .find(|v| !(v.is_finite() && above_lo(**v) && **v <= hi))
     {
-        return Err(bad(format!("{v} is outside {lo} to {hi:e}")));
+        return Err(bad(format!("{what} must be {range}, got {v}")));
     }
     Ok(values)
 }
 
 /// Parses `--pulse-ns` (widths in ns).
 pub fn parse_pulses(spec: &str) -> Result<Vec<f64>, InputError> {
-    parse_axis("--pulse-ns", spec, MIN_PULSE_NS, MAX_PULSE_NS)
+    parse_axis(
+        "--pulse-ns",
+        spec,
+        "pulse widths in ns",
+        Lower::AtLeast(MIN_PULSE_NS),
+        MAX_PULSE_NS,
+    )
 }
 
-/// Parses `--current-ua` (currents in µA; positive).
+/// Parses `--current-ua` (currents in µA): above 0 (a program pulse with no current is no
+/// pulse; the MTJ then only relaxes thermally, over its retention time ~tau_0·e^Delta) and
+/// at most [`MAX_CURRENT_UA`].
 pub fn parse_currents(spec: &str) -> Result<Vec<f64>, InputError> {
-    parse_axis("--current-ua", spec, f64::MIN_POSITIVE, MAX_CURRENT_UA)
+    parse_axis(
+        "--current-ua",
+        spec,
+        "currents in µA",
+        Lower::Above(0.0),
+        MAX_CURRENT_UA,
+    )
 }
 
 #[cfg(test)]
@@ -121,6 +160,18 @@ mod tests {
         assert!(parse_pulses("nan:1:1").is_err());
         assert!(parse_currents("inf:inf:1").is_err());
         assert!(parse_currents("0").is_err());
+        assert!(parse_currents("-5").is_err());
+        assert!(parse_currents("1e-3,120").is_ok());
+        let msg = parse_currents("0").unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "--current-ua 0: currents in µA must be above 0 and at most 1e5, got 0"
+        );
+        let msg = parse_pulses("0").unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "--pulse-ns 0: pulse widths in ns must be from 0.001 to 1e6, got 0"
+        );
         assert!(parse_pulses("0.001:1000:0.001").is_err());
     }
 

@@ -18,6 +18,9 @@ const AUTO_TICKS: f64 = 6.0;
 /// A log axis is used when the values span more than this factor.
 const LOG_SPAN: f64 = 16.0;
 
+/// ... or when they are a geometric progression of at least this many distinct values.
+const GEOMETRIC_MIN: usize = 3;
+
 /// How raw values map to plot coordinates.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Scale {
@@ -189,11 +192,13 @@ impl Ranged for Ticked {
 }
 
 /// The log base for an axis over `values`: `None` (linear) unless every value is positive and
-/// the largest is more than 16 times the smallest; then 2 when every value is a power of two
-/// (tile counts, say), else 10.
+/// either the largest is more than 16 times the smallest or the distinct values are a
+/// geometric progression (at least three, each at least twice the one before: 4, 8, 16, 32,
+/// 64 tiles, spaced evenly on a log axis but crowded at the left of a linear one); then 2
+/// when every value is a power of two (tile counts, say), else 10.
 pub(crate) fn log_base(values: &[f64]) -> Option<f64> {
     let (lo, hi) = min_max(values)?;
-    if lo <= 0.0 || hi / lo <= LOG_SPAN {
+    if lo <= 0.0 || !(hi / lo > LOG_SPAN || geometric(values)) {
         return None;
     }
     let power_of_two = |v: f64| {
@@ -205,6 +210,19 @@ pub(crate) fn log_base(values: &[f64]) -> Option<f64> {
     } else {
         10.0
     })
+}
+
+/// Whether the distinct values of `values` (all positive) are a geometric progression of at
+/// least [`GEOMETRIC_MIN`] terms with a common ratio of at least 2 (to 1 part in 10^6).
+fn geometric(values: &[f64]) -> bool {
+    let d = distinct_sorted(values);
+    if d.len() < GEOMETRIC_MIN || d[0] <= 0.0 {
+        return false;
+    }
+    let ratio = d[1] / d[0];
+    ratio >= 2.0 - 1e-6
+        && d.windows(2)
+            .all(|w| ((w[1] / w[0]) / ratio - 1.0).abs() <= 1e-6)
 }
 
 fn to_coord(scale: &Scale, v: f64) -> f64 {
@@ -332,7 +350,8 @@ mod tests {
 
     #[test]
     fn log_scale_only_for_positive_values_spanning_more_than_16x() {
-        assert_eq!(log_base(&[1.0, 2.0, 4.0, 8.0, 16.0]), None, "exactly 16x");
+        assert_eq!(log_base(&[1.0, 3.0, 9.5, 16.0]), None, "exactly 16x");
+        assert_eq!(log_base(&[1.0, 2.0, 3.0, 16.0]), None, "16x, not geometric");
         assert_eq!(log_base(&[1.0, 4.0, 16.0, 64.0]), Some(2.0));
         assert_eq!(log_base(&[10.0, 100.0, 1000.0]), Some(10.0));
         assert_eq!(log_base(&[3.0, 100.0]), Some(10.0));
@@ -345,6 +364,33 @@ mod tests {
         );
         assert_eq!(log_base(&[]), None);
         assert_eq!(log_base(&[5.0]), None);
+    }
+
+    #[test]
+    fn geometric_progressions_get_a_log_scale() {
+        // The tile counts of arch/sweeps/tiles-pulse.toml: 16x, doubling.
+        let tiles = [4.0, 8.0, 16.0, 32.0, 64.0];
+        assert_eq!(log_base(&tiles), Some(2.0));
+        // Repeated values (one per pulse width) and any order.
+        assert_eq!(log_base(&[64.0, 4.0, 8.0, 4.0, 16.0, 32.0, 8.0]), Some(2.0));
+        assert_eq!(log_base(&[1.0, 2.0, 4.0]), Some(2.0));
+        assert_eq!(log_base(&[1.0, 10.0, 100.0]), Some(10.0));
+        assert_eq!(log_base(&[1.0, 3.0, 9.0]), Some(10.0), "tripling");
+        assert_eq!(log_base(&[2.0, 4.0]), None, "two values");
+        assert_eq!(log_base(&[1.0, 2.0, 4.0, 6.0]), None, "not geometric");
+        assert_eq!(log_base(&[4.0, 6.0, 9.0]), None, "ratio 1.5");
+        assert_eq!(log_base(&[0.0, 1.0, 2.0, 4.0]), None, "zero");
+        let a = Axis::numeric("chip.tiles", &tiles, true, Ticks::AtValues);
+        assert_eq!(a.scale, Scale::Log(2.0));
+        assert_eq!(a.label, "chip.tiles (log2 scale)");
+        let labels: Vec<String> = a.ticks.iter().map(|&c| a.tick_label(c)).collect();
+        assert_eq!(labels, ["4", "8", "16", "32", "64"]);
+        // Evenly spaced.
+        let gaps: Vec<f64> = a.ticks.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| (g - 1.0).abs() < 1e-12), "{gaps:?}");
+        // The same values on a y axis that allows no log scale stay linear.
+        let y = Axis::numeric("energy", &tiles, false, Ticks::Auto);
+        assert_eq!(y.scale, Scale::Linear);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! shows them among all the points.
 
 use super::axis::{Axis, Ticks};
-use super::xy::{GREY, Join, Series, XyFigure};
+use super::xy::{Dash, GREY, Join, Series, Shape, XyFigure};
 
 /// Which way is better along one objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +110,8 @@ pub(crate) fn front_figure(
         points: (0..points.len()).map(at).collect(),
         join: Join::None,
         marker: 4,
+        shape: Shape::Dot,
+        dash: Dash::Solid,
         rgb: GREY,
     };
     let best = Series {
@@ -117,6 +119,8 @@ pub(crate) fn front_figure(
         points: on.iter().map(|&i| at(i)).collect(),
         join: Join::Step,
         marker: 6,
+        shape: Shape::Dot,
+        dash: Dash::Solid,
         rgb: (214, 39, 40),
     };
     Some(FrontPlot {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::axis::{Axis, Ticks};
 use super::bars::{Bar, BarFigure, BarPanel};
 use super::table::Table;
-use super::xy::{Join, Series, XyFigure, palette};
+use super::xy::{Join, Series, XyFigure, palette, series_style};
 use super::{Output, render_bars, render_xy};
 use crate::error::InputError;
 
@@ -135,6 +135,8 @@ fn per_epoch(
             points,
             join: Join::Straight,
             marker: 4,
+            shape: series_style(i).0,
+            dash: series_style(i).1,
             rgb: palette(i),
         })
         .collect();

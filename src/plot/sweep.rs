@@ -8,7 +8,7 @@ use std::path::Path;
 use super::axis::{Axis, Ticks};
 use super::pareto::{Goal, Objective, front_figure};
 use super::table::Table;
-use super::xy::{Join, Series, XyFigure, palette};
+use super::xy::{Join, Series, XyFigure, palette, series_style};
 use super::{Output, render_xy};
 use crate::error::InputError;
 
@@ -321,6 +321,8 @@ fn metric_vs_axis(
                     Join::Straight
                 },
                 marker: 4,
+                shape: series_style(i).0,
+                dash: series_style(i).1,
                 rgb: palette(i),
             }
         })

@@ -1,5 +1,6 @@
 //! Line and scatter figures: series of points on two [`Axis`]es, drawn to an SVG string.
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::axis::Axis;
@@ -43,6 +44,59 @@ pub(crate) enum Join {
     Step,
 }
 
+/// The shape of a series' markers. Only [`Shape::Dot`] is filled; the others are outlines
+/// drawn a little larger, so that a series drawn later on the same values does not hide an
+/// earlier one: a dot shows inside a square, a square inside a triangle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A filled disc of the series' marker radius.
+    Dot,
+    /// An open square.
+    Square,
+    /// An open triangle, point up.
+    Triangle,
+    /// An open diamond.
+    Diamond,
+    /// An open ring.
+    Ring,
+}
+
+/// The pattern of a series' line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// Dash and gap lengths of a line pattern, pixels (a solid line is one long dash).
+fn dash_pattern(dash: Dash) -> (i32, i32) {
+    match dash {
+        Dash::Solid => (10_000, 1),
+        Dash::Dashed => (8, 5),
+        Dash::Dotted => (2, 4),
+    }
+}
+
+/// Marker shapes, in the order the series of one figure use them.
+const SHAPES: [Shape; 5] = [
+    Shape::Dot,
+    Shape::Square,
+    Shape::Triangle,
+    Shape::Diamond,
+    Shape::Ring,
+];
+
+/// Line patterns, in the order the series of one figure use them.
+const DASHES: [Dash; 3] = [Dash::Solid, Dash::Dashed, Dash::Dotted];
+
+/// The marker shape and line pattern of the `i`-th series of a figure: with the colour
+/// ([`palette`]), no two of the first 30 series look alike, and series with identical
+/// values stay visible (an outline around a dot, a dashed line over a solid one).
+pub(crate) fn series_style(i: usize) -> (Shape, Dash) {
+    (SHAPES[i % SHAPES.len()], DASHES[i % DASHES.len()])
+}
+
 /// One series: points in plot coordinates, how they are joined, marker and colour.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
@@ -52,10 +106,57 @@ pub(crate) struct Series {
     pub points: Vec<(f64, f64)>,
     /// How the points are joined.
     pub join: Join,
-    /// Marker radius, pixels (0 for none).
+    /// Marker radius, pixels (0 for none); outlined shapes are drawn a little larger.
     pub marker: u32,
+    /// Marker shape.
+    pub shape: Shape,
+    /// Line pattern.
+    pub dash: Dash,
     /// RGB colour.
     pub rgb: (u8, u8, u8),
+}
+
+/// The outline of `shape` around (0, 0), pixels, for a marker radius `r`: closed, sized so
+/// that a dot of radius `r` fits inside with a gap.
+pub(crate) fn outline(shape: Shape, r: i32) -> Vec<(i32, i32)> {
+    match shape {
+        Shape::Dot | Shape::Ring => Vec::new(),
+        Shape::Square => {
+            let s = r + 2;
+            vec![(-s, -s), (s, -s), (s, s), (-s, s), (-s, -s)]
+        }
+        Shape::Triangle => {
+            // Inscribed circle radius (r + 2): vertices at twice that from the centre.
+            let h = 2 * (r + 2);
+            let w = (f64::from(h) * 3f64.sqrt() / 2.0).round() as i32;
+            vec![(0, -h), (w, h / 2), (-w, h / 2), (0, -h)]
+        }
+        Shape::Diamond => {
+            let d = r + 5;
+            vec![(0, -d), (d, 0), (0, d), (-d, 0), (0, -d)]
+        }
+    }
+}
+
+/// A marker in pixels around its point: an outline path and a circle.
+type MarkerParts = (PathElement<(i32, i32)>, Circle<(i32, i32), i32>);
+
+/// The parts of a marker of `shape` (radius `r`) in `color`, in pixels around its point: an
+/// outline path and a circle (radius, style), each invisible when the shape has none.
+fn marker_parts(shape: Shape, r: u32, color: RGBColor) -> MarkerParts {
+    let r = r as i32;
+    let stroke = color.stroke_width(2);
+    let none = TRANSPARENT.stroke_width(0);
+    let path = match shape {
+        Shape::Dot | Shape::Ring => PathElement::new(Vec::new(), none),
+        _ => PathElement::new(outline(shape, r), stroke),
+    };
+    let circle = match shape {
+        Shape::Dot => Circle::new((0, 0), r, color.filled()),
+        Shape::Ring => Circle::new((0, 0), r + 3, stroke),
+        _ => Circle::new((0, 0), 0, none),
+    };
+    (path, circle)
 }
 
 /// A line or scatter figure.
@@ -237,22 +338,35 @@ impl XyFigure {
                 Join::Step => staircase(&s.points),
             };
             if path.len() >= 2 {
-                chart.draw_series(LineSeries::new(path, color.stroke_width(2)))?;
+                let style = color.stroke_width(2);
+                if s.dash == Dash::Solid {
+                    chart.draw_series(LineSeries::new(path, style))?;
+                } else {
+                    let (size, gap) = dash_pattern(s.dash);
+                    chart.draw_series(DashedLineSeries::new(path, size, gap, style))?;
+                }
             }
-            let marker = s.marker;
-            let anno = chart.draw_series(
-                s.points
-                    .iter()
-                    .filter(|_| marker > 0)
-                    .map(|&p| Circle::new(p, marker, color.filled())),
-            )?;
+            let (marker, shape, dash) = (s.marker, s.shape, s.dash);
+            let anno = chart.draw_series(s.points.iter().filter(|_| marker > 0).map(|&p| {
+                let (path, circle) = marker_parts(shape, marker, color);
+                EmptyElement::at(p) + path + circle
+            }))?;
             if let Some(label) = s.label.as_ref().filter(|_| labelled < MAX_LEGEND) {
                 labelled += 1;
-                let line = if s.join == Join::None { 0 } else { 9 };
+                let line = if s.join == Join::None { 0 } else { 12 };
+                let r = marker.clamp(2, 4);
+                let (size, gap) = dash_pattern(dash);
                 anno.label(label.as_str()).legend(move |(lx, ly)| {
-                    EmptyElement::at((lx + 9, ly))
-                        + PathElement::new(vec![(-line, 0), (line, 0)], color.stroke_width(2))
-                        + Circle::new((0, 0), marker.clamp(2, 4), color.filled())
+                    let (path, circle) = marker_parts(shape, r, color);
+                    let sample = if line > 0 {
+                        color.stroke_width(2)
+                    } else {
+                        TRANSPARENT.stroke_width(0)
+                    };
+                    EmptyElement::at((lx + 12, ly))
+                        + DashedPathElement::new(vec![(-line, 0), (line, 0)], size, gap, sample)
+                        + path
+                        + circle
                 });
             }
         }
@@ -277,6 +391,7 @@ impl XyFigure {
 
 #[cfg(test)]
 mod tests {
+    use super::super::axis::Ticks;
     use super::*;
 
     #[test]
@@ -301,6 +416,89 @@ mod tests {
             (0.1, 0.1),
         ];
         assert_eq!(legend_corner(&pts, size), (Corner::UpperLeft, 1));
+    }
+
+    #[test]
+    fn series_look_different() {
+        let looks: Vec<_> = (0..30).map(|i| (series_style(i), palette(i))).collect();
+        for (i, a) in looks.iter().enumerate() {
+            for b in &looks[..i] {
+                assert_ne!(a, b, "series {i} looks like an earlier one");
+            }
+        }
+        // Neighbours differ in shape and in line pattern, not only in colour.
+        for i in 0..29 {
+            let (a, b) = (series_style(i), series_style(i + 1));
+            assert!(a.0 != b.0 && a.1 != b.1, "{i}: {a:?} {b:?}");
+        }
+        assert_eq!(series_style(0), (Shape::Dot, Dash::Solid));
+    }
+
+    #[test]
+    fn outlines_leave_a_dot_visible() {
+        // Every outline keeps more than the dot's radius from its centre, so a later series
+        // on the same values does not cover an earlier one's dot.
+        let r = 4;
+        for shape in SHAPES {
+            let pts = outline(shape, r);
+            if matches!(shape, Shape::Dot | Shape::Ring) {
+                assert!(pts.is_empty());
+                continue;
+            }
+            assert_eq!(pts.first(), pts.last(), "{shape:?} is closed");
+            for w in pts.windows(2) {
+                // Distance from (0, 0) to the segment's line.
+                let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+                let (dx, dy) = (f64::from(x1 - x0), f64::from(y1 - y0));
+                let cross = (f64::from(x0) * dy - f64::from(y0) * dx).abs();
+                let d = cross / dx.hypot(dy);
+                assert!(d > f64::from(r), "{shape:?}: edge {w:?} at {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn identical_series_stay_visible_and_in_the_legend() {
+        let axis = |label: &str| Axis::numeric(label, &[1.0, 2.0, 3.0], false, Ticks::Auto);
+        let pts = vec![(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)];
+        let series = (0..3)
+            .map(|i| Series {
+                label: Some(format!("series-{i}")),
+                points: pts.clone(),
+                join: Join::Straight,
+                marker: 4,
+                shape: series_style(i).0,
+                dash: series_style(i).1,
+                rgb: palette(i),
+            })
+            .collect();
+        let fig = XyFigure {
+            title: "t".into(),
+            x: axis("x"),
+            y: axis("y"),
+            series,
+        };
+        let svg = fig.render().unwrap();
+        for i in 0..3 {
+            assert!(svg.contains(&format!("series-{i}")), "legend entry {i}");
+            let (r, g, b) = palette(i);
+            let colour = format!("#{r:02X}{g:02X}{b:02X}");
+            assert!(svg.contains(&colour), "colour {colour} drawn");
+        }
+        // Series 0: filled dots; series 1: open squares (polylines of 5 points) and a dashed
+        // line (many short polylines); series 2: open triangles.
+        let (r, g, b) = palette(0);
+        let filled = format!("fill=\"#{r:02X}{g:02X}{b:02X}\"");
+        assert!(
+            svg.matches(&filled).count() >= 3,
+            "three dots and the legend's"
+        );
+        let (r, g, b) = palette(1);
+        let stroke1 = format!("stroke=\"#{r:02X}{g:02X}{b:02X}\"");
+        assert!(
+            svg.matches(&stroke1).count() > 10,
+            "dashes and square outlines of series 1"
+        );
     }
 
     #[test]
