@@ -132,6 +132,22 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
+/// Checks, before any work, that the report folder `dir` can be written: makes the folder
+/// that holds it and a hidden probe folder beside it (removed at once).
+pub fn check_writable(dir: &Path) -> std::io::Result<()> {
+    let (parent, name) = split(dir);
+    let name = name.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "name a report folder (not `.`, `..` or `/`)",
+        )
+    })?;
+    fs::create_dir_all(&parent)?;
+    let probe = parent.join(format!(".{name}.new-{}", std::process::id()));
+    fs::create_dir(&probe)?;
+    fs::remove_dir(&probe)
+}
+
 /// The report files missing from `dir` (empty when the set is complete).
 pub fn missing(dir: &Path) -> Vec<&'static str> {
     REPORT_FILES

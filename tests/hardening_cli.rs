@@ -353,6 +353,15 @@ fn bad_out_folders_are_input_errors() {
     args.extend(strings(&SWEEP_TINY));
     let line = assert_input_error(&nandspin(&args), None);
     assert_contains(&line, "not a folder");
+    for args in [
+        strings(&["sweep", "emit-slurm", "arch/sweeps/tiles.toml", "--shards", "2", "--out", file.to_str().unwrap()]),
+        strings(&["sweep", "merge", file.to_str().unwrap()]),
+        strings(&["device", "--out", tmp.path().to_str().unwrap()]),
+        strings(&["device", "--out", tmp.path().join("no/such/x.csv").to_str().unwrap()]),
+    ] {
+        let line = assert_input_error(&nandspin(&args), None);
+        assert_contains(&line, file.parent().unwrap().to_str().unwrap());
+    }
     assert_eq!(fs::read_to_string(&file).unwrap(), "x");
 }
 

@@ -34,6 +34,9 @@ pub struct DeviceArgs {
 pub fn command(args: DeviceArgs) -> anyhow::Result<()> {
     let pulses = curve::parse_pulses(&args.pulse_ns)?;
     super::check_input(&args.arch, "--arch")?;
+    if let Some(out) = &args.out {
+        super::check_out_file(out)?;
+    }
     let a = run::load_arch(&args.arch, &args.sets)?;
     let currents = match args.current_ua {
         Some(spec) => curve::parse_currents(&spec)?,

@@ -46,3 +46,32 @@ pub fn check_input(path: &std::path::Path, flag: &str) -> Result<(), nandspin::e
         path.display()
     )))
 }
+
+/// Refuses an `--out` file path that cannot take a file: a folder, or a path whose folder
+/// does not exist.
+pub fn check_out_file(path: &std::path::Path) -> Result<(), nandspin::error::InputError> {
+    let err = |what: &str| {
+        Err(nandspin::error::InputError::new(format!(
+            "--out {}: {what}",
+            path.display()
+        )))
+    };
+    if path.is_dir() {
+        return err("is a folder; give the path of a file to write");
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => err("its folder does not exist; create it first"),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses an `--out` folder path that is a file.
+pub fn check_out_dir(path: &std::path::Path) -> Result<(), nandspin::error::InputError> {
+    if path.exists() && !path.is_dir() {
+        return Err(nandspin::error::InputError::new(format!(
+            "--out {}: exists and is not a folder; give --out a folder",
+            path.display()
+        )));
+    }
+    Ok(())
+}

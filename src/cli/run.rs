@@ -139,14 +139,12 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
     let id = nandspin::dse::plan::run_id(&prepared);
     let out = out.unwrap_or_else(|| default_out(&prepared, &id));
     nandspin::folder::check_replace(&out, &id, force)?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            nandspin::error::InputError::new(format!(
-                "--out {}: cannot create the folder that holds it: {e}",
-                out.display()
-            ))
-        })?;
-    }
+    nandspin::folder::check_writable(&out).map_err(|e| {
+        nandspin::error::InputError::new(format!(
+            "--out {}: cannot create the report folder: {e}",
+            out.display()
+        ))
+    })?;
     let t = &prepared.workload.config.training;
     let params: usize = prepared.net.parameter_count();
     if !quiet {

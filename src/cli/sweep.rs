@@ -383,9 +383,15 @@ fn check_out(out: &Path, plan: &Plan, force: bool) -> Result<(), InputError> {
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
     if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
-        return Err(
-            InputError::new(format!("sweep merge: {}: no such folder", d.display())).into(),
-        );
+        let what = if d.exists() {
+            "not a folder; give the output folders of the sweep's shards"
+        } else {
+            "no such folder"
+        };
+        return Err(InputError::new(format!("sweep merge: {}: {what}", d.display())).into());
+    }
+    if let Some(o) = &out {
+        super::check_out_dir(o)?;
     }
     let m = merge::merge(dirs, out.as_deref())?;
     say!(
@@ -408,6 +414,7 @@ fn emit_slurm(
 ) -> anyhow::Result<()> {
     let plan = load(sweep, &sets, &DataCache::default())?;
     let out = out.unwrap_or_else(|| default_out(&plan));
+    super::check_out_dir(&out)?;
     let opts = SlurmOptions {
         shards,
         max_running,
