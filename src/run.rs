@@ -94,31 +94,21 @@ fn stem(p: &Path) -> String {
         .unwrap_or_else(|| "run".into())
 }
 
-/// Splits a `run.toml` into in-memory arch and workload sources.
-fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
+/// The arch and workload parts of a `run.toml`: messages name its lines and keys
+/// (`arch.weights.bits`).
+pub fn sources_from_run(path: &Path) -> Result<(Source, Source), InputError> {
     let src = Source::read(path)?;
-    let table: toml::Table = toml::from_str(&src.text).map_err(|e| {
-        InputError::new(format!(
-            "{}: not a run record: {}",
-            path.display(),
-            e.message()
-        ))
-    })?;
-    let part = |key: &str| -> Result<Source, InputError> {
-        let t = table.get(key).and_then(|v| v.as_table()).ok_or_else(|| {
-            InputError::new(format!(
-                "{}: not a run record: no [{key}] table",
-                path.display()
-            ))
-        })?;
-        let text = toml::to_string(t).map_err(|e| InputError::new(e.to_string()))?;
-        Ok(Source::detached(
-            format!("{} [{key}]", path.display()),
-            text,
-        ))
-    };
+    let table = config::parse_table(&src)?;
+    for key in ["arch", "workload"] {
+        if !table.get(key).is_some_and(toml::Value::is_table) {
+            return Err(InputError::new(format!(
+                "{}: not a run record: no [{key}] table (a run record is the run.toml written by nandspin run)",
+                src.at_key(&[])
+            )));
+        }
+    }
     // The seed is the workload's `training.seed`; `[run]` only describes the run.
-    Ok((part("arch")?, part("workload")?))
+    Ok((Source::part(&src, "arch"), Source::part(&src, "workload")))
 }
 
 /// Data sets loaded once and shared by the runs of a process (the points of a sweep), keyed
