@@ -20,3 +20,4 @@ pub mod run;
 pub mod sched;
 pub mod store;
 pub mod train;
+pub mod validate;

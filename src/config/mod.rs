@@ -278,8 +278,7 @@ pub fn parse_table(source: &Source) -> Result<toml::Table, InputError> {
             .map(|p| format!(" {}:", path_string(&p)))
             .unwrap_or_default();
         let msg = e.message().trim();
-        let msg = if msg.contains("too large") || msg.contains("integer") && msg.contains("i128")
-        {
+        let msg = if msg.contains("too large") || msg.contains("integer") && msg.contains("i128") {
             format!(
                 "integer out of range (TOML integers are from {} to {})",
                 i64::MIN,
@@ -540,7 +539,11 @@ out_features = 10
             assert!(e.message.contains(what), "{}", e.message);
         }
         let e = wl(&format!("{WL}\n[x]\ny = [1, 99999999999999999999]\n"), &[]).unwrap_err();
-        assert!(e.message.starts_with("w.toml:15: x.y[1]: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("w.toml:15: x.y[1]: "),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -559,7 +562,11 @@ out_features = 10
         assert!(e.message.len() < 300, "{}", e.message);
         let e = wl(WL, &[&format!("training.epochs={long}")]).unwrap_err();
         assert!(e.message.len() < 300, "{}", e.message);
-        assert!(e.message.starts_with("--set training.epochs=zzz"), "{}", e.message);
+        assert!(
+            e.message.starts_with("--set training.epochs=zzz"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -203,11 +203,7 @@ fn find_offset(table: &DeTable, offset: usize, path: &mut KeyPath) -> bool {
     false
 }
 
-fn find_in_value(
-    value: &toml::Spanned<DeValue>,
-    offset: usize,
-    path: &mut KeyPath,
-) -> bool {
+fn find_in_value(value: &toml::Spanned<DeValue>, offset: usize, path: &mut KeyPath) -> bool {
     match value.get_ref() {
         DeValue::Table(t) => find_offset(t, offset, path),
         DeValue::Array(items) => {
