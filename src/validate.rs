@@ -108,11 +108,13 @@ pub fn detect(source: &Source) -> Result<Kind, InputError> {
     }
     let marks: Vec<&str> = Kind::ALL.iter().map(|k| k.marks()).collect();
     let known = |k: &str| arch::ARCH_KEYS.contains(&k) || workload::WORKLOAD_KEYS.contains(&k);
-    let (at, found) = if source.text.trim().is_empty() {
+    let (at, found) = if source.text.is_empty() {
         (
             source.path.display().to_string(),
             "the file is empty".into(),
         )
+    } else if source.text.trim().is_empty() {
+        (source.at_key(&[]), "the file is blank".into())
     } else {
         let keys: Vec<&String> = table.keys().collect();
         let odd = keys.iter().find(|k| !known(k.as_str()));
@@ -244,6 +246,9 @@ mod tests {
         let e = kind("# nothing\n\nschema_version = 1\nbogus = 2\n").unwrap_err();
         assert!(e.starts_with("f.toml:4: cannot tell"), "{e}");
         assert!(e.contains("its keys: bogus, schema_version"), "{e}");
+        let e = kind(" \n\n").unwrap_err();
+        assert!(e.starts_with("f.toml:1: cannot tell"), "{e}");
+        assert!(e.contains("the file is blank"), "{e}");
         let e = kind("# only a comment\n").unwrap_err();
         assert!(e.starts_with("f.toml:1: "), "{e}");
         assert!(e.len() < 300, "{e}");
