@@ -266,3 +266,40 @@ fn long_values_give_short_errors() {
     let r = assert_input_error(&r, None);
     assert!(r.chars().count() <= 300, "{} chars: {r}", r.chars().count());
 }
+
+#[test]
+fn out_of_range_numbers_and_bad_bytes_name_their_line() {
+    let tmp = TempDir::new().unwrap();
+    for value in ["9223372036854775808", "18446744073709551616", "1e999"] {
+        let (text, line) = edit(
+            &arch_text(),
+            "[dram]",
+            "latency_ns",
+            &format!("latency_ns = {value}"),
+        );
+        let a = write(&tmp, "a.toml", &text);
+        let v = assert_input_error(&validate(&[&a]), None);
+        let at = format!("error: {}:{line}: dram.latency_ns: ", a.display());
+        assert!(v.starts_with(&at), "expected {at:?} in {v:?}");
+        let out = tmp.path().join("out");
+        let r = assert_input_error(
+            &nandspin(&run_args(&out, &["--arch", a.to_str().unwrap()])),
+            Some(&out),
+        );
+        assert_eq!(v, r, "validate and run disagree");
+    }
+    let mut bytes = workload_text().into_bytes();
+    let at = bytes.windows(6).position(|w| w == b"epochs").unwrap();
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    bytes.insert(at + 2, 0xff);
+    let w = tmp.path().join("w.toml");
+    fs::write(&w, &bytes).unwrap();
+    let v = assert_input_error(&validate(&[&w]), None);
+    assert!(
+        v.starts_with(&format!(
+            "error: {}:{line}: not UTF-8 text: byte 0xff at column 3",
+            w.display()
+        )),
+        "{v}"
+    );
+}
