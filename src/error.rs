@@ -3,6 +3,10 @@
 //! Every such error is one line that names the file and line (or the `--set` argument) and
 //! the key or layer at fault. The binary prints it and exits with code 2; any other failure
 //! (a disk that fills up while writing reports, say) exits with code 1.
+//!
+//! Values echoed in messages are cut to [`MAX_VALUE_CHARS`] characters ([`clip`]), and a
+//! whole message to [`MAX_MESSAGE_CHARS`], so that a 20 MB line in a config file gives a
+//! readable error.
 
 use std::fmt;
 
@@ -22,16 +26,90 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 impl InputError {
-    /// An input error with the given message; newlines are folded so it stays one line.
+    /// An input error with the given message; newlines are folded so it stays one line,
+    /// quoted values longer than [`MAX_VALUE_CHARS`] are cut (messages of serde and toml
+    /// quote the bad value), and the whole is cut to [`MAX_MESSAGE_CHARS`].
     pub fn new(message: impl Into<String>) -> Self {
         let message: String = message.into();
-        let message = if message.contains('\n') {
+        let message = if message.contains(['\n', '\r']) {
             message.split_whitespace().collect::<Vec<_>>().join(" ")
         } else {
             message
         };
+        let message = clip_quoted(&message);
+        let message = clip_to(&message, MAX_MESSAGE_CHARS);
         Self { message }
     }
+}
+
+/// Most characters of a value (a string, a key, a `--set` argument) quoted in a message.
+pub const MAX_VALUE_CHARS: usize = 80;
+
+/// Most characters of a whole message (the binary adds `error: `, so a line stays under
+/// 300).
+pub const MAX_MESSAGE_CHARS: usize = 290;
+
+/// `text` cut to [`MAX_VALUE_CHARS`] characters, ending with `…` when cut; control
+/// characters (a newline inside a string value) are shown escaped.
+pub fn clip(text: &str) -> String {
+    let escaped: String = if text.chars().any(char::is_control) {
+        text.chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    } else {
+        text.to_string()
+    };
+    clip_to(&escaped, MAX_VALUE_CHARS)
+}
+
+/// A value's text for a message: `value` displayed, then [`clip`]ped.
+pub fn clip_display(value: &impl fmt::Display) -> String {
+    clip(&value.to_string())
+}
+
+/// `text` cut to `max` characters (the last being `…` when cut).
+pub fn clip_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(text.len(), |(i, _)| i);
+            format!("{}…", &text[..end])
+        }
+    }
+}
+
+/// Cuts the text between each pair of quotes (`` ` `` or `"`) to [`MAX_VALUE_CHARS`]
+/// characters.
+fn clip_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4 * MAX_MESSAGE_CHARS));
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let q = rest[open..].chars().next().expect("a quote");
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        match rest.find(q) {
+            Some(close) => {
+                out.push_str(&clip_to(&rest[..close], MAX_VALUE_CHARS));
+                out.push(q);
+                rest = &rest[close + 1..];
+            }
+            None => {
+                out.push_str(&clip_to(rest, MAX_VALUE_CHARS));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The exit code for an error: 2 when it is the user's input, 1 otherwise.
@@ -46,11 +124,26 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
 }
 
-/// At most 80 characters of a value quoted in a message, with `...` when cut.
-pub fn clip(value: &str) -> String {
-    const MAX: usize = 80;
-    match value.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}...", &value[..i]),
-        None => value.to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_values_and_messages() {
+        assert_eq!(clip("short"), "short");
+        let long = "x".repeat(1000);
+        let c = clip(&long);
+        assert_eq!(c.chars().count(), MAX_VALUE_CHARS);
+        assert!(c.ends_with('…'));
+        assert_eq!(clip("a\nb"), "a\\nb");
+        // Multi-byte characters are cut on a character boundary.
+        assert_eq!(clip(&"é".repeat(200)).chars().count(), MAX_VALUE_CHARS);
+        let e = InputError::new(format!("f.toml:3: unknown field `{long}`, expected `a`"));
+        assert!(e.message.len() < 200, "{}", e.message);
+        assert!(e.message.ends_with("…`, expected `a`"), "{}", e.message);
+        let e = InputError::new(format!("f.toml:3: bad value {long}"));
+        assert_eq!(e.message.chars().count(), MAX_MESSAGE_CHARS);
+        let e = InputError::new(format!("f.toml:3: unclosed \"{long}"));
+        assert!(e.message.len() < 200, "{}", e.message);
     }
 }

@@ -21,3 +21,4 @@ pub mod run;
 pub mod sched;
 pub mod store;
 pub mod train;
+pub mod validate;

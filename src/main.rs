@@ -36,7 +36,8 @@ enum Command {
     /// Draw SVG figures of a run folder (accuracy and loss per epoch, energy breakdown) or
     /// of a sweep folder (each metric against each axis, Pareto fronts) into DIR/plots/.
     Plot(cli::plot::PlotArgs),
-    /// Check config files (arch or workload, told apart by their keys) without running.
+    /// Check config files without running them: arch, workload, sweep files and run.toml
+    /// records, each told apart by its structure and checked as the command reading it would.
     Validate(cli::validate::ValidateArgs),
 }
 

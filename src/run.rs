@@ -11,7 +11,7 @@ use crate::config::source::parse_dotted;
 use crate::config::workload::{DataConfig, layer_key};
 use crate::config::{self, ArchConfig, Loaded, Override, WorkloadConfig};
 use crate::data::{self, Splits};
-use crate::error::InputError;
+use crate::error::{InputError, clip};
 use crate::hw::VALUE_BYTES;
 use crate::nn::graph::{self, OpSpec};
 use crate::nn::network::Network;
@@ -94,30 +94,19 @@ fn stem(p: &Path) -> String {
         .unwrap_or_else(|| "run".into())
 }
 
-/// Splits a `run.toml` into in-memory arch and workload sources, with the `--set`
-/// arguments it records (`[run] overrides`).
-fn sources_from_run(path: &Path) -> Result<(Source, Source, Vec<String>), InputError> {
+/// The arch and workload parts of a `run.toml` (messages name its lines and keys, such as
+/// `arch.weights.bits`), with the `--set` arguments it records (`[run] overrides`).
+pub fn sources_from_run(path: &Path) -> Result<(Source, Source, Vec<String>), InputError> {
     let src = Source::read(path)?;
-    let table: toml::Table = toml::from_str(&src.text).map_err(|e| {
-        InputError::new(format!(
-            "{}: not a run record: {}",
-            path.display(),
-            e.message()
-        ))
-    })?;
-    let part = |key: &str| -> Result<Source, InputError> {
-        let t = table.get(key).and_then(|v| v.as_table()).ok_or_else(|| {
-            InputError::new(format!(
-                "{}: not a run record: no [{key}] table",
-                path.display()
-            ))
-        })?;
-        let text = toml::to_string(t).map_err(|e| InputError::new(e.to_string()))?;
-        Ok(Source::detached(
-            format!("{} [{key}]", path.display()),
-            text,
-        ))
-    };
+    let table = config::parse_table(&src)?;
+    for key in ["arch", "workload"] {
+        if !table.get(key).is_some_and(toml::Value::is_table) {
+            return Err(InputError::new(format!(
+                "{}: not a run record: no [{key}] table (a run record is the run.toml written by nandspin run)",
+                src.at_key(&[])
+            )));
+        }
+    }
     // The seed is the workload's `training.seed`; `[run]` only describes the run.
     let recorded: Vec<String> = table
         .get("run")
@@ -129,7 +118,11 @@ fn sources_from_run(path: &Path) -> Result<(Source, Source, Vec<String>), InputE
                 .collect()
         })
         .unwrap_or_default();
-    Ok((part("arch")?, part("workload")?, recorded))
+    Ok((
+        Source::part(&src, "arch"),
+        Source::part(&src, "workload"),
+        recorded,
+    ))
 }
 
 /// Data sets loaded once and shared by the runs of a process (the points of a sweep), keyed
@@ -235,7 +228,7 @@ pub fn prepare_with(
         data_dir,
         data,
         net,
-    } = check_workload_cached(&workload, &work_base, cache)?;
+    } = check_workload_with(&workload, &work_base, cache)?;
     let map = if arch.config.weights.store == StoreKind::Nandspin {
         Some(check_chip(
             &arch,
@@ -319,7 +312,7 @@ pub fn check_chip(arch: &Loaded<ArchConfig>, net: &Network, batch: u64) -> Resul
                 &format!(
                     "{} KiB cannot hold one image's activations of layer {} (input {:.1} KiB + output {:.1} KiB); raise it to at least {}",
                     a.tile.buffer_kib,
-                    l.name,
+                    clip(&l.name),
                     i as f64 / 1024.0,
                     o as f64 / 1024.0,
                     (i + o).div_ceil(1024)
@@ -399,15 +392,43 @@ pub struct Checked {
 /// Loads a workload's data and builds its network for the data's shape; errors name the
 /// file line or the `--set` at fault. `base` is the folder `data.dir` is relative to.
 pub fn check_workload(w: &Loaded<WorkloadConfig>, base: &Path) -> Result<Checked, InputError> {
-    check_workload_cached(w, base, &DataCache::default())
+    check_workload_with(w, base, &DataCache::default())
 }
 
-fn check_workload_cached(
+/// [`check_workload`] with data taken from `cache`.
+pub fn check_workload_with(
     w: &Loaded<WorkloadConfig>,
     base: &Path,
     cache: &DataCache,
 ) -> Result<Checked, InputError> {
     let data_dir = data::resolve_dir(&w.config.data, base);
+    let d = &w.config.data;
+    if !data_dir.is_dir() {
+        return Err(w.error_at(
+            &parse_dotted("data.dir"),
+            &format!(
+                "no such folder {} (relative paths are relative to the workload file)",
+                clip(&data_dir.display().to_string())
+            ),
+        ));
+    }
+    for (key, name) in [
+        ("train_images", &d.train_images),
+        ("train_labels", &d.train_labels),
+        ("test_images", &d.test_images),
+        ("test_labels", &d.test_labels),
+    ] {
+        let file = data::find(&data_dir, name);
+        if !file.is_file() {
+            return Err(w.error_at(
+                &parse_dotted(&format!("data.{key}")),
+                &format!(
+                    "no such file {} (nor with .gz added or removed)",
+                    clip(&file.display().to_string())
+                ),
+            ));
+        }
+    }
     let t = &w.config.training;
     let data = cache.load(
         &w.config.data,
@@ -462,42 +483,16 @@ pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, Inp
     if let Some(o) = work_sets.first() {
         return Err(InputError::new(format!(
             "{}: `{}` is a workload key; this command reads only the arch file",
-            o.origin, o.path[0]
+            o.origin,
+            clip(&o.path[0])
         )));
     }
     config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)
 }
 
-/// Checks one config file without running it; returns a one-line description.
+/// Checks one config file (arch, workload, sweep or run record) with the checks of the
+/// command that reads it, without running anything; returns what it was taken for and a
+/// one-line description, e.g. `sweep: 12 points, 4 trainings`. See [`crate::validate`].
 pub fn validate_file(path: &Path) -> Result<String, InputError> {
-    let src = Source::read(path)?;
-    let table: Option<toml::Table> = toml::from_str(&src.text).ok();
-    let is_workload = table.as_ref().is_some_and(|t| {
-        t.contains_key("layers") || t.contains_key("data") || t.contains_key("training")
-    });
-    if !is_workload {
-        let a = config::load_source(src, &[], ArchConfig::validate)?;
-        let (w, c) = (&a.config.weights, &a.config);
-        return Ok(format!(
-            "arch: weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each",
-            format!("{:?}", w.store).to_lowercase(),
-            w.bits,
-            c.chip.tiles,
-            c.tile.subarrays,
-            c.subarray.rows,
-            c.subarray.columns,
-            c.subarray.write_drivers
-        ));
-    }
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let w = config::load_source(src, &[], WorkloadConfig::validate)?;
-    let c = check_workload(&w, &base)?;
-    let params: usize = c.net.parameter_count();
-    Ok(format!(
-        "workload: {} layers, {params} parameters, {} train / {} test images of {}",
-        c.net.layers().len(),
-        c.data.train.len(),
-        c.data.test.len(),
-        c.data.train.shape
-    ))
+    crate::validate::validate_file(path).map(|v| v.to_string())
 }

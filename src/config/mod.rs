@@ -15,7 +15,7 @@ pub mod workload;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::InputError;
+use crate::error::{InputError, clip};
 pub use arch::ArchConfig;
 use source::{KeyPath, Seg, Source, path_string};
 pub use workload::WorkloadConfig;
@@ -37,15 +37,16 @@ pub struct Override {
 impl Override {
     /// Parses `KEY=VALUE`.
     pub fn parse(arg: &str) -> Result<Self, InputError> {
+        let shown = clip(arg);
         let Some((key, value)) = arg.split_once('=') else {
             return Err(InputError::new(format!(
-                "--set {arg}: expected KEY=VALUE, e.g. --set training.epochs=1"
+                "--set {shown}: expected KEY=VALUE, e.g. --set training.epochs=1"
             )));
         };
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(InputError::new(format!(
-                "--set {arg}: the key must be a dotted path such as training.epochs"
+                "--set {shown}: the key must be a dotted path such as training.epochs"
             )));
         }
         let value = value.trim();
@@ -55,7 +56,7 @@ impl Override {
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         Ok(Self {
             raw: arg.to_string(),
-            origin: format!("--set {arg}"),
+            origin: format!("--set {shown}"),
             path: key.split('.').map(String::from).collect(),
             value: parsed,
         })
@@ -87,14 +88,16 @@ pub fn route_overrides(
             (false, true) => w.push(o.clone()),
             (true, true) => {
                 return Err(InputError::new(format!(
-                    "{}: `{top}` is a key of both the arch and the workload file; edit the file instead",
-                    o.origin
+                    "{}: `{}` is a key of both the arch and the workload file; edit the file instead",
+                    o.origin,
+                    clip(top)
                 )));
             }
             (false, false) => {
                 return Err(InputError::new(format!(
-                    "{}: unknown key `{top}` (arch keys: {}; workload keys: {})",
+                    "{}: unknown key `{}` (arch keys: {}; workload keys: {})",
                     o.origin,
+                    clip(top),
                     arch::ARCH_KEYS.join(", "),
                     workload::WORKLOAD_KEYS.join(", ")
                 )));
@@ -171,7 +174,7 @@ impl<T> Loaded<T> {
     }
 
     fn blame(&self, path: &[Seg], message: &str, set: Option<&Override>) -> InputError {
-        let key = display_key(path, &self.table);
+        let key = display_key(&self.source, path, &self.table);
         match set {
             Some(o) => InputError::new(format!("{}: {key}: {message}", o.origin)),
             None => InputError::new(format!("{}: {key}: {message}", self.source.at_key(path))),
@@ -179,8 +182,10 @@ impl<T> Loaded<T> {
     }
 }
 
-/// Names a key for messages: `training.epochs`, or `layer conv2: kernel` inside a layer.
-fn display_key(path: &[Seg], table: &toml::Table) -> String {
+/// Names a key for messages: `training.epochs`, or `layer conv2: kernel` inside a layer
+/// (keys of a config that is part of a file, such as a `run.toml`, start with the part's
+/// key: `arch.weights.bits`).
+fn display_key(source: &Source, path: &[Seg], table: &toml::Table) -> String {
     if let [Seg::Key(l), Seg::Index(i), rest @ ..] = path
         && l == "layers"
         && let Some(name) = table
@@ -190,16 +195,18 @@ fn display_key(path: &[Seg], table: &toml::Table) -> String {
             .and_then(|v| v.get("name"))
             .and_then(|v| v.as_str())
     {
+        let name = clip(name);
         return if rest.is_empty() {
             format!("layer {name}")
         } else {
-            format!("layer {name}: {}", path_string(rest))
+            format!("layer {name}: {}", clip(&path_string(rest)))
         };
     }
-    if path.is_empty() {
+    let full = source.full_path(path);
+    if full.is_empty() {
         "(top level)".into()
     } else {
-        path_string(path)
+        clip(&path_string(&full))
     }
 }
 
@@ -241,12 +248,15 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
                     .position(|v| v.get("name").and_then(|v| v.as_str()) == Some(name.as_str()))
                 else {
                     return Err(InputError::new(format!(
-                        "{}: no entry named `{name}` in `{seg}`",
-                        o.origin
+                        "{}: no entry named `{}` in `{}`",
+                        o.origin,
+                        clip(name),
+                        clip(seg)
                     )));
                 };
                 path.push(Seg::Index(idx));
                 if i + 1 == n - 1 {
+                    let (seg, name) = (clip(seg), clip(name));
                     return Err(InputError::new(format!(
                         "{}: name a key inside `{seg}.{name}`, e.g. {seg}.{name}.kernel",
                         o.origin
@@ -262,7 +272,7 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
                 return Err(InputError::new(format!(
                     "{}: `{}` is a value, not a table",
                     o.origin,
-                    path_string(&path)
+                    clip(&path_string(&path))
                 )));
             }
         }
@@ -271,28 +281,86 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
     Ok(path)
 }
 
+/// Parses a config file's text into a table (the table below [`Source::prefix`] when it
+/// has one); syntax errors and out-of-range numbers name the file, line and key.
+pub fn parse_table(source: &Source) -> Result<toml::Table, InputError> {
+    toml::Deserializer::parse(&source.text).map_err(|e| {
+        let at = e.span().map_or_else(
+            || source.path.display().to_string(),
+            |s| source.at_offset(s.start),
+        );
+        InputError::new(format!("{at}: TOML syntax error: {}", e.message().trim()))
+    })?;
+    let whole: toml::Table = toml::from_str(&source.text).map_err(|e| {
+        let span = e.span();
+        let at = span.as_ref().map_or_else(
+            || source.path.display().to_string(),
+            |s| source.at_offset(s.start),
+        );
+        let key = span
+            .and_then(|s| source.key_at_offset(s.start))
+            .map(|p| format!(" {}:", path_string(&p)))
+            .unwrap_or_default();
+        let msg = e.message().trim();
+        let msg = if msg.contains("too large") || msg.contains("integer") && msg.contains("i128") {
+            format!(
+                "integer out of range (TOML integers are from {} to {})",
+                i64::MIN,
+                i64::MAX
+            )
+        } else if msg.contains("overflow") {
+            "number out of range (too large for a 64-bit float)".to_string()
+        } else {
+            msg.to_string()
+        };
+        InputError::new(format!("{at}:{key} {msg}"))
+    })?;
+    let mut table = whole;
+    for (i, seg) in source.prefix.iter().enumerate() {
+        let Seg::Key(k) = seg else {
+            unreachable!("a prefix is a table key")
+        };
+        let inner = match table.remove(k) {
+            Some(toml::Value::Table(t)) => t,
+            other => {
+                let what = if other.is_some() {
+                    "is not a table"
+                } else {
+                    "is missing"
+                };
+                let at = source.at_key(&[]);
+                return Err(InputError::new(format!(
+                    "{at}: [{}] {what}",
+                    path_string(&source.prefix[..=i])
+                )));
+            }
+        };
+        table = inner;
+    }
+    Ok(table)
+}
+
 /// Overrides, deserialises and validates one config file read into `source`.
 pub fn load_source<T: DeserializeOwned + Clone>(
     source: Source,
     overrides: &[Override],
     validate: impl Fn(&T) -> Result<(), (KeyPath, String)>,
 ) -> Result<Loaded<T>, InputError> {
-    let file = source.path.display().to_string();
     // 1. The file alone.
-    let de = toml::Deserializer::parse(&source.text).map_err(|e| {
-        let at = e.span().map_or(file.clone(), |s| source.at_offset(s.start));
-        InputError::new(format!("{at}: TOML syntax error: {}", e.message().trim()))
-    })?;
-    let table: toml::Table = toml::from_str(&source.text)
-        .map_err(|e| InputError::new(format!("{file}: {}", e.message().trim())))?;
-    let first: Result<T, _> = serde_path_to_error::deserialize(de);
+    let table = parse_table(&source)?;
+    let first: Result<T, _> = if source.prefix.is_empty() {
+        let de = toml::Deserializer::parse(&source.text).expect("parsed above");
+        serde_path_to_error::deserialize(de)
+    } else {
+        serde_path_to_error::deserialize(toml::Value::Table(table.clone()))
+    };
     let mut config = match first {
         Ok(c) => c,
         Err(e) => {
             let path = serde_path(e.path());
             let inner = e.inner();
             let msg = inner.message().trim().to_string();
-            let key = display_key(&path, &table);
+            let key = display_key(&source, &path, &table);
             let at = match inner.span() {
                 Some(s) => source.at_offset(s.start),
                 None => source.at_key(&path),
@@ -333,7 +401,7 @@ pub fn load_source<T: DeserializeOwned + Clone>(
         if in_file || loaded.overrides.iter().any(|o| touches(&o)) {
             return Err(loaded.error_across(&path, &msg, in_file));
         }
-        let mut table = toml::from_str::<toml::Table>(&loaded.source.text).ok();
+        let mut table = parse_table(&loaded.source).ok();
         for (_, o) in &loaded.overrides {
             let Some(t) = table.as_mut() else { break };
             if apply_override(t, o).is_err() {
@@ -476,6 +544,53 @@ out_features = 10
             e.message
         );
         assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn numbers_out_of_range_name_line_and_key() {
+        for (value, what) in [
+            ("9223372036854775808", "integer out of range"),
+            ("18446744073709551616", "integer out of range"),
+            ("-9223372036854775809", "integer out of range"),
+            ("1e999", "number out of range"),
+        ] {
+            let e = wl(&WL.replace("epochs = 3", &format!("epochs = {value}")), &[]).unwrap_err();
+            assert!(
+                e.message.starts_with("w.toml:6: training.epochs: "),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(what), "{}", e.message);
+        }
+        let e = wl(&format!("{WL}\n[x]\ny = [1, 99999999999999999999]\n"), &[]).unwrap_err();
+        assert!(
+            e.message.starts_with("w.toml:15: x.y[1]: "),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn long_values_are_clipped() {
+        let long = "z".repeat(100_000);
+        for text in [
+            WL.replace("name = \"fc\"", &format!("name = \"{long}\"\n{long} = 1")),
+            WL.replace("epochs = 3", &format!("epochs = \"{long}\"")),
+            WL.replace("dense", &long),
+        ] {
+            let e = wl(&text, &[]).unwrap_err();
+            assert!(e.message.len() < 300, "{}", e.message);
+            assert!(e.message.starts_with("w.toml:"), "{}", e.message);
+        }
+        let e = wl(WL, &[&format!("training.{long}=1")]).unwrap_err();
+        assert!(e.message.len() < 300, "{}", e.message);
+        let e = wl(WL, &[&format!("training.epochs={long}")]).unwrap_err();
+        assert!(e.message.len() < 300, "{}", e.message);
+        assert!(
+            e.message.starts_with("--set training.epochs=zzz"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

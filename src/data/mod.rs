@@ -77,7 +77,7 @@ pub struct Splits {
 
 /// Finds `name` in `dir`, also trying it with `.gz` added or removed, so that gzipped and
 /// raw copies of the standard files both work.
-fn find(dir: &Path, name: &str) -> PathBuf {
+pub fn find(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(name);
     if p.exists() {
         return p;

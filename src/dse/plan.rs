@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::spec::{Sweep, cell};
 use crate::config::{ArchConfig, WorkloadConfig};
-use crate::error::InputError;
+use crate::error::{InputError, clip};
 use crate::run::{self, DataCache, Prepared, RunRequest};
 
 /// One point of a sweep.
@@ -147,11 +147,17 @@ impl Plan {
                 values: sweep.coords(index).into_iter().cloned().collect(),
             };
             if let Some(&q) = ids.get(&id) {
+                // Blame the first axis whose values differ between the two points.
+                let at = sweep
+                    .axes
+                    .iter()
+                    .zip(points[q].values.iter().zip(&point.values))
+                    .find(|(_, (a, b))| a != b)
+                    .map_or_else(|| sweep.file.display().to_string(), |(a, _)| a.at.clone());
                 return Err(InputError::new(format!(
-                    "{}: points {q} ({}) and {index} ({}) resolve to the same configuration; drop one of the values",
-                    sweep.file.display(),
-                    points[q].label(&axes),
-                    point.label(&axes)
+                    "{at}: points {q} ({}) and {index} ({}) resolve to the same configuration; drop one of the values",
+                    clip(&points[q].label(&axes)),
+                    clip(&point.label(&axes))
                 )));
             }
             ids.insert(id, index);

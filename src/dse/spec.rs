@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::config::source::{KeyPath, Seg, Source, parse_dotted};
 use crate::config::{self, Override};
-use crate::error::InputError;
+use crate::error::{InputError, clip, clip_display};
 
 /// The sweep-file format this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -133,7 +133,12 @@ impl Sweep {
         for (key, value) in flat {
             let mut p = vec![Seg::Key("set".into())];
             p.extend(parse_dotted(&key));
-            let origin = format!("{}: set {key} = {value}", src.at_key(&p));
+            let origin = format!(
+                "{}: set {} = {}",
+                src.at_key(&p),
+                clip(&key),
+                clip_display(&value)
+            );
             sets.push(Override::from_value(origin, &key, value));
         }
         if let Some(o) = sets
@@ -143,7 +148,7 @@ impl Sweep {
             return Err(InputError::new(format!(
                 "{}: `{}` is also an axis; drop it from [set]",
                 o.origin,
-                o.path.join(".")
+                clip(&o.path.join("."))
             )));
         }
         for arg in cli_sets {
@@ -152,7 +157,7 @@ impl Sweep {
                 return Err(InputError::new(format!(
                     "{}: `{}` is an axis of {}; edit the axis instead",
                     o.origin,
-                    a.key,
+                    clip(&a.key),
                     path.display()
                 )));
             }
@@ -192,7 +197,7 @@ impl Sweep {
                 return Err(InputError::new(format!(
                     "{}: {key}: no such file {} (paths are relative to the sweep file)",
                     src.at_key(&parse_dotted(key)),
-                    p.display()
+                    clip(&p.display().to_string())
                 )));
             }
         }
@@ -228,7 +233,7 @@ impl Sweep {
         let mut o = self.sets.clone();
         for (a, v) in self.axes.iter().zip(self.coords(index)) {
             o.push(Override::from_value(
-                format!("{}: axis {} = {v}", a.at, a.key),
+                format!("{}: axis {} = {}", a.at, clip(&a.key), clip_display(v)),
                 &a.key,
                 v.clone(),
             ));
@@ -281,7 +286,8 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
             return Err((
                 parse_dotted("name"),
                 format!(
-                    "`{name}` cannot name a folder and a job: use letters, digits, `.`, `_` and `-`"
+                    "`{}` cannot name a folder and a job: use letters, digits, `.`, `_` and `-`",
+                    clip(name)
                 ),
             ));
         }
@@ -300,23 +306,26 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
                 at("key"),
                 format!(
                     "axis key `{}` must be a dotted config key such as chip.tiles",
-                    a.key
+                    clip(&a.key)
                 ),
             ));
         }
         if let Some(j) = f.axes[..i].iter().position(|b| b.key == a.key) {
             return Err((
                 at("key"),
-                format!("axis {} is given twice (also axis[{j}])", a.key),
+                format!("axis {} is given twice (also axis[{j}])", clip(&a.key)),
             ));
         }
-        let values = axis_values(a).map_err(|(k, m)| (at(k), format!("axis {}: {m}", a.key)))?;
+        let values =
+            axis_values(a).map_err(|(k, m)| (at(k), format!("axis {}: {m}", clip(&a.key))))?;
         if let Some(v) = values.iter().find(|v| v.is_table()) {
             return Err((
                 at("values"),
                 format!(
-                    "axis {}: value {v} is a table; vary one key per axis (e.g. key = \"{}.tiles\")",
-                    a.key, a.key
+                    "axis {}: value {} is a table; vary one key per axis (e.g. key = \"{}.tiles\")",
+                    clip(&a.key),
+                    clip_display(v),
+                    clip(&a.key)
                 ),
             ));
         }
@@ -328,7 +337,11 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
                     } else {
                         "range"
                     }),
-                    format!("axis {}: value {v} is listed twice", a.key),
+                    format!(
+                        "axis {}: value {} is listed twice",
+                        clip(&a.key),
+                        clip_display(v)
+                    ),
                 ));
             }
         }
@@ -338,7 +351,7 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
                 at("key"),
                 format!(
                     "the axes up to {} give more than {MAX_POINTS} points",
-                    a.key
+                    clip(&a.key)
                 ),
             ));
         }
@@ -367,7 +380,10 @@ fn number(v: &toml::Value, what: &str) -> Result<f64, String> {
     match v {
         toml::Value::Integer(i) => Ok(*i as f64),
         toml::Value::Float(f) if f.is_finite() => Ok(*f),
-        other => Err(format!("range {what} must be a number, got {other}")),
+        other => Err(format!(
+            "range {what} must be a number, got {}",
+            clip_display(other)
+        )),
     }
 }
 

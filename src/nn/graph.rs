@@ -12,6 +12,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::tensor::Shape;
 use crate::config::source::{KeyPath, Seg};
 use crate::config::workload::{INPUT_NAME, LayerKind, LayerSpec, layer_key};
+use crate::error::clip;
 
 /// What a layer computes, with its resolved hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +240,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
                 Some("name"),
                 format!(
                     "`{}`: layer names may not contain `.` (it separates keys in --set)",
-                    spec.name
+                    clip(&spec.name)
                 ),
             ));
         }
@@ -247,14 +248,14 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
             return Err(err(
                 i,
                 Some("name"),
-                format!("`{}` cannot name a layer", spec.name),
+                format!("`{}` cannot name a layer", clip(&spec.name)),
             ));
         }
         if by_name.insert(spec.name.as_str(), nodes[i]).is_some() {
             return Err(err(
                 i,
                 Some("name"),
-                format!("two layers are named `{}`", spec.name),
+                format!("two layers are named `{}`", clip(&spec.name)),
             ));
         }
         check_keys(spec, i)?;
@@ -277,7 +278,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
                     return Err(err(
                         i,
                         Some(key),
-                        format!("input `{name}` is not a layer (nor `{INPUT_NAME}`)"),
+                        format!("input `{}` is not a layer (nor `{INPUT_NAME}`)", clip(name)),
                     ));
                 }
             }
@@ -290,7 +291,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
             None,
             format!(
                 "is part of a cycle: a layer's inputs must not depend on its output (layer `{}`)",
-                specs[i].name
+                clip(&specs[i].name)
             ),
         )
     })?;
@@ -320,7 +321,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
             format!(
                 "output goes nowhere: the network must end in one layer, but {} layers' outputs are unused ({})",
                 names.len(),
-                names.join(", ")
+                clip(&names.join(", "))
             ),
         ));
     }
