@@ -266,6 +266,9 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
         );
     }
     let m = merge::merge(dirs, out.as_deref())?;
+    if let Some(w) = &m.warning {
+        eprintln!("{w}");
+    }
     println!(
         "merged {} shard folders: {} points; table: {}",
         dirs.len(),

@@ -59,6 +59,9 @@ impl FixedStore {
 impl super::DeviceLog for FixedStore {}
 
 impl WeightStore for FixedStore {
+    fn set_kernels(&mut self, kernels: crate::config::workload::Kernels) {
+        self.quantiser.set_kernels(kernels);
+    }
     fn values(&self, id: ParamId) -> &[f32] {
         &self.slots[id].values
     }
