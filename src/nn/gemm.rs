@@ -149,32 +149,29 @@ fn blocked<const MR: usize, const NR: usize>(
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     // ap[(panel * k + p) * MR + r] = a[panel * MR + r, p]
     let mut ap = vec![0.0f32; m.div_ceil(MR) * k * MR];
-    for i in 0..m {
-        let (panel, r) = (i / MR, i % MR);
-        for (p, &v) in a.row(i).iter().enumerate() {
-            ap[(panel * k + p) * MR + r] = v;
+    for (panel, dst) in ap.chunks_exact_mut(k * MR).enumerate() {
+        let rows = MR.min(m - panel * MR);
+        for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
+            for (r, o) in d.iter_mut().enumerate().take(rows) {
+                // SAFETY: row panel * MR + r < m and column p < k, inside `a`'s shape.
+                *o = unsafe { *a.uget((panel * MR + r, p)) };
+            }
         }
     }
     let mut bp: Vec<f32> = Vec::new();
     for j0 in (0..n).step_by(NC) {
         let nb = NC.min(n - j0);
-        // bp[(strip * k + p) * NR + j] = b[p, j0 + strip * NR + j]
+        // bp[(strip * k + p) * NR + j] = b[p, j0 + strip * NR + j], one strip at a time
+        // (NR streams along `b`'s rows or columns, whichever way it is stored).
         bp.clear();
         bp.resize(nb.div_ceil(NR) * NR * k, 0.0);
-        let put = |bp: &mut [f32], p: usize, j: usize, v: f32| {
-            bp[((j / NR) * k + p) * NR + j % NR] = v;
-        };
-        // Read `b` along its contiguous direction.
-        if b.strides()[0].unsigned_abs() >= b.strides()[1].unsigned_abs() {
-            for p in 0..k {
-                for (j, &v) in b.row(p).iter().skip(j0).take(nb).enumerate() {
-                    put(&mut bp, p, j, v);
-                }
-            }
-        } else {
-            for j in 0..nb {
-                for (p, &v) in b.column(j0 + j).iter().enumerate() {
-                    put(&mut bp, p, j, v);
+        for (strip, dst) in bp.chunks_exact_mut(k * NR).enumerate() {
+            let jb = j0 + strip * NR;
+            let cols = NR.min(j0 + nb - jb);
+            for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
+                for (j, o) in d.iter_mut().enumerate().take(cols) {
+                    // SAFETY: row p < k and column jb + j < n, inside `b`'s shape.
+                    *o = unsafe { *b.uget((p, jb + j)) };
                 }
             }
         }
