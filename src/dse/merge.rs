@@ -170,27 +170,6 @@ fn kernel_warning(counts: &BTreeMap<String, usize>) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn warns_only_for_mixed_kernels() {
-        let one = "point,kernel,wall_s\n0,native-avx2,1\n1,native-avx2,2\n";
-        assert_eq!(
-            kernel_warning(&kernel_counts(one.as_bytes()).unwrap()),
-            None
-        );
-        let mixed = "point,kernel,wall_s\n0,native-avx2,1\n1,native-scalar,2\n2,native-avx2,1\n";
-        let w = kernel_warning(&kernel_counts(mixed.as_bytes()).unwrap()).unwrap();
-        assert_eq!(
-            w,
-            "warning: the merged points ran on different kernels: native-avx2 (2 points), native-scalar (1 point); their results may differ in the last bits (training.kernels = \"portable\" gives the same bits on every node)"
-        );
-        assert!(!w.contains('\n'));
-    }
-}
-
 /// The shard folders' common parent; an error unless they are all shards with one parent.
 fn default_out(dirs: &[PathBuf], manifests: &[Manifest]) -> Result<PathBuf, InputError> {
     if let Some((d, _)) = dirs
@@ -261,4 +240,25 @@ fn copy_report(from: &Path, to: &Path) -> Result<()> {
         files.push((to.join(&n), bytes));
     }
     report::write_set(&files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_only_for_mixed_kernels() {
+        let one = "point,kernel,wall_s\n0,native-avx2,1\n1,native-avx2,2\n";
+        assert_eq!(
+            kernel_warning(&kernel_counts(one.as_bytes()).unwrap()),
+            None
+        );
+        let mixed = "point,kernel,wall_s\n0,native-avx2,1\n1,native-scalar,2\n2,native-avx2,1\n";
+        let w = kernel_warning(&kernel_counts(mixed.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            w,
+            "warning: the merged points ran on different kernels: native-avx2 (2 points), native-scalar (1 point); their results may differ in the last bits (training.kernels = \"portable\" gives the same bits on every node)"
+        );
+        assert!(!w.contains('\n'));
+    }
 }

@@ -225,7 +225,6 @@ mod tests {
             let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
             // b is stored as n x k; use its transpose.
-            let mut c = vec![1.0; m * n];
             for kern in [Kernels::Native, Kernels::Portable] {
                 let mut c = vec![1.0; m * n];
                 gemm(

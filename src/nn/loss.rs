@@ -22,7 +22,8 @@ pub fn softmax_cross_entropy(
     labels: &[u8],
     grad: Option<&mut Act>,
 ) -> BatchScore {
-    let (exp, ln): (fn(f32) -> f32, fn(f32) -> f32) = match kern {
+    type Fun = fn(f32) -> f32;
+    let (exp, ln): (Fun, Fun) = match kern {
         Kernels::Native => (f32::exp, f32::ln),
         Kernels::Portable => (libm::expf, libm::logf),
     };

@@ -151,6 +151,25 @@ mod tests {
     }
 
     #[test]
+    fn portable_and_native_rounding_copies_agree() {
+        use crate::config::workload::Kernels;
+        let cfg = WeightsConfig {
+            range: RangeSpec::Fixed(1.0),
+            ..WeightsConfig::default()
+        };
+        let p = [spec(ParamKind::Weight, 1000, 1)];
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin() * 0.9).collect();
+        let mut native = FixedStore::new(&cfg, &p, 4);
+        let mut portable = FixedStore::new(&cfg, &p, 4);
+        portable.set_kernels(Kernels::Portable);
+        for step in 1..4 {
+            native.write(0, &x, step);
+            portable.write(0, &x, step);
+            assert_eq!(native.values(0), portable.values(0));
+        }
+    }
+
+    #[test]
     fn digital_biases_are_exact() {
         let cfg = WeightsConfig::default();
         let mut s = FixedStore::new(&cfg, &[spec(ParamKind::Bias, 2, 10)], 0);
