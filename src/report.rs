@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::device::WriteCounts;
 use crate::device::curve::CurvePoint;
+use crate::nn::kernels;
 use crate::run::{Outcome, Prepared};
 use crate::sched::Phase;
 use crate::sched::plan::CHIP;
@@ -515,7 +516,9 @@ pub fn components_csv(outcome: &Outcome) -> Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
-/// The columns of `summary.csv`; the wall-clock ones ([`WALL_COLUMNS`]) come last.
+/// The columns of `summary.csv`: the machine-dependent ones come last, `kernel` (the
+/// arithmetic kernels the run used, see [`kernels::kernel_name`]) and then the wall-clock
+/// ones ([`WALL_COLUMNS`]).
 pub fn summary_header() -> Vec<&'static str> {
     let mut header = vec![
         "workload",
@@ -532,9 +535,13 @@ pub fn summary_header() -> Vec<&'static str> {
     ];
     header.extend(DEVICE_COLUMNS);
     header.extend(CHIP_COLUMNS);
+    header.push(KERNEL_COLUMN);
     header.extend(WALL_COLUMNS);
     header
 }
+
+/// The column of `summary.csv` (and `sweep.csv`) naming the kernels a run used.
+pub const KERNEL_COLUMN: &str = "kernel";
 
 /// Columns of `summary.csv` measured on the wall clock: the only ones that differ between
 /// two runs of the same configs.
@@ -574,6 +581,7 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
     ];
     row.extend(device_fields(device.as_ref()));
     row.extend(chip_fields(p, outcome));
+    row.push(kernels::kernel_name(t.kernels));
     row.extend([fx(outcome.train_images_per_s(), 0), fx(outcome.wall_s, 3)]);
     w.write_record(&row)?;
     Ok(w.into_inner()?)
@@ -599,12 +607,16 @@ struct RunMeta<'a> {
     workload_file: String,
     overrides: &'a [String],
     rerun: String,
+    kernel: String,
+    cpu_features: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_features_forced: Option<&'static str>,
 }
 
 /// Version of what a run reports for given configs: raised by every change that alters any
 /// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
 /// finished point only when its `run.toml` has this `results_version`.
-pub const RESULTS_VERSION: u32 = 1;
+pub const RESULTS_VERSION: u32 = 2;
 
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.
@@ -628,6 +640,9 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
             workload_file: p.workload.source.path.display().to_string(),
             overrides: &p.sets,
             rerun: format!("nandspin run --from {}", out_dir.join("run.toml").display()),
+            kernel: kernels::kernel_name(p.workload.config.training.kernels),
+            cpu_features: kernels::seen_features().to_vec(),
+            cpu_features_forced: kernels::forced().ok().flatten(),
         },
         arch: &arch,
         workload: &workload,

@@ -200,6 +200,7 @@ pub fn prepare_with(
     overrides: &[Override],
     cache: &DataCache,
 ) -> Result<Prepared, InputError> {
+    crate::nn::kernels::forced().map_err(InputError::new)?;
     let (arch_sets, work_sets) = config::route_overrides(overrides)?;
     let (arch_src, work_src, recorded) = match &req.from {
         Some(run) => sources_from_run(run)?,
@@ -342,7 +343,13 @@ pub fn execute_shared(
 ) -> Vec<Outcome> {
     let seed = lead.seed();
     let init = lead.net.init_params(seed);
-    let mut store = store::build(&lead.arch.config, lead.net.params(), &init, seed);
+    let mut store = store::build_with(
+        &lead.arch.config,
+        lead.net.params(),
+        &init,
+        seed,
+        lead.net.kernels(),
+    );
     let mut chips: Vec<Option<Scheduler>> = std::iter::once(&*lead)
         .chain(others.iter().copied())
         .map(|p| p.map.clone().map(|m| Scheduler::new(&p.arch.config, m)))
@@ -468,7 +475,7 @@ pub fn check_workload_with(
     Ok(Checked {
         data_dir,
         data,
-        net: Network::new(graph),
+        net: Network::new(graph).with_kernels(t.kernels),
     })
 }
 

@@ -380,7 +380,54 @@ fn shards_merge_into_the_unsharded_table() {
     let r = sweep(&["merge", s(&shard(0)), s(&shard(1)), s(&shard(2))]);
     ok(&r);
     assert_contains(&r.stdout, "6 points");
+    assert!(!r.stderr.contains("warning"), "one kernel: {}", r.stderr);
     assert_eq!(table_without_wall(&root), table_without_wall(&local));
+    // A shard from a node whose CPU picked other kernels: the merge warns in one line.
+    let other = root.join("other-node");
+    fs::create_dir_all(&other).unwrap();
+    let mut from = vec![shard(2)];
+    while let Some(d) = from.pop() {
+        let to = other.join(d.strip_prefix(shard(2)).unwrap());
+        fs::create_dir_all(&to).unwrap();
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                from.push(p);
+            } else if p.file_name().unwrap() == "summary.csv" {
+                // ...,kernel,train_images_per_s,wall_s
+                let text = fs::read_to_string(&p).unwrap();
+                let (head, row) = text.trim_end().split_once('\n').unwrap();
+                let f: Vec<&str> = row.rsplitn(4, ',').collect();
+                let row = format!("{},native-elsewhere,{},{}", f[3], f[1], f[0]);
+                fs::write(to.join("summary.csv"), format!("{head}\n{row}\n")).unwrap();
+            } else {
+                fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let mixed = tmp.path().join("mixed");
+    let r = sweep(&[
+        "merge",
+        s(&shard(0)),
+        s(&shard(1)),
+        s(&other),
+        "--out",
+        s(&mixed),
+    ]);
+    ok(&r);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(lines[0].starts_with("warning: "), "{}", lines[0]);
+    assert_contains(lines[0], "native-elsewhere (2 points)");
+    assert_contains(lines[0], "(4 points)");
+    let kernels: Vec<String> = records(&mixed.join("sweep.csv"))
+        .into_iter()
+        .map(|r| r["kernel"].clone())
+        .collect();
+    assert_eq!(
+        kernels.iter().filter(|k| *k == "native-elsewhere").count(),
+        2
+    );
     for row in records(&root.join("sweep.csv")) {
         assert!(
             root.join("points")

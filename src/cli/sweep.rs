@@ -394,6 +394,9 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
         super::check_out_dir(o)?;
     }
     let m = merge::merge(dirs, out.as_deref())?;
+    if let Some(w) = &m.warning {
+        console::error_line(w);
+    }
     say!(
         "merged {} shard folders: {} points; table: {}",
         dirs.len(),

@@ -108,6 +108,30 @@ pub struct TrainingConfig {
     /// Use only the first N test images (all when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_test_images: Option<u64>,
+    /// The arithmetic kernels: the fastest for this CPU, or one that gives the same bits on
+    /// every CPU. Left out of the serialised config when `native`, so that configs (and
+    /// sweep point ids) written before the key existed stay the same.
+    #[serde(skip_serializing_if = "Kernels::is_native")]
+    pub kernels: Kernels,
+}
+
+/// `training.kernels`: which arithmetic kernels a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernels {
+    /// Chosen from the CPU's features at run time (fastest; the last bits of the results
+    /// may differ between CPUs).
+    #[default]
+    Native,
+    /// One fixed order of IEEE operations, whatever the CPU: the same bits everywhere.
+    Portable,
+}
+
+impl Kernels {
+    /// Whether this is the default, `native`.
+    pub fn is_native(&self) -> bool {
+        *self == Kernels::Native
+    }
 }
 
 impl Default for TrainingConfig {
@@ -122,6 +146,7 @@ impl Default for TrainingConfig {
             shuffle: true,
             max_train_images: None,
             max_test_images: None,
+            kernels: Kernels::Native,
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Merged {
     pub points: usize,
     /// The merged `sweep.csv`.
     pub table: PathBuf,
+    /// A one-line warning when the points ran on different kernels (`kernel` column).
+    pub warning: Option<String>,
 }
 
 /// Joins the shard folders `dirs` into `out` (default: their common parent, when they are
@@ -129,10 +131,42 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<Merged> {
     let all: Vec<&PointPlan> = merged.points.iter().map(|p| &p.plan).collect();
     let table_path = out.join(table::TABLE);
     report::write_atomic(&out.join(table::MANIFEST), &merged.to_toml()?)?;
-    report::write_atomic(&table_path, &table::sweep_csv(out, &merged.axes, &all)?)?;
+    let csv = table::sweep_csv(out, &merged.axes, &all)?;
+    report::write_atomic(&table_path, &csv)?;
     Ok(Merged {
         points: all.len(),
         table: table_path,
+        warning: kernel_warning(&kernel_counts(&csv)?),
+    })
+}
+
+/// How many rows of a `sweep.csv` text ran on each kernel.
+fn kernel_counts(csv: &[u8]) -> Result<BTreeMap<String, usize>> {
+    let mut r = csv::Reader::from_reader(csv);
+    let col = r
+        .headers()?
+        .iter()
+        .position(|h| h == report::KERNEL_COLUMN)
+        .context("sweep.csv has no kernel column")?;
+    let mut counts = BTreeMap::new();
+    for row in r.records() {
+        let row = row?;
+        *counts.entry(row[col].to_string()).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+/// The warning for points from more than one kernel, naming each with its point count.
+fn kernel_warning(counts: &BTreeMap<String, usize>) -> Option<String> {
+    (counts.len() > 1).then(|| {
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(k, n)| format!("{k} ({n} point{})", if *n == 1 { "" } else { "s" }))
+            .collect();
+        format!(
+            "warning: the merged points ran on different kernels: {}; their results may differ in the last bits (training.kernels = \"portable\" gives the same bits on every node)",
+            list.join(", ")
+        )
     })
 }
 
@@ -197,4 +231,25 @@ fn copy_report(from: &Path, to: &Path) -> Result<()> {
         files.push((n, bytes));
     }
     crate::folder::write_folder(to, &files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warns_only_for_mixed_kernels() {
+        let one = "point,kernel,wall_s\n0,native-avx2,1\n1,native-avx2,2\n";
+        assert_eq!(
+            kernel_warning(&kernel_counts(one.as_bytes()).unwrap()),
+            None
+        );
+        let mixed = "point,kernel,wall_s\n0,native-avx2,1\n1,native-scalar,2\n2,native-avx2,1\n";
+        let w = kernel_warning(&kernel_counts(mixed.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            w,
+            "warning: the merged points ran on different kernels: native-avx2 (2 points), native-scalar (1 point); their results may differ in the last bits (training.kernels = \"portable\" gives the same bits on every node)"
+        );
+        assert!(!w.contains('\n'));
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::gemm::{Mat, gemm};
 use super::tensor::{Act, Shape};
+use crate::config::workload::Kernels;
 
 /// The geometry of one convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +178,7 @@ pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
 /// Forward: `y = W * im2col(x) + b`. `weight` is C_out x (C_in*k*k), `bias` has C_out values.
 /// Leaves the im2col matrix in `cols` for the backward pass.
 pub fn forward(
+    kern: Kernels,
     g: &ConvGeom,
     x: &Act,
     weight: &[f32],
@@ -191,6 +193,7 @@ pub fn forward(
         y.data[c * np..(c + 1) * np].fill(b);
     }
     gemm(
+        kern,
         1.0,
         Mat::new(weight, g.out_channels, g.k_len()),
         Mat::new(cols, g.k_len(), np),
@@ -203,6 +206,7 @@ pub fn forward(
 /// the input gradient too (`dcols` is scratch space).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
+    kern: Kernels,
     g: &ConvGeom,
     dy: &Act,
     weight: &[f32],
@@ -214,13 +218,14 @@ pub fn backward(
 ) {
     let np = dy.n * g.out_h * g.out_w;
     let dym = Mat::new(&dy.data, g.out_channels, np);
-    gemm(1.0, dym, Mat::new(cols, g.k_len(), np).t(), 0.0, dw);
+    gemm(kern, 1.0, dym, Mat::new(cols, g.k_len(), np).t(), 0.0, dw);
     for (c, d) in db.iter_mut().enumerate() {
         *d = sum8(&dy.data[c * np..(c + 1) * np]);
     }
     if let Some((dx, acc)) = dx {
         dcols.resize(g.k_len() * np, 0.0);
         gemm(
+            kern,
             1.0,
             Mat::new(weight, g.out_channels, g.k_len()).t(),
             dym,
@@ -307,7 +312,7 @@ mod tests {
             let b = [0.1, -0.2, 0.3];
             let mut cols = Vec::new();
             let mut y = Act::default();
-            forward(&g, &x, &wt, &b, &mut cols, &mut y);
+            forward(Kernels::Native, &g, &x, &wt, &b, &mut cols, &mut y);
             let r = direct(&g, &x, &wt, &b);
             for (a, e) in y.data.iter().zip(&r.data) {
                 assert!(

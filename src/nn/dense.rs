@@ -2,15 +2,17 @@
 
 use super::gemm::{Mat, gemm};
 use super::tensor::{Act, Shape};
+use crate::config::workload::Kernels;
 
 /// Forward: `y = W x + b`, with `weight` out x in (row-major) and `x` in x N.
-pub fn forward(x: &Act, weight: &[f32], bias: &[f32], out: usize, y: &mut Act) {
+pub fn forward(kern: Kernels, x: &Act, weight: &[f32], bias: &[f32], out: usize, y: &mut Act) {
     let (f, n) = (x.shape.c, x.n);
     y.reshape(Shape::new(out, 1, 1), n);
     for (o, &b) in bias.iter().enumerate() {
         y.data[o * n..(o + 1) * n].fill(b);
     }
     gemm(
+        kern,
         1.0,
         Mat::new(weight, out, f),
         Mat::new(&x.data, f, n),
@@ -21,6 +23,7 @@ pub fn forward(x: &Act, weight: &[f32], bias: &[f32], out: usize, y: &mut Act) {
 
 /// Backward: `dw = dy x^T`, `db = sum_n dy` (overwritten); `dx = W^T dy` when asked.
 pub fn backward(
+    kern: Kernels,
     x: &Act,
     dy: &Act,
     weight: &[f32],
@@ -30,13 +33,20 @@ pub fn backward(
 ) {
     let (f, n, out) = (x.shape.c, x.n, dy.shape.c);
     let dym = Mat::new(&dy.data, out, n);
-    gemm(1.0, dym, Mat::new(&x.data, f, n).t(), 0.0, dw);
+    gemm(kern, 1.0, dym, Mat::new(&x.data, f, n).t(), 0.0, dw);
     for (o, d) in db.iter_mut().enumerate() {
         *d = super::conv::sum8(&dy.data[o * n..(o + 1) * n]);
     }
     if let Some((dx, acc)) = dx {
         dx.reshape(x.shape, n);
         let beta = if acc { 1.0 } else { 0.0 };
-        gemm(1.0, Mat::new(weight, out, f).t(), dym, beta, &mut dx.data);
+        gemm(
+            kern,
+            1.0,
+            Mat::new(weight, out, f).t(),
+            dym,
+            beta,
+            &mut dx.data,
+        );
     }
 }

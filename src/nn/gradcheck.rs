@@ -3,7 +3,7 @@
 use super::graph::build;
 use super::network::Network;
 use super::tensor::{Act, Shape};
-use crate::config::workload::LayerSpec;
+use crate::config::workload::{Kernels, LayerSpec};
 use crate::store::{FloatStore, WeightStore};
 
 fn layers(toml_text: &str) -> Vec<LayerSpec> {
@@ -21,8 +21,13 @@ fn loss(net: &mut Network, store: &FloatStore, x: &Act, labels: &[u8]) -> f64 {
 
 /// Compares analytic parameter gradients with central differences.
 fn check(text: &str, input: Shape, classes: u8) {
+    check_with(text, input, classes, Kernels::Native);
+    check_with(text, input, classes, Kernels::Portable);
+}
+
+fn check_with(text: &str, input: Shape, classes: u8, kernels: Kernels) {
     let g = build(&layers(text), input).unwrap();
-    let mut net = Network::new(g);
+    let mut net = Network::new(g).with_kernels(kernels);
     let init = net.init_params(3);
     let mut store = FloatStore::new(net.params());
     for (i, v) in init.iter().enumerate() {

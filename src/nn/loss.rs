@@ -1,6 +1,7 @@
 //! Softmax cross-entropy, averaged over the batch.
 
 use super::tensor::Act;
+use crate::config::workload::Kernels;
 
 /// Loss and accuracy of one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -12,8 +13,20 @@ pub struct BatchScore {
 }
 
 /// Scores `logits` (classes x N) against `labels`; when `grad` is given, writes
-/// d(mean loss)/d(logits) into it.
-pub fn softmax_cross_entropy(logits: &Act, labels: &[u8], grad: Option<&mut Act>) -> BatchScore {
+/// d(mean loss)/d(logits) into it. With `portable` kernels, the exponential and logarithm
+/// are the `libm` crate's (the same code on every machine) instead of the system library's,
+/// whose x86-64 versions are chosen by CPU feature (FMA or not) and may round differently.
+pub fn softmax_cross_entropy(
+    kern: Kernels,
+    logits: &Act,
+    labels: &[u8],
+    grad: Option<&mut Act>,
+) -> BatchScore {
+    type Fun = fn(f32) -> f32;
+    let (exp, ln): (Fun, Fun) = match kern {
+        Kernels::Native => (f32::exp, f32::ln),
+        Kernels::Portable => (libm::expf, libm::logf),
+    };
     let (k, n) = (logits.shape.c, logits.n);
     assert_eq!(labels.len(), n, "one label per sample");
     let z = &logits.data;
@@ -32,15 +45,15 @@ pub fn softmax_cross_entropy(logits: &Act, labels: &[u8], grad: Option<&mut Act>
                 arg = c;
             }
         }
-        let sum: f32 = (0..k).map(|c| (z[c * n + b] - max).exp()).sum();
-        let log_sum = sum.ln();
+        let sum: f32 = (0..k).map(|c| exp(z[c * n + b] - max)).sum();
+        let log_sum = ln(sum);
         score.loss_sum += (log_sum - (z[label * n + b] - max)) as f64;
         if arg == label {
             score.correct += 1;
         }
         if let Some(g) = grad.as_deref_mut() {
             for c in 0..k {
-                let p = (z[c * n + b] - max - log_sum).exp();
+                let p = exp(z[c * n + b] - max - log_sum);
                 let t = if c == label { 1.0 } else { 0.0 };
                 g.data[c * n + b] = (p - t) * inv_n;
             }

@@ -5,6 +5,7 @@ pub mod dense;
 pub mod elementwise;
 pub mod gemm;
 pub mod graph;
+pub mod kernels;
 pub mod loss;
 pub mod network;
 pub mod pool;

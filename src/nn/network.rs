@@ -9,6 +9,7 @@ use super::graph::{Graph, LayerNode, OpSpec};
 use super::loss::{BatchScore, softmax_cross_entropy};
 use super::pool::{self, PoolGeom};
 use super::tensor::Act;
+use crate::config::workload::Kernels;
 use crate::rng::{Purpose, keyed_rng};
 use crate::store::{ParamId, ParamKind, ParamSpec, WeightStore};
 
@@ -38,6 +39,7 @@ pub struct Network {
     cols: Vec<Vec<f32>>,
     argmax: Vec<Vec<u32>>,
     dcols: Vec<f32>,
+    kernels: Kernels,
     /// Gradient of the mean batch loss with respect to each parameter (after `backward`).
     pub param_grads: Vec<Vec<f32>>,
 }
@@ -125,7 +127,19 @@ impl Network {
             cols: vec![Vec::new(); n],
             argmax: vec![Vec::new(); n],
             dcols: Vec::new(),
+            kernels: Kernels::Native,
         }
+    }
+
+    /// The network with `kernels` for its matrix products and loss (`native` by default).
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    /// The kernels it runs.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     /// The parameter tensors, in a fixed order (weight then bias of each layer).
@@ -177,6 +191,7 @@ impl Network {
                 Op::Conv(g) => {
                     let (w, b) = self.layer_params[i].expect("conv has parameters");
                     conv::forward(
+                        self.kernels,
                         g,
                         input(0),
                         store.values(w),
@@ -191,7 +206,14 @@ impl Network {
                 Op::Flatten => ew::flatten_forward(input(0), y),
                 Op::Dense { out } => {
                     let (w, b) = self.layer_params[i].expect("dense has parameters");
-                    dense::forward(input(0), store.values(w), store.values(b), *out, y);
+                    dense::forward(
+                        self.kernels,
+                        input(0),
+                        store.values(w),
+                        store.values(b),
+                        *out,
+                        y,
+                    );
                 }
                 Op::Add => {
                     let xs: Vec<&Act> = (0..layer.inputs.len()).map(input).collect();
@@ -211,7 +233,7 @@ impl Network {
         } else {
             None
         };
-        softmax_cross_entropy(&self.outs[last], labels, grad)
+        softmax_cross_entropy(self.kernels, &self.outs[last], labels, grad)
     }
 
     /// Back-propagates the logits' gradient (from [`Network::score`]) through the last
@@ -236,6 +258,7 @@ impl Network {
                     let (gw, gb) = two_mut(&mut self.param_grads, w, b);
                     let dx = target(gprev, &mut self.grad_written, layer.inputs[0]);
                     conv::backward(
+                        self.kernels,
                         g,
                         dy,
                         store.values(w),
@@ -250,7 +273,7 @@ impl Network {
                     let (w, b) = self.layer_params[i].expect("dense has parameters");
                     let (gw, gb) = two_mut(&mut self.param_grads, w, b);
                     let dx = target(gprev, &mut self.grad_written, layer.inputs[0]);
-                    dense::backward(input(0), dy, store.values(w), gw, gb, dx);
+                    dense::backward(self.kernels, input(0), dy, store.values(w), gw, gb, dx);
                 }
                 Op::MaxPool(g) => {
                     if let Some((dx, acc)) = target(gprev, &mut self.grad_written, layer.inputs[0])

@@ -59,6 +59,9 @@ impl FixedStore {
 impl super::DeviceLog for FixedStore {}
 
 impl WeightStore for FixedStore {
+    fn set_kernels(&mut self, kernels: crate::config::workload::Kernels) {
+        self.quantiser.set_kernels(kernels);
+    }
     fn values(&self, id: ParamId) -> &[f32] {
         &self.slots[id].values
     }
@@ -145,6 +148,25 @@ mod tests {
         assert_eq!(a.values(1), b.values(1));
         // Different parameters draw from different streams.
         assert_ne!(a.values(0), a.values(1));
+    }
+
+    #[test]
+    fn portable_and_native_rounding_copies_agree() {
+        use crate::config::workload::Kernels;
+        let cfg = WeightsConfig {
+            range: RangeSpec::Fixed(1.0),
+            ..WeightsConfig::default()
+        };
+        let p = [spec(ParamKind::Weight, 1000, 1)];
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin() * 0.9).collect();
+        let mut native = FixedStore::new(&cfg, &p, 4);
+        let mut portable = FixedStore::new(&cfg, &p, 4);
+        portable.set_kernels(Kernels::Portable);
+        for step in 1..4 {
+            native.write(0, &x, step);
+            portable.write(0, &x, step);
+            assert_eq!(native.values(0), portable.values(0));
+        }
     }
 
     #[test]

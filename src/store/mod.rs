@@ -13,6 +13,7 @@ mod nandspin;
 pub mod quantise;
 
 use crate::config::arch::{ArchConfig, StoreKind};
+use crate::config::workload::Kernels;
 use crate::device::{StringWrite, WriteCounts};
 pub use fixed::FixedStore;
 pub use nandspin::NandspinStore;
@@ -65,6 +66,9 @@ pub trait WeightStore: DeviceLog {
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
         None
     }
+    /// Runs the `kernels` copies of the store's arithmetic (`native` unless set; the
+    /// copies give the same bits, see [`quantise`]).
+    fn set_kernels(&mut self, _kernels: Kernels) {}
 }
 
 /// What the device did at the last update, as the chip model reads it.
@@ -155,11 +159,23 @@ pub fn build(
     initial: &[Vec<f32>],
     seed: u64,
 ) -> Box<dyn WeightStore> {
+    build_with(arch, params, initial, seed, Kernels::Native)
+}
+
+/// [`build`] with the given kernels.
+pub fn build_with(
+    arch: &ArchConfig,
+    params: &[ParamSpec],
+    initial: &[Vec<f32>],
+    seed: u64,
+    kernels: Kernels,
+) -> Box<dyn WeightStore> {
     let mut store: Box<dyn WeightStore> = match arch.weights.store {
         StoreKind::Float => Box::new(FloatStore::new(params)),
         StoreKind::Fixed => Box::new(FixedStore::new(&arch.weights, params, seed)),
         StoreKind::Nandspin => Box::new(NandspinStore::new(arch, params, seed)),
     };
+    store.set_kernels(kernels);
     let all: Vec<(ParamId, &[f32])> = initial
         .iter()
         .enumerate()

@@ -136,6 +136,9 @@ fn write_chunk(
 }
 
 impl WeightStore for NandspinStore {
+    fn set_kernels(&mut self, kernels: crate::config::workload::Kernels) {
+        self.quantiser.set_kernels(kernels);
+    }
     fn values(&self, id: ParamId) -> &[f32] {
         &self.slots[id].values
     }

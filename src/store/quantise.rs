@@ -4,6 +4,8 @@
 use super::format::{Format, round};
 use super::{ParamId, ParamKind, ParamSpec};
 use crate::config::arch::{BiasPlacement, Encoding, RangeSpec, Rounding, WeightsConfig};
+use crate::config::workload::Kernels;
+use crate::nn::kernels::{Isa, isa};
 use crate::rng::{Purpose, key, keyed_uniform};
 
 /// The range r of a parameter (values in [-r, r)): the configured number, or the smallest
@@ -18,14 +20,44 @@ pub fn layer_range(range: RangeSpec, headroom: f64, fan_in: usize) -> f64 {
     }
 }
 
+/// Arguments of [`stochastic`].
+struct Stochastic<'a> {
+    stream: u64,
+    inv: f32,
+    lo: f32,
+    hi: f32,
+    base: u64,
+    xs: &'a [f32],
+}
+
 /// Stochastic rounding of `x * inv`, clamped to [lo, hi], with draw `base + i` of `stream`
-/// for element i. Compiled for AVX2 as well (chosen at run time): integer and IEEE f32
-/// operations give the same bits on every path.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
-fn stochastic(stream: u64, inv: f32, lo: f32, hi: f32, base: u64, xs: &[f32], out: &mut [i32]) {
-    for (i, (o, &x)) in out.iter_mut().zip(xs).enumerate() {
-        let u = keyed_uniform(stream, base + i as u64);
-        *o = round(x * inv, Rounding::Stochastic, u).clamp(lo, hi) as i32;
+/// for element i. Compiled for AVX2 as well: `native` kernels run that copy when the CPU
+/// has AVX2, `portable` ones always the baseline copy (integer and IEEE f32 operations
+/// without FMA give the same bits on both).
+fn stochastic(kern: Kernels, s: &Stochastic, out: &mut [i32]) {
+    match (kern, isa()) {
+        // SAFETY: `isa()` is `Avx2` only when the CPU has AVX2.
+        #[cfg(target_arch = "x86_64")]
+        (Kernels::Native, Isa::Avx2) => unsafe { stochastic_avx2(s, out) },
+        _ => stochastic_baseline(s, out),
+    }
+}
+
+fn stochastic_baseline(s: &Stochastic, out: &mut [i32]) {
+    stochastic_body(s, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn stochastic_avx2(s: &Stochastic, out: &mut [i32]) {
+    stochastic_body(s, out);
+}
+
+#[inline(always)]
+fn stochastic_body(s: &Stochastic, out: &mut [i32]) {
+    for (i, (o, &x)) in out.iter_mut().zip(s.xs).enumerate() {
+        let u = keyed_uniform(s.stream, s.base + i as u64);
+        *o = round(x * s.inv, Rounding::Stochastic, u).clamp(s.lo, s.hi) as i32;
     }
 }
 
@@ -37,6 +69,8 @@ pub struct Quantiser {
     /// Nearest or stochastic.
     pub rounding: Rounding,
     seed: u64,
+    /// Which compiled copy of the stochastic rounding runs.
+    kernels: Kernels,
     /// Value of one code step per parameter; `None` for parameters held digitally.
     steps: Vec<Option<f32>>,
 }
@@ -61,8 +95,14 @@ impl Quantiser {
             },
             rounding: cfg.rounding,
             seed,
+            kernels: Kernels::Native,
             steps,
         }
+    }
+
+    /// Runs the `kernels` copies of the rounding (`native` by default).
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
     }
 
     /// The value of one code step of parameter `id` (`None` when held digitally).
@@ -85,7 +125,15 @@ impl Quantiser {
             }
             Rounding::Stochastic => {
                 let stream = key(&[self.seed, Purpose::Rounding as u64, id as u64, step]);
-                stochastic(stream, inv, lo, hi, base as u64, intended, out);
+                let s = Stochastic {
+                    stream,
+                    inv,
+                    lo,
+                    hi,
+                    base: base as u64,
+                    xs: intended,
+                };
+                stochastic(self.kernels, &s, out);
             }
         }
     }

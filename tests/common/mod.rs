@@ -268,3 +268,16 @@ pub fn int(row: &HashMap<String, String>, col: &str) -> u64 {
     v.parse()
         .unwrap_or_else(|_| panic!("column {col:?} is not a count: {v:?} in {row:?}"))
 }
+
+/// A CSV file's header and rows without the wall-clock columns (`wall_s`,
+/// `train_images_per_s`): what two runs of the same configs must agree on.
+pub fn csv_without_wall(path: &Path) -> Vec<Vec<String>> {
+    let (header, rows) = read_csv(path);
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i] != "wall_s" && header[i] != "train_images_per_s")
+        .collect();
+    std::iter::once(header)
+        .chain(rows)
+        .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
+        .collect()
+}
