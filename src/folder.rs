@@ -55,8 +55,7 @@ pub fn remove_stale(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with('.') && n.contains(".tmp-") && pid_of(&n).is_none_or(|p| !alive(p))
-            {
+            if n.starts_with('.') && n.contains(".tmp-") && pid_of(&n).is_none_or(|p| !alive(p)) {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -191,14 +190,15 @@ pub fn check_replace(dir: &Path, id: &str, force: bool) -> Result<(), InputError
             dir.display()
         )));
     }
-    let entries = fs::read_dir(dir).map_err(|e| {
-        InputError::new(format!("{}: cannot read the folder: {e}", dir.display()))
-    })?;
+    let entries = fs::read_dir(dir)
+        .map_err(|e| InputError::new(format!("{}: cannot read the folder: {e}", dir.display())))?;
     let mut others: Vec<String> = entries
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
-            !n.starts_with('.') && !REPORT_FILES.contains(&n.as_str()) && !REPORT_EXTRAS.contains(&n.as_str())
+            !n.starts_with('.')
+                && !REPORT_FILES.contains(&n.as_str())
+                && !REPORT_EXTRAS.contains(&n.as_str())
         })
         .collect();
     others.sort();
@@ -282,7 +282,10 @@ mod tests {
         let mut files = set("a");
         files[0].1 = b"[run]\nid = \"abc\"\n".to_vec();
         write_folder(&dir, &files).unwrap();
-        assert!(check_replace(&dir, "abc", false).is_ok(), "same configuration");
+        assert!(
+            check_replace(&dir, "abc", false).is_ok(),
+            "same configuration"
+        );
         let e = check_replace(&dir, "def", false).unwrap_err().message;
         assert!(e.contains("id abc") && e.contains("--force"), "{e}");
         assert!(check_replace(&dir, "def", true).is_ok());
@@ -292,6 +295,11 @@ mod tests {
         let e = check_replace(&dir, "abc", true).unwrap_err().message;
         assert!(e.contains("notes.txt"), "{e}");
         assert!(check_replace(&dir.join("run.toml"), "abc", true).is_err());
-        assert!(check_complete(&dir).unwrap_err().message.contains("summary.csv"));
+        assert!(
+            check_complete(&dir)
+                .unwrap_err()
+                .message
+                .contains("summary.csv")
+        );
     }
 }

@@ -29,14 +29,20 @@ fn bin() -> Command {
 
 /// Runs `nandspin ARGS` with standard output on `/dev/full`: returns (exit code, stderr).
 fn to_dev_full(args: &[String]) -> (Option<i32>, String) {
-    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
     let out = bin()
         .args(args)
         .stdout(Stdio::from(full))
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// Runs `nandspin ARGS` with standard output a pipe whose reader reads at most `keep`
@@ -59,7 +65,10 @@ fn to_closed_pipe(args: &[String], keep: usize) -> (Option<i32>, String) {
     }
     drop(stdout);
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -158,7 +167,10 @@ fn workload_named(tmp: &TempDir, name_line: &str) -> PathBuf {
     let text = text.replace("name = \"lenet5-mnist\"", name_line);
     assert!(text.contains(name_line));
     let data = manifest().join("workloads/data/mnist");
-    let text = text.replace("dir = \"data/mnist\"", &format!("dir = {:?}", data.display().to_string()));
+    let text = text.replace(
+        "dir = \"data/mnist\"",
+        &format!("dir = {:?}", data.display().to_string()),
+    );
     write(tmp, "w.toml", &text)
 }
 
@@ -186,12 +198,27 @@ fn names_that_would_leave_the_runs_folder_are_refused() {
     assert_contains(&line, "--set name=");
     // A sweep name of 5,000 characters is refused by plan, not only by run.
     let sweep = fs::read_to_string(manifest().join("arch/sweeps/tiles.toml")).unwrap();
-    let sweep = sweep.replace("name = \"tiles\"", &format!("name = \"{}\"", "s".repeat(5000)));
+    let sweep = sweep.replace(
+        "name = \"tiles\"",
+        &format!("name = \"{}\"", "s".repeat(5000)),
+    );
     let sweep = sweep
-        .replace("\"../nandspin.toml\"", &format!("{:?}", manifest().join("arch/nandspin.toml").display().to_string()))
+        .replace(
+            "\"../nandspin.toml\"",
+            &format!(
+                "{:?}",
+                manifest().join("arch/nandspin.toml").display().to_string()
+            ),
+        )
         .replace(
             "\"../../workloads/lenet5-mnist.toml\"",
-            &format!("{:?}", manifest().join("workloads/lenet5-mnist.toml").display().to_string()),
+            &format!(
+                "{:?}",
+                manifest()
+                    .join("workloads/lenet5-mnist.toml")
+                    .display()
+                    .to_string()
+            ),
         );
     let f = write(&tmp, "long.toml", &sweep);
     let line = assert_input_error(&nandspin(&["sweep", "plan", f.to_str().unwrap()]), None);
@@ -206,7 +233,12 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .flatten()
         .filter(|e| e.path().is_file())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -237,8 +269,18 @@ fn reports_of_another_configuration_are_replaced_only_when_asked() {
     plain_args.extend(TINY);
     let folder = |r: &Outcome| -> PathBuf {
         assert_eq!(r.code, Some(0), "{}", r.stderr);
-        let line = r.stdout.lines().find(|l| l.starts_with("reports: ")).unwrap();
-        cwd.join(line["reports: ".len()..].split('/').take(2).collect::<Vec<_>>().join("/"))
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("reports: "))
+            .unwrap();
+        cwd.join(
+            line["reports: ".len()..]
+                .split('/')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
     };
     let plain_dir = folder(&run_in(&plain_args));
     let set_dir = folder(&run_in(&with_set));
@@ -251,7 +293,11 @@ fn reports_of_another_configuration_are_replaced_only_when_asked() {
     let r = run_in(&["run", "--from", record.to_str().unwrap(), "--quiet"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_contains(&r.stdout, &set_dir.file_name().unwrap().to_string_lossy());
-    assert_eq!(snapshot(&plain_dir), before, "another run's reports replaced");
+    assert_eq!(
+        snapshot(&plain_dir),
+        before,
+        "another run's reports replaced"
+    );
     // Writing a different configuration into a folder: refused without --force.
     let mut args = with_set.clone();
     args.extend(["--out", plain_dir.to_str().unwrap()]);
@@ -272,7 +318,10 @@ fn reports_of_another_configuration_are_replaced_only_when_asked() {
     args.extend(["--out", mine.to_str().unwrap(), "--force"]);
     let line = assert_input_error(&run_in(&args), None);
     assert_contains(&line, "notes.txt");
-    assert_eq!(fs::read_to_string(mine.join("notes.txt")).unwrap(), "keep me");
+    assert_eq!(
+        fs::read_to_string(mine.join("notes.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]
@@ -294,7 +343,13 @@ fn an_interrupted_or_mixed_folder_is_refused_and_cleaned() {
     let names: Vec<String> = snapshot(&out).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
-        ["components.csv", "epochs.csv", "layers.csv", "run.toml", "summary.csv"]
+        [
+            "components.csv",
+            "epochs.csv",
+            "layers.csv",
+            "run.toml",
+            "summary.csv"
+        ]
     );
     assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
@@ -310,7 +365,12 @@ fn a_killed_run_leaves_a_complete_set_or_none() {
     let args = run_args(&out, &["--set", "training.learning_rate=0.02", "--force"]);
     let mut new: Option<Vec<(String, Vec<u8>)>> = None;
     for delay_ms in [50u64, 300, 600, 900, 1200, 1500, 2000] {
-        let mut child = bin().args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = bin()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let status = child.wait().unwrap();
@@ -319,7 +379,13 @@ fn a_killed_run_leaves_a_complete_set_or_none() {
             let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
             assert_eq!(
                 names,
-                ["components.csv", "epochs.csv", "layers.csv", "run.toml", "summary.csv"],
+                [
+                    "components.csv",
+                    "epochs.csv",
+                    "layers.csv",
+                    "run.toml",
+                    "summary.csv"
+                ],
                 "after a kill at {delay_ms} ms"
             );
             if now != old {
@@ -349,15 +415,33 @@ fn bad_out_folders_are_input_errors() {
     let file = write(&tmp, "file.txt", "x");
     let line = assert_input_error(&nandspin(&run_args(&file, &[])), None);
     assert_contains(&line, "not a folder");
-    let mut args = strings(&["sweep", "run", "arch/sweeps/tiles.toml", "--out", file.to_str().unwrap()]);
+    let mut args = strings(&[
+        "sweep",
+        "run",
+        "arch/sweeps/tiles.toml",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
     args.extend(strings(&SWEEP_TINY));
     let line = assert_input_error(&nandspin(&args), None);
     assert_contains(&line, "not a folder");
     for args in [
-        strings(&["sweep", "emit-slurm", "arch/sweeps/tiles.toml", "--shards", "2", "--out", file.to_str().unwrap()]),
+        strings(&[
+            "sweep",
+            "emit-slurm",
+            "arch/sweeps/tiles.toml",
+            "--shards",
+            "2",
+            "--out",
+            file.to_str().unwrap(),
+        ]),
         strings(&["sweep", "merge", file.to_str().unwrap()]),
         strings(&["device", "--out", tmp.path().to_str().unwrap()]),
-        strings(&["device", "--out", tmp.path().join("no/such/x.csv").to_str().unwrap()]),
+        strings(&[
+            "device",
+            "--out",
+            tmp.path().join("no/such/x.csv").to_str().unwrap(),
+        ]),
     ] {
         let line = assert_input_error(&nandspin(&args), None);
         assert_contains(&line, file.parent().unwrap().to_str().unwrap());
@@ -369,7 +453,12 @@ fn bad_out_folders_are_input_errors() {
 fn a_set_that_breaks_another_layer_is_blamed_for_it() {
     // conv1's channels no longer match conv2's: the --set that changed them is at fault,
     // not the one after it.
-    let line = bad_run(&["--set", "layers.conv1.out_channels=8", "--set", "training.learning_rate=0.02"]);
+    let line = bad_run(&[
+        "--set",
+        "layers.conv1.out_channels=8",
+        "--set",
+        "training.learning_rate=0.02",
+    ]);
     assert_contains(&line, "--set layers.conv1.out_channels=8");
     assert_contains(&line, "conv2");
 }

@@ -24,6 +24,14 @@ fn plot(dir: &Path) -> Vec<PathBuf> {
     r.stdout.lines().map(PathBuf::from).collect()
 }
 
+/// Adds the report files a plot does not read (`run.toml`, `layers.csv`, `components.csv`),
+/// so that a synthetic run folder holds a complete set.
+fn complete_set(dir: &Path) {
+    for f in ["run.toml", "layers.csv", "components.csv"] {
+        fs::write(dir.join(f), "").unwrap();
+    }
+}
+
 /// The names of the files in `dir/plots/`, sorted.
 fn plot_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir.join("plots"))
@@ -143,6 +151,7 @@ fn run_without_a_chip_has_no_energy_figure() {
          w,a,\"float, 32-bit\",0,,,,,,,,,,,,,,\n",
     )
     .unwrap();
+    complete_set(dir);
     let listed = plot(dir);
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert_eq!(plot_names(dir), ["accuracy.svg", "loss.svg"]);
@@ -372,6 +381,7 @@ fn bad_numbers_missing_columns_and_empty_files_are_input_errors() {
     )
     .unwrap();
     fs::write(run.path().join("summary.csv"), "workload,arch\nw,a\n").unwrap();
+    complete_set(run.path());
     let line = bad_plot(run.path());
     assert_contains(&line, "epochs.csv: no column test_accuracy");
 

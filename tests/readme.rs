@@ -49,9 +49,12 @@ fn words(line: &str) -> Vec<String> {
 fn is_synopsis(line: &str) -> bool {
     line.contains('[') && !line.contains("=[")
         || line.contains("...")
-        || line
-            .split_whitespace()
-            .any(|w| matches!(w, "FILE" | "DIR" | "N" | "SWEEP" | "KEY=VALUE" | "runs/X/run.toml"))
+        || line.split_whitespace().any(|w| {
+            matches!(
+                w,
+                "FILE" | "DIR" | "N" | "SWEEP" | "KEY=VALUE" | "runs/X/run.toml"
+            )
+        })
 }
 
 #[test]
@@ -69,7 +72,12 @@ fn every_set_example_is_accepted() {
         let mut args = vec!["map".to_string()];
         args.extend(w);
         let r = nandspin(&args);
-        assert_eq!(r.code, Some(0), "README example `{span}` fails:\n{}", r.stderr);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "README example `{span}` fails:\n{}",
+            r.stderr
+        );
         tried += 1;
     }
     assert!(tried >= 5, "only {tried} --set examples found");
@@ -168,5 +176,9 @@ fn every_command_example_runs_and_quoted_outputs_match() {
     }
     assert!(ran >= 5, "only {ran} README commands ran");
     assert!(compared >= 2, "only {compared} quoted outputs compared");
-    assert!(Path::new(cwd).join("runs/sweeps/tiles-pulse/plots").is_dir());
+    assert!(
+        Path::new(cwd)
+            .join("runs/sweeps/tiles-pulse/plots")
+            .is_dir()
+    );
 }

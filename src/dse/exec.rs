@@ -252,4 +252,3 @@ fn run_task(
     }
     Ok(task.len())
 }
-

@@ -92,8 +92,7 @@ pub fn run_id(p: &Prepared) -> String {
     arch.name = Some(p.arch_name.clone());
     let mut workload = p.workload.config.clone();
     workload.name = Some(p.workload_name.clone());
-    workload.data.dir =
-        std::fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
+    workload.data.dir = std::fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
     short_hash(&canonical(&arch, &workload))
 }
 
