@@ -12,15 +12,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use tempfile::TempDir;
 
-const SWEEP_TINY: [&str; 6] = [
-    "--set",
-    "training.epochs=1",
-    "--set",
-    "training.max_train_images=128",
-    "--set",
-    "training.max_test_images=100",
-];
-
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_nandspin"));
     c.current_dir(manifest());
@@ -128,7 +119,7 @@ fn a_closed_pipe_ends_quietly_and_a_sweep_runs_every_point() {
     let tmp = TempDir::new().unwrap();
     let sweep_out = tmp.path().join("sweep");
     let mut args = strings(&["sweep", "run", "arch/sweeps/tiles.toml", "--jobs", "1"]);
-    args.extend(strings(&SWEEP_TINY));
+    args.extend(strings(&TINY_SETS));
     args.extend(strings(&["--out", sweep_out.to_str().unwrap()]));
     // The reader goes away after the first line; the sweep must still finish all points.
     let (code, err) = to_closed_pipe(&args, 10);
@@ -248,18 +239,8 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn reports_of_another_configuration_are_replaced_only_when_asked() {
     let tmp = TempDir::new().unwrap();
     let cwd = tmp.path();
-    for d in ["arch", "workloads"] {
-        std::os::unix::fs::symlink(manifest().join(d), cwd.join(d)).unwrap();
-    }
-    let run_in = |args: &[&str]| {
-        let out = bin().current_dir(cwd).args(args).output().unwrap();
-        Outcome {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-            raw_stdout: out.stdout,
-        }
-    };
+    project_folder(cwd);
+    let run_in = |args: &[&str]| nandspin_in(cwd, args);
     // A plain run and a run with a --set get different default folders.
     let mut lr: Vec<&str> = TINY.to_vec();
     lr.extend(["--set", "training.learning_rate=0.02"]);
@@ -422,7 +403,7 @@ fn bad_out_folders_are_input_errors() {
         "--out",
         file.to_str().unwrap(),
     ]);
-    args.extend(strings(&SWEEP_TINY));
+    args.extend(strings(&TINY_SETS));
     let line = assert_input_error(&nandspin(&args), None);
     assert_contains(&line, "not a folder");
     for args in [
@@ -467,13 +448,7 @@ fn a_set_that_breaks_another_layer_is_blamed_for_it() {
 fn default_paths_from_another_folder_say_what_to_do() {
     let tmp = TempDir::new().unwrap();
     for args in [vec!["run"], vec!["map"], vec!["device"]] {
-        let out = bin().current_dir(tmp.path()).args(&args).output().unwrap();
-        let r = Outcome {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-            raw_stdout: out.stdout,
-        };
+        let r = nandspin_in(tmp.path(), &args);
         let line = assert_input_error(&r, None);
         assert_contains(&line, "arch/nandspin.toml");
         assert_contains(&line, "--arch");

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use tempfile::TempDir;
@@ -122,17 +121,7 @@ fn commands(text: &str) -> Vec<(String, Vec<String>)> {
 fn every_command_example_runs_and_quoted_outputs_match() {
     let tmp = TempDir::new().unwrap();
     let cwd = tmp.path();
-    for d in ["arch", "workloads"] {
-        std::os::unix::fs::symlink(manifest().join(d), cwd.join(d)).unwrap();
-    }
-    let tiny = [
-        "--set",
-        "training.epochs=1",
-        "--set",
-        "training.max_train_images=200",
-        "--set",
-        "training.max_test_images=100",
-    ];
+    project_folder(cwd);
     let mut ran = 0;
     let mut compared = 0;
     for (line, expected) in commands(&readme()) {
@@ -146,21 +135,18 @@ fn every_command_example_runs_and_quoted_outputs_match() {
         };
         let trains = args[0] == "run" || (args[0] == "sweep" && args[1] == "run");
         if trains {
-            args.extend(tiny.iter().map(|s| s.to_string()));
+            args.extend(TINY_SETS.iter().map(|s| s.to_string()));
             if args[0] == "sweep" {
                 args.extend(["--jobs".into(), "1".into(), "--quiet".into()]);
             }
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_nandspin"))
-            .args(&args)
-            .current_dir(cwd)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
+        let r = nandspin_in(cwd, &args);
+        let stdout = &r.stdout;
+        assert_eq!(
+            r.code,
+            Some(0),
             "README command `{line}` (run as {args:?}) failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            r.stderr
         );
         ran += 1;
         let quoted: Vec<&String> = expected.iter().filter(|l| !l.is_empty()).collect();

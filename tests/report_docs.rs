@@ -169,7 +169,7 @@ fn every_column_written_is_documented_and_counts_match() {
             .unwrap_or_else(|| panic!("summary.csv has no {name}: {summary:?}"))
     };
     let device_cols = &summary[pos("best_test_accuracy") + 1..pos("tiles")];
-    let chip_cols = &summary[pos("tiles")..pos("train_images_per_s")];
+    let chip_cols = &summary[pos("tiles")..=pos("engine_events")];
     for (heading, cols) in [
         ("## Device columns", device_cols),
         ("## Chip columns of `summary.csv`", chip_cols),

@@ -82,18 +82,9 @@ fn truncated_workload_fails_validate_and_run_alike() {
 fn every_kind_validates_and_says_which() {
     let tmp = TempDir::new().unwrap();
     let run_dir = tmp.path().join("run");
-    let r = nandspin(&[
-        "run",
-        "--quiet",
-        "--set",
-        "training.epochs=1",
-        "--set",
-        "training.max_train_images=200",
-        "--set",
-        "training.max_test_images=100",
-        "--out",
-        run_dir.to_str().unwrap(),
-    ]);
+    let mut args = vec!["run", "--quiet", "--out", run_dir.to_str().unwrap()];
+    args.extend(TINY_SETS);
+    let r = nandspin(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let record = run_dir.join("run.toml");
     let r = validate(&[

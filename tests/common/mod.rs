@@ -35,10 +35,37 @@ pub struct Outcome {
     pub raw_stdout: Vec<u8>,
 }
 
+/// The `--set`s that keep a training tiny: 1 epoch of 200 training and 100 test images.
+pub const TINY_SETS: [&str; 6] = [
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "training.max_train_images=200",
+    "--set",
+    "training.max_test_images=100",
+];
+
+/// A folder laid out like the project for a binary run from it: `arch/` and `workloads/`
+/// linked to the crate's.
+pub fn project_folder(dir: &Path) {
+    for d in ["arch", "workloads"] {
+        std::os::unix::fs::symlink(manifest().join(d), dir.join(d)).unwrap();
+    }
+}
+
+/// Runs `nandspin ARGS` in folder `cwd`.
+pub fn nandspin_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Outcome {
+    run_binary(cwd, args, &[])
+}
+
 /// Runs `nandspin ARGS` in the crate root with extra environment variables.
 pub fn nandspin_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Outcome {
+    run_binary(manifest(), args, env)
+}
+
+fn run_binary<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Outcome {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nandspin"));
-    cmd.args(args).current_dir(manifest());
+    cmd.args(args).current_dir(cwd);
     for (k, v) in env {
         cmd.env(k, v);
     }
