@@ -455,3 +455,26 @@ fn default_paths_from_another_folder_say_what_to_do() {
         assert_contains(&line, "current folder");
     }
 }
+
+#[test]
+fn set_help_says_it_repeats_and_takes_toml() {
+    for cmd in [
+        vec!["run", "--help"],
+        vec!["map", "--help"],
+        vec!["device", "--help"],
+        vec!["sweep", "run", "--help"],
+        vec!["sweep", "plan", "--help"],
+    ] {
+        let r = nandspin(&cmd);
+        assert_eq!(r.code, Some(0));
+        let set = r
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("--set"))
+            .unwrap();
+        assert!(
+            set.contains("repeatable") && set.contains("TOML"),
+            "{cmd:?}: {set}"
+        );
+    }
+}
