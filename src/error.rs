@@ -37,6 +37,7 @@ impl InputError {
             message
         };
         let message = clip_quoted(&message);
+        let message = short_numbers(&message);
         let message = clip_to(&message, MAX_MESSAGE_CHARS);
         Self { message }
     }
@@ -112,6 +113,30 @@ fn clip_quoted(message: &str) -> String {
     out
 }
 
+/// Numbers written out with more than 20 digits (`f64`'s `Display` of 1e300 has 301) are
+/// shown in scientific notation instead (`1e300`).
+fn short_numbers(message: &str) -> String {
+    const MAX_DIGITS: usize = 20;
+    let is_num = |c: char| c.is_ascii_digit() || c == '.';
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..start]);
+        let len = rest[start..]
+            .find(|c: char| !is_num(c))
+            .unwrap_or(rest.len() - start);
+        let token = &rest[start..start + len];
+        let digits = token.chars().filter(char::is_ascii_digit).count();
+        match token.parse::<f64>() {
+            Ok(v) if digits > MAX_DIGITS => out.push_str(&format!("{v:e}")),
+            _ => out.push_str(token),
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The exit code for an error: 2 when it is the user's input, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err
@@ -127,6 +152,16 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_numbers_are_written_short() {
+        let e = InputError::new(format!("x: must be at most 200, got {}", 1e300));
+        assert_eq!(e.message, "x: must be at most 200, got 1e300");
+        let e = InputError::new(format!("got {} and {}", 1e-300, 0.125));
+        assert_eq!(e.message, "got 1e-300 and 0.125");
+        let e = InputError::new("f.toml:12: 3.5 and 12345678901234567890");
+        assert_eq!(e.message, "f.toml:12: 3.5 and 12345678901234567890");
+    }
 
     #[test]
     fn clips_values_and_messages() {

@@ -272,7 +272,7 @@ pub fn prepare_with(
 
 /// The name a config reports under: its `name` key, else its file's stem; either must be
 /// safe as part of a folder name ([`config::name::check_path_name`]).
-fn checked_name<T>(
+pub fn checked_name<T>(
     loaded: &Loaded<T>,
     name: Option<&String>,
     stem: &str,

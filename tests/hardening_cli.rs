@@ -478,3 +478,108 @@ fn set_help_says_it_repeats_and_takes_toml() {
         );
     }
 }
+
+#[test]
+fn huge_shard_counts_and_multi_line_sbatch_options_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("s");
+    for args in [
+        strings(&[
+            "sweep",
+            "plan",
+            "arch/sweeps/tiles.toml",
+            "--shard-count",
+            "4294967295",
+        ]),
+        strings(&[
+            "sweep",
+            "emit-slurm",
+            "arch/sweeps/tiles.toml",
+            "--shards",
+            "10001",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+    ] {
+        let r = nandspin(&args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("panicked") && !r.stderr.contains("memory"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = nandspin_env(
+        &strings(&[
+            "sweep",
+            "run",
+            "arch/sweeps/tiles.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        &[
+            ("SLURM_ARRAY_TASK_COUNT", "4294967295"),
+            ("SLURM_ARRAY_TASK_ID", "0"),
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let r = nandspin(&strings(&[
+        "sweep",
+        "emit-slurm",
+        "arch/sweeps/tiles.toml",
+        "--shards",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--sbatch",
+        "--partition=x\ntouch PWNED",
+    ]));
+    let line = assert_input_error(&r, None);
+    assert_contains(&line, "--sbatch");
+    assert!(!out.join("slurm/shards.sbatch").exists());
+}
+
+#[test]
+fn validate_refuses_the_names_run_refuses() {
+    let tmp = TempDir::new().unwrap();
+    let w = workload_named(&tmp, "name = \"../../evil\"");
+    let v = assert_input_error(&nandspin(&["validate", w.to_str().unwrap()]), None);
+    let r = assert_input_error(
+        &nandspin(&["run", "--workload", w.to_str().unwrap(), "--quiet"]),
+        None,
+    );
+    assert_eq!(v, r);
+    let arch = arch_text().replacen("name = \"nandspin\"", "name = \"a/b\"", 1);
+    let a = write(&tmp, "a.toml", &arch);
+    let v = assert_input_error(&nandspin(&["validate", a.to_str().unwrap()]), None);
+    assert_contains(&v, "a.toml:");
+    assert_contains(&v, "name");
+}
+
+#[test]
+fn a_rerun_sweep_removes_what_a_killed_one_left() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("s");
+    let mut args = strings(&[
+        "sweep",
+        "run",
+        "arch/sweeps/tiles.toml",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]);
+    args.extend(strings(&TINY_SETS));
+    args.extend(strings(&["--out", out.to_str().unwrap()]));
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join(".sweep.csv.tmp-999999999"), "partial").unwrap();
+    fs::write(out.join(".sweep.toml.tmp-999999998"), "partial").unwrap();
+    let r = nandspin(&args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let hidden: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}

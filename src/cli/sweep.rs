@@ -25,7 +25,7 @@ pub enum SweepCommand {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
         /// Show which of this many shards each point goes to.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_SHARDS))]
         shard_count: Option<u32>,
         /// Print CSV instead of a table.
         #[arg(long)]
@@ -50,7 +50,7 @@ pub enum SweepCommand {
         )]
         shard_index: Option<u32>,
         /// Split the sweep into this many shards.
-        #[arg(long, value_name = "N", env = "SLURM_ARRAY_TASK_COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_name = "N", env = "SLURM_ARRAY_TASK_COUNT", value_parser = clap::value_parser!(u32).range(1..=MAX_SHARDS))]
         shard_count: Option<u32>,
         /// Override a config key of every point, e.g. --set training.epochs=1 (repeatable;
         /// the value is TOML).
@@ -78,7 +78,7 @@ pub enum SweepCommand {
         /// The sweep file.
         sweep: PathBuf,
         /// Number of shards (array tasks).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_SHARDS))]
         shards: u32,
         /// At most this many tasks at once.
         #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
@@ -98,6 +98,9 @@ pub enum SweepCommand {
         sbatch: Vec<String>,
     },
 }
+
+/// The most shards a sweep can be split into: a sweep has at most 10,000 points.
+const MAX_SHARDS: i64 = 10_000;
 
 /// Runs one `nandspin sweep` command.
 pub fn command(action: SweepCommand) -> anyhow::Result<()> {

@@ -111,6 +111,8 @@ pub fn run(
     let out = &opts.out;
     fs::create_dir_all(out.join(table::POINTS))
         .with_context(|| format!("creating the sweep folder {}", out.display()))?;
+    // What a killed run left: temporaries of `sweep.toml` and `sweep.csv`.
+    crate::folder::remove_stale(out);
     let manifest = manifest(plan, opts);
     report::write_atomic(&out.join(table::MANIFEST), &manifest.to_toml()?)?;
     let mine: Vec<&PointPlan> = manifest.own_points();

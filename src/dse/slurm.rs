@@ -48,6 +48,14 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 /// Writes `OUT/slurm/shards.sbatch`, `merge.sbatch` and `submit.sh`; returns their paths.
 /// `exe` is the `nandspin` binary the jobs run.
 pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>> {
+    // Each option becomes one `#SBATCH` line: a line break would start a shell line.
+    if let Some(o) = opts.sbatch.iter().find(|o| o.chars().any(char::is_control)) {
+        return Err(crate::error::InputError::new(format!(
+            "--sbatch {}: an option may not hold a line break or another control character; give one --sbatch per option",
+            crate::error::clip(o)
+        ))
+        .into());
+    }
     let out = absolute(&opts.out)?;
     let dir = out.join("slurm");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
