@@ -27,18 +27,54 @@ pub const REPORT_FILES: [&str; 5] = [
 /// Other entries a report folder may hold: figures drawn by `nandspin plot`.
 pub const REPORT_EXTRAS: [&str; 1] = ["plots"];
 
-/// Whether the process `pid` is alive (on systems without `/proc`, assumed dead).
-fn alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+/// This machine's name, as the kernel has it (empty where it cannot be read).
+fn host() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().replace(['-', '/', '.'], "_"))
+        .unwrap_or_default()
 }
 
-/// The pid in a temporary's name `...-PID`, if any.
-fn pid_of(name: &str) -> Option<u32> {
-    name.rsplit_once('-')?.1.parse().ok()
+/// The tag of this process's temporaries: `HOST-PID`, so that writers on other machines
+/// sharing the filesystem never take each other's temporaries for stale ones.
+pub fn tag() -> String {
+    format!("{}-{}", host(), std::process::id())
 }
 
-/// Removes what killed writers left: hidden siblings `.NAME.new-PID` / `.NAME.old-PID` of
-/// `dir` and `.FILE.tmp-PID` files inside it whose process is gone.
+/// Whether a temporary named `....new-HOST-PID` (`.old-`, `.tmp-`; or `...-PID`, as older
+/// versions wrote) belongs to a process that is gone: one of this machine whose pid `/proc`
+/// no longer lists. Where `/proc` is missing, or the temporary is another machine's, it is
+/// taken to be alive.
+fn is_stale(name: &str) -> bool {
+    let Some(i) = [".new-", ".old-", ".tmp-"]
+        .iter()
+        .filter_map(|m| name.rfind(m).map(|i| i + m.len()))
+        .max()
+    else {
+        return false;
+    };
+    let tail = &name[i..];
+    let (from, pid) = match tail.rsplit_once('-') {
+        Some((h, p)) => (Some(h), p),
+        None => (None, tail),
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if from.is_some_and(|h| h != host()) {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    pid != std::process::id() && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+}
+
+/// Whether `name` is a temporary file a report writer leaves inside a folder
+/// (`.FILE.tmp-...`).
+pub fn is_temporary_file(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Removes what killed writers of this machine left: hidden siblings `.NAME.new-*` /
+/// `.NAME.old-*` of `dir` and `.FILE.tmp-*` files inside it whose process is gone.
 pub fn remove_stale(dir: &Path) {
     let (parent, name) = split(dir);
     if let (Some(name), Ok(entries)) = (name, fs::read_dir(&parent)) {
@@ -47,7 +83,7 @@ pub fn remove_stale(dir: &Path) {
             let ours = [".new-", ".old-"]
                 .iter()
                 .any(|k| n.starts_with(&format!(".{name}{k}")));
-            if ours && pid_of(&n).is_some_and(|p| !alive(p)) {
+            if ours && is_stale(&n) {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
@@ -55,7 +91,7 @@ pub fn remove_stale(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with('.') && n.contains(".tmp-") && pid_of(&n).is_none_or(|p| !alive(p)) {
+            if is_temporary_file(&n) && is_stale(&n) {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -82,9 +118,34 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// A symbolic link named as a report folder stands for the folder it points to: the
+/// reports go there and the link stays.
+fn resolve(dir: &Path) -> PathBuf {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+        }
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// What must still hold of a run's report folder just before it is replaced: see
+/// [`check_replace`].
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'a> {
+    /// The configuration id of the reports being written.
+    pub id: &'a str,
+    /// Whether the reports of another configuration may be replaced.
+    pub force: bool,
+}
+
 /// Writes `files` (names and bytes) as the whole content of folder `dir`, replacing what
-/// it held: see the module docs.
-pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+/// it held: see the module docs. With a `guard`, the folder is checked again
+/// ([`check_replace`]) right before it is replaced, since it may have changed while the
+/// reports were computed; if the check fails, the reports are kept in a visible sibling
+/// folder, which the error names.
+pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)], guard: Option<Guard>) -> Result<()> {
+    let dir = &resolve(dir);
     let (parent, Some(name)) = split(dir) else {
         return Err(InputError::new(format!(
             "{}: name a report folder (not `.`, `..` or `/`)",
@@ -94,8 +155,8 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     };
     fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     remove_stale(dir);
-    let pid = std::process::id();
-    let new = parent.join(format!(".{name}.new-{pid}"));
+    let tag = tag();
+    let new = parent.join(format!(".{name}.new-{tag}"));
     if new.exists() {
         fs::remove_dir_all(&new).with_context(|| format!("removing {}", new.display()))?;
     }
@@ -116,13 +177,34 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
         let _ = fs::remove_dir_all(&new);
         return Err(e);
     }
+    if let Some(g) = guard
+        && let Err(e) = check_replace(dir, g.id, g.force)
+    {
+        let keep = parent.join(format!("{name}-{}", &g.id[..8.min(g.id.len())]));
+        let kept = if fs::symlink_metadata(&keep).is_err() && fs::rename(&new, &keep).is_ok() {
+            keep
+        } else {
+            new
+        };
+        return Err(InputError::new(format!(
+            "{} (it changed while the run computed); its reports are in {}",
+            e.message,
+            kept.display()
+        ))
+        .into());
+    }
     if fs::symlink_metadata(dir).is_ok() {
-        let old = parent.join(format!(".{name}.old-{pid}"));
+        let old = parent.join(format!(".{name}.old-{tag}"));
         if let Err(e) = fs::rename(dir, &old) {
             let _ = fs::remove_dir_all(&new);
             return Err(e).with_context(|| format!("moving {} aside", dir.display()));
         }
-        fs::rename(&new, dir).with_context(|| format!("renaming to {}", dir.display()))?;
+        if let Err(e) = fs::rename(&new, dir) {
+            // Put the old set back rather than leave no folder.
+            let _ = fs::rename(&old, dir);
+            let _ = fs::remove_dir_all(&new);
+            return Err(e).with_context(|| format!("renaming to {}", dir.display()));
+        }
         let _ = fs::remove_dir_all(&old);
     } else {
         fs::rename(&new, dir).with_context(|| format!("renaming to {}", dir.display()))?;
@@ -134,6 +216,7 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
 /// Checks, before any work, that the report folder `dir` can be written: makes the folder
 /// that holds it and a hidden probe folder beside it (removed at once).
 pub fn check_writable(dir: &Path) -> std::io::Result<()> {
+    let dir = &resolve(dir);
     let (parent, name) = split(dir);
     let name = name.ok_or_else(|| {
         std::io::Error::new(
@@ -142,7 +225,8 @@ pub fn check_writable(dir: &Path) -> std::io::Result<()> {
         )
     })?;
     fs::create_dir_all(&parent)?;
-    let probe = parent.join(format!(".{name}.new-{}", std::process::id()));
+    remove_stale(dir);
+    let probe = parent.join(format!(".{name}.new-{}", tag()));
     fs::create_dir(&probe)?;
     fs::remove_dir(&probe)
 }
@@ -179,8 +263,15 @@ pub fn recorded_id(dir: &Path) -> Option<String> {
 /// Checks that writing the reports of the configuration `id` into `dir` replaces nothing
 /// it should not: `dir` is absent, empty or a report folder (only report files, `plots/`
 /// and hidden temporaries), and a complete report in it is of the same configuration
-/// unless `force`. `what` names the folder's origin in messages (`--out X`, `runs/X`).
+/// unless `force`. Hidden entries count as foreign (`.git`, `.env`) except the writer's own
+/// temporaries (`.FILE.tmp-...`).
 pub fn check_replace(dir: &Path, id: &str, force: bool) -> Result<(), InputError> {
+    if split(dir).1.is_none() {
+        return Err(InputError::new(format!(
+            "{}: name a report folder (not `.`, `..` or `/`)",
+            dir.display()
+        )));
+    }
     let Ok(meta) = fs::metadata(dir) else {
         return Ok(());
     };
@@ -196,7 +287,7 @@ pub fn check_replace(dir: &Path, id: &str, force: bool) -> Result<(), InputError
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
-            !n.starts_with('.')
+            !is_temporary_file(n)
                 && !REPORT_FILES.contains(&n.as_str())
                 && !REPORT_EXTRAS.contains(&n.as_str())
         })
@@ -240,9 +331,9 @@ mod tests {
     fn replaces_a_folder_whole_and_leaves_no_temporaries() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("r");
-        write_folder(&dir, &set("a")).unwrap();
+        write_folder(&dir, &set("a"), None).unwrap();
         fs::create_dir(dir.join("plots")).unwrap();
-        write_folder(&dir, &set("b")).unwrap();
+        write_folder(&dir, &set("b"), None).unwrap();
         for f in REPORT_FILES {
             assert_eq!(fs::read_to_string(dir.join(f)).unwrap(), format!("b {f}"));
         }
@@ -272,6 +363,68 @@ mod tests {
         left.sort();
         assert_eq!(left, [format!(".other.new-{dead}"), "r".to_string()]);
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        // Another machine's temporaries on a shared filesystem are not this one's to remove.
+        let theirs = format!(".r.new-{}x-{dead}", host());
+        fs::create_dir_all(tmp.path().join(&theirs)).unwrap();
+        fs::write(dir.join(format!(".a.csv.tmp-elsewhere-{dead}")), "x").unwrap();
+        remove_stale(&dir);
+        assert!(tmp.path().join(&theirs).exists());
+        assert!(dir.join(format!(".a.csv.tmp-elsewhere-{dead}")).exists());
+        // This machine's, tagged with host and pid, are.
+        fs::create_dir_all(tmp.path().join(format!(".r.old-{}-{dead}", host()))).unwrap();
+        remove_stale(&dir);
+        assert!(
+            !tmp.path()
+                .join(format!(".r.old-{}-{dead}", host()))
+                .exists()
+        );
+    }
+
+    #[test]
+    fn hidden_entries_of_the_user_make_a_folder_foreign() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("proj");
+        fs::create_dir_all(dir.join(".git")).unwrap();
+        let e = check_replace(&dir, "abc", true).unwrap_err().message;
+        assert!(e.contains(".git"), "{e}");
+        fs::remove_dir(dir.join(".git")).unwrap();
+        fs::write(dir.join(".summary.csv.tmp-h-1"), "").unwrap();
+        assert!(check_replace(&dir, "abc", false).is_ok());
+    }
+
+    #[test]
+    fn a_symlinked_folder_gets_the_reports_and_stays_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_folder(&link, &set("a"), None).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(missing(&real).is_empty());
+    }
+
+    #[test]
+    fn a_folder_changed_meanwhile_is_not_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let guard = Guard {
+            id: "0123456789ab",
+            force: true,
+        };
+        let e = write_folder(&dir, &set("a"), Some(guard))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("r-01234567"), "{e}");
+        assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+        assert!(missing(&tmp.path().join("r-01234567")).is_empty());
     }
 
     #[test]
@@ -281,7 +434,7 @@ mod tests {
         assert!(check_replace(&dir, "abc", false).is_ok(), "absent folder");
         let mut files = set("a");
         files[0].1 = b"[run]\nid = \"abc\"\n".to_vec();
-        write_folder(&dir, &files).unwrap();
+        write_folder(&dir, &files, None).unwrap();
         assert!(
             check_replace(&dir, "abc", false).is_ok(),
             "same configuration"

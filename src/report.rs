@@ -25,7 +25,7 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
         .file_name()
         .context("report path has no file name")?
         .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.tmp-{}", crate::folder::tag()));
     let written = fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
         f.sync_all()
@@ -544,7 +544,8 @@ pub fn summary_header() -> Vec<&'static str> {
 pub const KERNEL_COLUMN: &str = "kernel";
 
 /// Columns of `summary.csv` measured on the wall clock: the only ones that differ between
-/// two runs of the same configs.
+/// two runs of the same configs on one machine (under `training.kernels = "native"`,
+/// `kernel` and the numbers may also differ between machines).
 pub const WALL_COLUMNS: [&str; 2] = ["train_images_per_s", "wall_s"];
 
 /// The `summary.csv` text: one row for the run.
@@ -656,8 +657,14 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
 
 /// Writes `run.toml`, `epochs.csv`, `layers.csv`, `components.csv` and `summary.csv` as the
 /// whole content of `out_dir`, replacing what it held in one step
-/// ([`crate::folder::write_folder`]); returns their paths.
-pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<PathBuf>> {
+/// ([`crate::folder::write_folder`], checked again by `guard` right before); returns their
+/// paths.
+pub fn write_all(
+    out_dir: &Path,
+    p: &Prepared,
+    outcome: &Outcome,
+    guard: Option<crate::folder::Guard>,
+) -> Result<Vec<PathBuf>> {
     let files = vec![
         ("run.toml", run_toml(p, out_dir)?),
         ("epochs.csv", epochs_csv(outcome)?),
@@ -665,6 +672,6 @@ pub fn write_all(out_dir: &Path, p: &Prepared, outcome: &Outcome) -> Result<Vec<
         ("components.csv", components_csv(outcome)?),
         ("summary.csv", summary_csv(p, outcome)?),
     ];
-    crate::folder::write_folder(out_dir, &files)?;
+    crate::folder::write_folder(out_dir, &files, guard)?;
     Ok(files.into_iter().map(|(f, _)| out_dir.join(f)).collect())
 }

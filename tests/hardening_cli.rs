@@ -337,15 +337,21 @@ fn an_interrupted_or_mixed_folder_is_refused_and_cleaned() {
 
 #[test]
 fn a_killed_run_leaves_a_complete_set_or_none() {
-    // Kill runs at spread-out moments; after each, the folder holds the old complete set
-    // or the new one, byte for byte one of them, and a rerun cleans up.
+    // Kill runs at moments spread over a run's length, densest near its end where the
+    // reports are written; after each, the folder holds the old complete set or the new
+    // one, and a rerun cleans up.
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("r");
+    let t0 = std::time::Instant::now();
     tiny_run(&out, &[]);
+    let length_ms = t0.elapsed().as_millis() as u64;
     let old = snapshot(&out);
     let args = run_args(&out, &["--set", "training.learning_rate=0.02", "--force"]);
     let mut new: Option<Vec<(String, Vec<u8>)>> = None;
-    for delay_ms in [50u64, 300, 600, 900, 1200, 1500, 2000] {
+    let fractions = [
+        0.2, 0.5, 0.8, 0.9, 0.94, 0.97, 0.99, 1.0, 1.02, 1.05, 1.1, 1.3,
+    ];
+    for delay_ms in fractions.map(|f: f64| (f * length_ms as f64) as u64) {
         let mut child = bin()
             .args(&args)
             .stdout(Stdio::null())
@@ -369,9 +375,16 @@ fn a_killed_run_leaves_a_complete_set_or_none() {
                 ],
                 "after a kill at {delay_ms} ms"
             );
-            if now != old {
+            // The files without wall-clock columns tell the two sets apart.
+            let fixed = |set: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
+                set.iter()
+                    .filter(|(n, _)| n == "layers.csv" || n == "components.csv")
+                    .cloned()
+                    .collect()
+            };
+            if fixed(&now) != fixed(&old) {
                 match &new {
-                    Some(n) => assert_eq!(&now[1..], &n[1..], "two different new sets"),
+                    Some(n) => assert_eq!(fixed(&now), fixed(n), "two different new sets"),
                     None => new = Some(now),
                 }
             }
@@ -582,4 +595,71 @@ fn a_rerun_sweep_removes_what_a_killed_one_left() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+#[test]
+fn sweep_folders_of_other_sweeps_or_with_other_files_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let mine = tmp.path().join("mine");
+    fs::create_dir(&mine).unwrap();
+    fs::write(mine.join("notes.txt"), "keep").unwrap();
+    let mut args = strings(&[
+        "sweep",
+        "run",
+        "arch/sweeps/tiles.toml",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        mine.to_str().unwrap(),
+    ]);
+    args.extend(strings(&TINY_SETS));
+    let line = assert_input_error(&nandspin(&args), None);
+    assert_contains(&line, "notes.txt");
+    // A merge into the output of another sweep needs --force.
+    let seeds = tmp.path().join("seeds");
+    let mut args = strings(&[
+        "sweep",
+        "run",
+        "arch/sweeps/seeds.toml",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        seeds.to_str().unwrap(),
+    ]);
+    args.extend(strings(&TINY_SETS));
+    args.extend(strings(&[
+        "--set",
+        "training.max_train_images=64",
+        "--set",
+        "training.max_test_images=64",
+    ]));
+    let r = nandspin(&args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let tiles = tmp.path().join("tiles");
+    let mut args = strings(&[
+        "sweep",
+        "run",
+        "arch/sweeps/tiles.toml",
+        "--jobs",
+        "1",
+        "--quiet",
+        "--out",
+        tiles.to_str().unwrap(),
+    ]);
+    args.extend(strings(&TINY_SETS));
+    let r = nandspin(&args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let before = fs::read(seeds.join("sweep.toml")).unwrap();
+    let merge = strings(&[
+        "sweep",
+        "merge",
+        tiles.to_str().unwrap(),
+        "--out",
+        seeds.to_str().unwrap(),
+    ]);
+    let line = assert_input_error(&nandspin(&merge), None);
+    assert_contains(&line, "--force");
+    assert_eq!(fs::read(seeds.join("sweep.toml")).unwrap(), before);
 }

@@ -99,7 +99,7 @@ impl Observer for Console {
 }
 
 /// The default report folder: `runs/<workload>-<arch>-s<seed>`, plus `-` and the first 8
-/// hex digits of the configuration's id when any `--set` changed the files' configs (for
+/// hex digits of the configuration's id when any `--set` is given (for
 /// `run --from`, the `--set`s recorded in its `run.toml` count too), so that runs of
 /// different configurations get different folders and a rerun of a record gets the
 /// record's folder.
@@ -192,7 +192,12 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
     };
     let outcome = run::execute(&mut prepared, &mut console);
     console.bar.finish_and_clear();
-    let paths = report::write_all(&out, &prepared, &outcome)?;
+    let paths = report::write_all(
+        &out,
+        &prepared,
+        &outcome,
+        Some(nandspin::folder::Guard { id: &id, force }),
+    )?;
     let last = outcome.epochs.last().expect("at least one epoch");
     say!(
         "store: {}; final test accuracy {:.4} after {} epoch{}; {:.1} s wall, {:.0} training images/s",

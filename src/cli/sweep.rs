@@ -71,6 +71,9 @@ pub enum SweepCommand {
         /// Output folder [default: the shard folders' common parent].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write into an output folder that holds another sweep's output.
+        #[arg(long)]
+        force: bool,
     },
     /// Write Slurm job scripts: a job array with one shard per task, and a merge job that
     /// runs after all tasks succeeded (OUT/slurm/submit.sh submits both).
@@ -129,7 +132,7 @@ pub fn command(action: SweepCommand) -> anyhow::Result<()> {
             quiet,
             force,
         ),
-        SweepCommand::Merge { dirs, out } => merge(&dirs, out),
+        SweepCommand::Merge { dirs, out, force } => merge(&dirs, out, force),
         SweepCommand::EmitSlurm {
             sweep,
             shards,
@@ -321,7 +324,7 @@ fn run(
         Some((i, _)) => default_out(&plan).join(format!("shard-{i}")),
         None => default_out(&plan),
     });
-    check_out(&out, &plan, force)?;
+    check_out(&out, &plan.sweep.name, force)?;
     let jobs = jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |j| j as usize,
@@ -359,32 +362,58 @@ fn run(
     Ok(())
 }
 
-/// Refuses an output folder that is a file, or that holds another sweep's output (unless
-/// `force`). The same sweep with other axis values may reuse its folder: points are kept
-/// by their configuration's id.
-fn check_out(out: &Path, plan: &Plan, force: bool) -> Result<(), InputError> {
+/// What a sweep's output folder may hold besides hidden temporaries: its files, its points,
+/// figures, Slurm scripts and the shards' folders.
+fn in_sweep_folder(name: &str) -> bool {
+    matches!(
+        name,
+        "sweep.toml" | "sweep.csv" | "points" | "plots" | "slurm" | "pareto.csv"
+    ) || name.starts_with("shard-")
+}
+
+/// Refuses an output folder that is a file, that holds files no sweep writes, or (unless
+/// `force`) that holds the output of another sweep than `name`. The same sweep with other
+/// axis values may reuse its folder: points are kept by their configuration's id.
+fn check_out(out: &Path, name: &str, force: bool) -> Result<(), InputError> {
     if out.exists() && !out.is_dir() {
         return Err(InputError::new(format!(
             "--out {}: exists and is not a folder; give --out a folder for the sweep",
             out.display()
         )));
     }
+    let mut foreign: Vec<String> = std::fs::read_dir(out)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !nandspin::folder::is_temporary_file(n) && !in_sweep_folder(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    foreign.sort();
+    if let Some(f) = foreign.first() {
+        return Err(InputError::new(format!(
+            "--out {}: holds `{}`{}, which no sweep writes; give --out a new or empty folder, or a sweep's output folder",
+            out.display(),
+            nandspin::error::clip(f),
+            if foreign.len() > 1 { " and more" } else { "" }
+        )));
+    }
     if force || !out.join(dse::table::MANIFEST).is_file() {
         return Ok(());
     }
     let old = dse::table::Manifest::read(out)?;
-    if old.name != plan.sweep.name {
+    if old.name != name {
         return Err(InputError::new(format!(
             "{}: holds the output of sweep `{}`, not `{}`; pass --force to write into it anyway, or --out to choose another folder",
             out.display(),
             nandspin::error::clip(&old.name),
-            plan.sweep.name
+            name
         )));
     }
     Ok(())
 }
 
-fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<()> {
     if let Some(d) = dirs.iter().find(|d| !d.is_dir()) {
         let what = if d.exists() {
             "not a folder; give the output folders of the sweep's shards"
@@ -394,7 +423,8 @@ fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<()> {
         return Err(InputError::new(format!("sweep merge: {}: {what}", d.display())).into());
     }
     if let Some(o) = &out {
-        super::check_out_dir(o)?;
+        let name = dse::table::Manifest::read(&dirs[0])?.name;
+        check_out(o, &name, force)?;
     }
     let m = merge::merge(dirs, out.as_deref())?;
     if let Some(w) = &m.warning {

@@ -250,7 +250,7 @@ fn run_task(
     let mut observer = WorkerObserver { worker, progress };
     let outcomes = run::execute_shared(lead, &others, &mut observer);
     for ((dir, p), outcome) in dirs.iter().zip(&prepared).zip(&outcomes) {
-        report::write_all(dir, p, outcome)?;
+        report::write_all(dir, p, outcome, None)?;
     }
     Ok(task.len())
 }

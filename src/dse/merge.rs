@@ -230,7 +230,7 @@ fn copy_report(from: &Path, to: &Path) -> Result<()> {
         }
         files.push((n, bytes));
     }
-    crate::folder::write_folder(to, &files)
+    crate::folder::write_folder(to, &files, None)
 }
 
 #[cfg(test)]
