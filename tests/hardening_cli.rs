@@ -62,6 +62,14 @@ fn to_closed_pipe(args: &[String], keep: usize) -> (Option<i32>, String) {
     )
 }
 
+/// `sweep run FILE --jobs 1 --quiet --out OUT` with the tiny-training sets.
+fn tiny_sweep(file: &str, out: &Path) -> Vec<String> {
+    let mut args = strings(&["sweep", "run", file, "--jobs", "1", "--quiet", "--out"]);
+    args.push(out.display().to_string());
+    args.extend(strings(&TINY_SETS));
+    args
+}
+
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
@@ -573,16 +581,7 @@ fn validate_refuses_the_names_run_refuses() {
 fn a_rerun_sweep_removes_what_a_killed_one_left() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("s");
-    let mut args = strings(&[
-        "sweep",
-        "run",
-        "arch/sweeps/tiles.toml",
-        "--jobs",
-        "1",
-        "--quiet",
-    ]);
-    args.extend(strings(&TINY_SETS));
-    args.extend(strings(&["--out", out.to_str().unwrap()]));
+    let args = tiny_sweep("arch/sweeps/tiles.toml", &out);
     fs::create_dir_all(&out).unwrap();
     fs::write(out.join(".sweep.csv.tmp-999999999"), "partial").unwrap();
     fs::write(out.join(".sweep.toml.tmp-999999998"), "partial").unwrap();
@@ -603,32 +602,12 @@ fn sweep_folders_of_other_sweeps_or_with_other_files_are_refused() {
     let mine = tmp.path().join("mine");
     fs::create_dir(&mine).unwrap();
     fs::write(mine.join("notes.txt"), "keep").unwrap();
-    let mut args = strings(&[
-        "sweep",
-        "run",
-        "arch/sweeps/tiles.toml",
-        "--jobs",
-        "1",
-        "--quiet",
-        "--out",
-        mine.to_str().unwrap(),
-    ]);
-    args.extend(strings(&TINY_SETS));
+    let mut args = tiny_sweep("arch/sweeps/tiles.toml", &mine);
     let line = assert_input_error(&nandspin(&args), None);
     assert_contains(&line, "notes.txt");
     // A merge into the output of another sweep needs --force.
     let seeds = tmp.path().join("seeds");
-    let mut args = strings(&[
-        "sweep",
-        "run",
-        "arch/sweeps/seeds.toml",
-        "--jobs",
-        "1",
-        "--quiet",
-        "--out",
-        seeds.to_str().unwrap(),
-    ]);
-    args.extend(strings(&TINY_SETS));
+    let mut args = tiny_sweep("arch/sweeps/seeds.toml", &seeds);
     args.extend(strings(&[
         "--set",
         "training.max_train_images=64",
@@ -638,17 +617,7 @@ fn sweep_folders_of_other_sweeps_or_with_other_files_are_refused() {
     let r = nandspin(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let tiles = tmp.path().join("tiles");
-    let mut args = strings(&[
-        "sweep",
-        "run",
-        "arch/sweeps/tiles.toml",
-        "--jobs",
-        "1",
-        "--quiet",
-        "--out",
-        tiles.to_str().unwrap(),
-    ]);
-    args.extend(strings(&TINY_SETS));
+    let mut args = tiny_sweep("arch/sweeps/tiles.toml", &tiles);
     let r = nandspin(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let before = fs::read(seeds.join("sweep.toml")).unwrap();
