@@ -289,7 +289,21 @@ pub fn parse_table(source: &Source) -> Result<toml::Table, InputError> {
             || source.path.display().to_string(),
             |s| source.at_offset(s.start),
         );
-        InputError::new(format!("{at}: TOML syntax error: {}", e.message().trim()))
+        let msg = e.message().trim();
+        // Name the key a duplicate-key error is about: the text its span covers.
+        let key = e
+            .span()
+            .filter(|_| msg.starts_with("duplicate key"))
+            .and_then(|s| source.text.get(s))
+            .map(|k| k.trim().trim_matches(['[', ']']).trim())
+            .filter(|k| !k.is_empty() && !k.contains('\n'));
+        match key {
+            Some(k) => InputError::new(format!(
+                "{at}: TOML syntax error: duplicate key `{}`: a key or table may be given once",
+                crate::error::clip(k)
+            )),
+            None => InputError::new(format!("{at}: TOML syntax error: {msg}")),
+        }
     })?;
     let whole: toml::Table = toml::from_str(&source.text).map_err(|e| {
         let span = e.span();
@@ -544,6 +558,19 @@ out_features = 10
             e.message
         );
         assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let src = Source::from_text("d.toml", "[weights]\nbits = 8\nbits = 4\n");
+        let e = parse_table(&src).unwrap_err().message;
+        assert!(
+            e.starts_with("d.toml:3: TOML syntax error: duplicate key `bits`"),
+            "{e}"
+        );
+        let src = Source::from_text("d.toml", "[weights]\nbits = 8\n[weights]\n");
+        let e = parse_table(&src).unwrap_err().message;
+        assert!(e.contains("d.toml:3:") && e.contains("`weights`"), "{e}");
     }
 
     #[test]
