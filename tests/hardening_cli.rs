@@ -602,7 +602,7 @@ fn sweep_folders_of_other_sweeps_or_with_other_files_are_refused() {
     let mine = tmp.path().join("mine");
     fs::create_dir(&mine).unwrap();
     fs::write(mine.join("notes.txt"), "keep").unwrap();
-    let mut args = tiny_sweep("arch/sweeps/tiles.toml", &mine);
+    let args = tiny_sweep("arch/sweeps/tiles.toml", &mine);
     let line = assert_input_error(&nandspin(&args), None);
     assert_contains(&line, "notes.txt");
     // A merge into the output of another sweep needs --force.
@@ -617,7 +617,7 @@ fn sweep_folders_of_other_sweeps_or_with_other_files_are_refused() {
     let r = nandspin(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let tiles = tmp.path().join("tiles");
-    let mut args = tiny_sweep("arch/sweeps/tiles.toml", &tiles);
+    let args = tiny_sweep("arch/sweeps/tiles.toml", &tiles);
     let r = nandspin(&args);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let before = fs::read(seeds.join("sweep.toml")).unwrap();
