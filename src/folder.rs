@@ -112,7 +112,7 @@ fn split(dir: &Path) -> (PathBuf, Option<String>) {
 }
 
 /// Syncs a folder so that renames inside it survive a crash (best effort).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -37,13 +37,6 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
     Ok(tmp)
 }
 
-/// Syncs a folder so that renames inside it survive a crash (best effort).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_set(&[(path.to_path_buf(), bytes.to_vec())])
@@ -74,7 +67,7 @@ pub fn write_set(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
         }
     }
     if let Some((_, p)) = staged.first() {
-        sync_dir(p.parent().unwrap_or(Path::new(".")));
+        crate::folder::sync_dir(p.parent().unwrap_or(Path::new(".")));
     }
     Ok(())
 }
@@ -622,12 +615,7 @@ pub const RESULTS_VERSION: u32 = 2;
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.
 pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
-    // The resolved names go into the record, so a rerun reports under the same names.
-    let mut arch = p.arch.config.clone();
-    arch.name = Some(p.arch_name.clone());
-    let mut workload = p.workload.config.clone();
-    workload.name = Some(p.workload_name.clone());
-    workload.data.dir = fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
+    let (arch, workload) = p.recorded_configs();
     let record = RunRecord {
         run: RunMeta {
             tool: "nandspin",

@@ -63,6 +63,25 @@ impl Prepared {
     pub fn seed(&self) -> u64 {
         self.workload.config.training.seed
     }
+
+    /// The resolved configs with their resolved names filled in (so a rerun reports under
+    /// the same names); the data folder as the workload file writes it.
+    pub fn named_configs(&self) -> (ArchConfig, WorkloadConfig) {
+        let mut arch = self.arch.config.clone();
+        arch.name = Some(self.arch_name.clone());
+        let mut workload = self.workload.config.clone();
+        workload.name = Some(self.workload_name.clone());
+        (arch, workload)
+    }
+
+    /// The configs as `run.toml` records them: [`Self::named_configs`] with the data folder
+    /// made absolute, so the record reruns from anywhere.
+    pub fn recorded_configs(&self) -> (ArchConfig, WorkloadConfig) {
+        let (arch, mut workload) = self.named_configs();
+        workload.data.dir =
+            std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        (arch, workload)
+    }
 }
 
 /// Everything a run produced.
@@ -88,7 +107,8 @@ impl Outcome {
     }
 }
 
-fn stem(p: &Path) -> String {
+/// A file's stem: the name a config without `name` reports under.
+pub(crate) fn stem(p: &Path) -> String {
     p.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into())
@@ -495,11 +515,4 @@ pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, Inp
         )));
     }
     config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)
-}
-
-/// Checks one config file (arch, workload, sweep or run record) with the checks of the
-/// command that reads it, without running anything; returns what it was taken for and a
-/// one-line description, e.g. `sweep: 12 points, 4 trainings`. See [`crate::validate`].
-pub fn validate_file(path: &Path) -> Result<String, InputError> {
-    crate::validate::validate_file(path).map(|v| v.to_string())
 }

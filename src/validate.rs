@@ -147,13 +147,6 @@ pub fn validate_file_with(path: &Path, cache: &DataCache) -> Result<Validated, I
     Ok(Validated { kind, summary })
 }
 
-/// A file's stem, the name a config without `name` reports under.
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// Checks a file of a known kind; returns what it holds.
 pub fn check(
     kind: Kind,
@@ -164,7 +157,7 @@ pub fn check(
     match kind {
         Kind::Arch => {
             let a = config::load_source(source, &[], arch::ArchConfig::validate)?;
-            run::checked_name(&a, a.config.name.as_ref(), &stem(path), "arch", path)?;
+            run::checked_name(&a, a.config.name.as_ref(), &run::stem(path), "arch", path)?;
             let (w, c) = (&a.config.weights, &a.config);
             Ok(format!(
                 "weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each",
@@ -181,7 +174,13 @@ pub fn check(
             // As `run` reads a workload: the file, its data and the network built on it.
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let w = config::load_source(source, &[], WorkloadConfig::validate)?;
-            run::checked_name(&w, w.config.name.as_ref(), &stem(path), "workload", path)?;
+            run::checked_name(
+                &w,
+                w.config.name.as_ref(),
+                &run::stem(path),
+                "workload",
+                path,
+            )?;
             let c = run::check_workload_with(&w, &base, cache)?;
             Ok(format!(
                 "{} layers, {} parameters, {} train / {} test images of {}",

@@ -132,17 +132,9 @@ impl World {
         assert!(!sweeps.is_empty());
         let out = root.join("run/tiny");
         let r = Command::new(env!("CARGO_BIN_EXE_nandspin"))
-            .args([
-                "run",
-                "--quiet",
-                "--set",
-                "training.epochs=1",
-                "--set",
-                "training.max_train_images=200",
-                "--set",
-                "training.max_test_images=100",
-                "--out",
-            ])
+            .args(["run", "--quiet"])
+            .args(common::TINY_SETS)
+            .arg("--out")
             .arg(&out)
             .current_dir(m)
             .output()

@@ -12,6 +12,15 @@ use std::process::{Command, Stdio};
 use common::*;
 use tempfile::TempDir;
 
+/// The five files of a complete report, in name order.
+const SET_SORTED: [&str; 5] = [
+    "components.csv",
+    "epochs.csv",
+    "layers.csv",
+    "run.toml",
+    "summary.csv",
+];
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_nandspin"));
     c.current_dir(manifest());
@@ -330,16 +339,7 @@ fn an_interrupted_or_mixed_folder_is_refused_and_cleaned() {
     // A rerun replaces the folder whole: five files, no temporaries, nothing beside it.
     tiny_run(&out, &[]);
     let names: Vec<String> = snapshot(&out).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(
-        names,
-        [
-            "components.csv",
-            "epochs.csv",
-            "layers.csv",
-            "run.toml",
-            "summary.csv"
-        ]
-    );
+    assert_eq!(names, SET_SORTED);
     assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
 
@@ -372,17 +372,7 @@ fn a_killed_run_leaves_a_complete_set_or_none() {
         if out.exists() {
             let now = snapshot(&out);
             let names: Vec<&str> = now.iter().map(|(n, _)| n.as_str()).collect();
-            assert_eq!(
-                names,
-                [
-                    "components.csv",
-                    "epochs.csv",
-                    "layers.csv",
-                    "run.toml",
-                    "summary.csv"
-                ],
-                "after a kill at {delay_ms} ms"
-            );
+            assert_eq!(names, SET_SORTED, "after a kill at {delay_ms} ms");
             // The files without wall-clock columns tell the two sets apart.
             let fixed = |set: &[(String, Vec<u8>)]| -> Vec<(String, Vec<u8>)> {
                 set.iter()
@@ -463,6 +453,22 @@ fn a_set_that_breaks_another_layer_is_blamed_for_it() {
     ]);
     assert_contains(&line, "--set layers.conv1.out_channels=8");
     assert_contains(&line, "conv2");
+    // The same on top of a run record, whose workload is one table of the file.
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("r");
+    tiny_run(&out, &[]);
+    let record = out.join("run.toml");
+    let r = nandspin(&[
+        "run",
+        "--from",
+        record.to_str().unwrap(),
+        "--set",
+        "layers.conv1.out_channels=8",
+        "--set",
+        "training.epochs=1",
+    ]);
+    let line = assert_input_error(&r, None);
+    assert_contains(&line, "--set layers.conv1.out_channels=8");
 }
 
 #[test]

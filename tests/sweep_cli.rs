@@ -67,18 +67,6 @@ fn table_without_wall(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A CSV file's rows without the columns named `wall_s` and `train_images_per_s`.
-fn without_wall(path: &Path) -> Vec<Vec<String>> {
-    let (header, rows) = read_csv(path);
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| header[i] != "wall_s" && header[i] != "train_images_per_s")
-        .collect();
-    std::iter::once(header)
-        .chain(rows)
-        .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
-        .collect()
-}
-
 #[test]
 fn two_axis_sweep_one_row_per_point_resumes_and_ignores_jobs() {
     let tmp = TempDir::new().unwrap();
@@ -204,8 +192,8 @@ fn a_replayed_point_reports_what_a_full_run_reports() {
     ok(&r);
     for f in ["epochs.csv", "layers.csv", "components.csv", "summary.csv"] {
         assert_eq!(
-            without_wall(&point.join(f)),
-            without_wall(&full.join(f)),
+            csv_without_wall(&point.join(f)),
+            csv_without_wall(&full.join(f)),
             "{f} of the replayed point differs from a full simulation"
         );
     }
@@ -221,8 +209,8 @@ fn a_replayed_point_reports_what_a_full_run_reports() {
         "--quiet",
     ]));
     assert_eq!(
-        without_wall(&again.join("summary.csv")),
-        without_wall(&point.join("summary.csv"))
+        csv_without_wall(&again.join("summary.csv")),
+        csv_without_wall(&point.join("summary.csv"))
     );
 }
 

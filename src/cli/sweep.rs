@@ -375,12 +375,7 @@ fn in_sweep_folder(name: &str) -> bool {
 /// `force`) that holds the output of another sweep than `name`. The same sweep with other
 /// axis values may reuse its folder: points are kept by their configuration's id.
 fn check_out(out: &Path, name: &str, force: bool) -> Result<(), InputError> {
-    if out.exists() && !out.is_dir() {
-        return Err(InputError::new(format!(
-            "--out {}: exists and is not a folder; give --out a folder for the sweep",
-            out.display()
-        )));
-    }
+    super::check_out_dir(out)?;
     let mut foreign: Vec<String> = std::fs::read_dir(out)
         .map(|rd| {
             rd.flatten()

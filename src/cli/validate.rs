@@ -19,7 +19,7 @@ pub struct ValidateArgs {
 pub fn command(args: ValidateArgs) -> anyhow::Result<()> {
     let mut failed = 0;
     for f in &args.files {
-        match nandspin::run::validate_file(f) {
+        match nandspin::validate::validate_file(f) {
             Ok(what) => say!("ok: {} ({what})", f.display()),
             Err(e) => {
                 super::console::error_line(&format!("error: {e}"));

@@ -156,16 +156,7 @@ impl<T> Loaded<T> {
     where
         T: DeserializeOwned,
     {
-        let mut table = toml::from_str::<toml::Table>(&self.source.text).ok()?;
-        for (_, o) in &self.overrides {
-            apply_override(&mut table, o).ok()?;
-            let config: Option<T> =
-                serde_path_to_error::deserialize(toml::Value::Table(table.clone())).ok();
-            if config.as_ref().is_some_and(&fails) {
-                return Some(o);
-            }
-        }
-        None
+        first_failing(&self.source, &self.overrides, fails)
     }
 
     /// An input error about `path` blamed on the override `set`.
@@ -279,6 +270,25 @@ fn apply_override(table: &mut toml::Table, o: &Override) -> Result<KeyPath, Inpu
         i += 1;
     }
     Ok(path)
+}
+
+/// The first of `overrides` that, applied to `source`'s table after the ones before it,
+/// gives a config for which `fails` holds.
+fn first_failing<'a, T: DeserializeOwned>(
+    source: &Source,
+    overrides: &'a [(KeyPath, Override)],
+    fails: impl Fn(&T) -> bool,
+) -> Option<&'a Override> {
+    let mut table = parse_table(source).ok()?;
+    for (_, o) in overrides {
+        apply_override(&mut table, o).ok()?;
+        let config: Option<T> =
+            serde_path_to_error::deserialize(toml::Value::Table(table.clone())).ok();
+        if config.as_ref().is_some_and(&fails) {
+            return Some(o);
+        }
+    }
+    None
 }
 
 /// Parses a config file's text into a table (the table below [`Source::prefix`] when it
@@ -415,22 +425,13 @@ pub fn load_source<T: DeserializeOwned + Clone>(
         if in_file || loaded.overrides.iter().any(|o| touches(&o)) {
             return Err(loaded.error_across(&path, &msg, in_file));
         }
-        let mut table = parse_table(&loaded.source).ok();
-        for (_, o) in &loaded.overrides {
-            let Some(t) = table.as_mut() else { break };
-            if apply_override(t, o).is_err() {
-                break;
-            }
-            let fails_here =
-                serde_path_to_error::deserialize::<_, T>(toml::Value::Table(t.clone()))
-                    .ok()
-                    .and_then(|c| validate(&c).err())
-                    .is_some_and(|(p, _)| p == path);
-            if fails_here {
-                return Err(loaded.blame(&path, &msg, Some(o)));
-            }
-        }
-        return Err(loaded.error_across(&path, &msg, false));
+        let culprit = first_failing(&loaded.source, &loaded.overrides, |c: &T| {
+            validate(c).err().is_some_and(|(p, _)| p == path)
+        });
+        return Err(match culprit {
+            Some(o) => loaded.blame(&path, &msg, Some(o)),
+            None => loaded.error_across(&path, &msg, false),
+        });
     }
     Ok(Loaded {
         config,

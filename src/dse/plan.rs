@@ -77,22 +77,15 @@ fn canonical(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
 /// as the workload file writes it, so ids do not depend on where the project is checked
 /// out.
 pub fn point_id(p: &Prepared) -> String {
-    let mut arch = p.arch.config.clone();
-    arch.name = Some(p.arch_name.clone());
-    let mut workload = p.workload.config.clone();
-    workload.name = Some(p.workload_name.clone());
+    let (arch, workload) = p.named_configs();
     short_hash(&canonical(&arch, &workload))
 }
 
-/// A run's configuration id: like [`point_id`], but with the data folder resolved to the
-/// absolute path the run read, as its `run.toml` records it; so a run and a rerun of its
-/// record (`run --from`) have the same id, and runs on different data folders do not.
+/// A run's configuration id: like [`point_id`], but of the configs as `run.toml` records
+/// them (the data folder made absolute); so a run and a rerun of its record
+/// (`run --from`) have the same id, and runs on different data folders do not.
 pub fn run_id(p: &Prepared) -> String {
-    let mut arch = p.arch.config.clone();
-    arch.name = Some(p.arch_name.clone());
-    let mut workload = p.workload.config.clone();
-    workload.name = Some(p.workload_name.clone());
-    workload.data.dir = std::fs::canonicalize(&p.data_dir).unwrap_or_else(|_| p.data_dir.clone());
+    let (arch, workload) = p.recorded_configs();
     short_hash(&canonical(&arch, &workload))
 }
 
