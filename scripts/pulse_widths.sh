@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 names=("3 ns (default)" "1 ns" "1 ns + write-verify" "3 MSBs 3 ns, 5 LSBs 1 ns" "1 ns at 150 uA")
 sets=(""
   "--set update.program_pulse_ns=1"
-  "--set update.program_pulse_ns=1 --set update.verify=true"
+  "--set update.program_pulse_ns=1 --set update.verify_bits=8"
   "--set update.program_pulse_ns=[3,3,3,1,1,1,1,1]"
   "--set update.program_pulse_ns=1 --set update.program_current_ua=150")
 

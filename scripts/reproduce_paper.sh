@@ -182,7 +182,7 @@ the energy: under current drive the current keeps flowing after the MTJ switches
 0.75 ns on average), through R_P instead of R_AP, so a pulse's energy falls less than its
 width. The end-to-end figures barely move, since the weight updates are a small part of the
 training's time and energy. The frontier below shows what it takes for short pulses to train:
-more current, or the write-verify policy (\`update.verify = true\`, README)."
+more current, or the write-verify policy (\`update.verify_bits\`, README)."
 elif [ "$lossy" = 1 ]; then
   differ="**Where we differ, and why.** The accuracy loss is $acc_drop points, more than the
 paper's 1 %: at 1 ns the program pulses fail more often (bit error rate $(printf "%.2e" "$ber1")

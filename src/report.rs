@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::config::device::Master;
 use crate::device::WriteCounts;
 use crate::device::curve::CurvePoint;
 use crate::nn::kernels;
@@ -79,7 +80,7 @@ fn fx(v: f64, decimals: usize) -> String {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`, after the accuracy columns.
-const DEVICE_COLUMNS: [&str; 15] = [
+const DEVICE_COLUMNS: [&str; 17] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -95,6 +96,8 @@ const DEVICE_COLUMNS: [&str; 15] = [
     "write_energy_pJ",
     "string_write_ns",
     "program_ns",
+    "erases_skipped",
+    "random_bits",
 ];
 
 /// The device columns' values; empty fields for stores without a device model.
@@ -118,6 +121,8 @@ fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
         fx(c.write_energy_pj(), 3),
         fx(c.write_time_ps as f64 / 1000.0, 3),
         fx(c.program_time_ps as f64 / 1000.0, 3),
+        c.erases_skipped.to_string(),
+        c.random_bits.to_string(),
     ]
 }
 
@@ -230,9 +235,10 @@ fn device_by_layer<'a>(params: &'a [ParamSpec], outcome: &Outcome) -> Vec<(&'a s
 
 /// Device rows of the weight update of one layer.
 fn device_rows(layer: &str, c: &WriteCounts) -> Vec<CostRow> {
-    let rows: [(&str, &str, u64, f64); 9] = [
+    let rows: [(&str, &str, u64, f64); 10] = [
         ("string", "skip", c.strings_skipped, 0.0),
         ("hm_strip", "erase_pulse", c.erase_pulses, c.erase_energy_pj),
+        ("hm_strip", "erase_skipped", c.erases_skipped, 0.0),
         ("mtj", "erase_failure", c.erase_failures, 0.0),
         (
             "mtj",
@@ -356,8 +362,8 @@ pub const LAYER_COLUMNS: [&str; 7] = [
 ];
 
 /// The energy categories of `summary.csv`, and which (component, action) each gathers.
-pub const ENERGY_PARTS: [&str; 8] = [
-    "erase", "program", "read", "mac", "buffer", "noc", "dram", "leakage",
+pub const ENERGY_PARTS: [&str; 10] = [
+    "erase", "program", "read", "mac", "buffer", "noc", "dram", "leakage", "master", "rng",
 ];
 
 /// The energy category of a (component, action), if it costs energy.
@@ -370,13 +376,15 @@ pub fn energy_part(component: &str, action: &str) -> Option<&'static str> {
         ("buffer", _) => "buffer",
         ("noc", _) => "noc",
         ("dram", _) => "dram",
-        ("tile", "leakage") => "leakage",
+        (_, "leakage") => "leakage",
+        ("master", _) => "master",
+        ("rng", _) => "rng",
         _ => return None,
     })
 }
 
 /// Chip columns of `summary.csv`, after the device columns.
-const CHIP_COLUMNS: [&str; 27] = [
+const CHIP_COLUMNS: [&str; 29] = [
     "tiles",
     "tiles_used",
     "folds",
@@ -397,6 +405,8 @@ const CHIP_COLUMNS: [&str; 27] = [
     "energy_noc_pJ",
     "energy_dram_pJ",
     "energy_leakage_pJ",
+    "energy_master_pJ",
+    "energy_rng_pJ",
     "FW_cycles",
     "AG_cycles",
     "WG_cycles",
@@ -471,7 +481,13 @@ fn chip_fields(p: &Prepared, outcome: &Outcome) -> Vec<String> {
     for phase in [Phase::Fw, Phase::Ag, Phase::Wg, Phase::Wu, Phase::Swap] {
         v.push(chip.cycles(chip.phase_ps(phase)).to_string());
     }
-    let area = p.arch.config.tile.area_mm2 * f64::from(chip.map.tiles);
+    let tile = &p.arch.config.tile;
+    let master_mm2 = if p.arch.config.update.master == Master::Digital {
+        tile.master_kib * tile.master_area_mm2_per_kib
+    } else {
+        0.0
+    };
+    let area = (tile.area_mm2 + master_mm2) * f64::from(chip.map.tiles);
     v.push(fx(area, 4));
     v.push(chip.events().to_string());
     v
@@ -489,6 +505,7 @@ pub fn components_csv(outcome: &Outcome) -> Result<Vec<u8>> {
         "servers",
         "busy_cycles",
         "utilisation",
+        "bytes",
     ])?;
     let Some(chip) = &outcome.chip else {
         return Ok(w.into_inner()?);
@@ -504,6 +521,7 @@ pub fn components_csv(outcome: &Outcome) -> Result<Vec<u8>> {
             c.servers.to_string(),
             chip.cycles(c.busy_ps).to_string(),
             fx(c.busy_ps as f64 / (c.servers.max(1) as f64 * total), 6),
+            c.bytes.map_or(String::new(), |b| b.to_string()),
         ])?;
     }
     Ok(w.into_inner()?)
@@ -610,7 +628,7 @@ struct RunMeta<'a> {
 /// Version of what a run reports for given configs: raised by every change that alters any
 /// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
 /// finished point only when its `run.toml` has this `results_version`.
-pub const RESULTS_VERSION: u32 = 2;
+pub const RESULTS_VERSION: u32 = 3;
 
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.

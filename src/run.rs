@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::config::arch::StoreKind;
+use crate::config::device::Master;
 use crate::config::source::Source;
 use crate::config::source::parse_dotted;
 use crate::config::workload::{DataConfig, layer_key};
@@ -341,7 +342,27 @@ pub fn check_chip(arch: &Loaded<ArchConfig>, net: &Network, batch: u64) -> Resul
             ));
         }
     }
-    sched::map(a, net, batch).map_err(|(key, msg)| arch.error_at(&parse_dotted(&key), &msg))
+    let map =
+        sched::map(a, net, batch).map_err(|(key, msg)| arch.error_at(&parse_dotted(&key), &msg))?;
+    if a.update.master == Master::Digital {
+        let have = (a.tile.master_kib * 1024.0).floor() as u64;
+        let bytes = map.master_bytes();
+        if let Some((t, &need)) = bytes.iter().enumerate().max_by_key(|&(_, b)| *b)
+            && need > have
+        {
+            return Err(arch.error_at(
+                &parse_dotted("tile.master_kib"),
+                &format!(
+                    "{} KiB cannot hold the f32 master weights of tile {t} ({} values, {:.1} KiB); raise it to at least {} or spread the weights over more tiles",
+                    a.tile.master_kib,
+                    need / VALUE_BYTES,
+                    need as f64 / 1024.0,
+                    need.div_ceil(1024)
+                ),
+            ));
+        }
+    }
+    Ok(map)
 }
 
 /// Trains a prepared run.

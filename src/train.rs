@@ -20,8 +20,10 @@ use crate::store::{ParamKind, ParamSpec, RecordedLog, WeightStore};
 const EVAL_BATCH: usize = 64;
 
 /// Stochastic gradient descent with momentum and weight decay, PyTorch's convention:
-/// `g += wd * w` (weights only), `v = m * v + g`, `w_intended = w_held - lr * v`.
-/// The optimiser state is digital (f32); only the weights go to the store.
+/// `g += wd * w` (weights only), `v = m * v + g`, `w_intended = w - lr * v`, where `w` is
+/// the held value, or the f32 master copy with `update.master = "digital"`
+/// ([`WeightStore::base_values`]). The optimiser state is digital (f32); only the weights
+/// go to the store.
 #[derive(Debug, Clone)]
 pub struct Sgd {
     lr: f32,
@@ -55,7 +57,7 @@ impl Sgd {
     ) {
         self.intended.resize(params.len(), Vec::new());
         for (id, spec) in params.iter().enumerate() {
-            let held = store.values(id);
+            let held = store.base_values(id);
             let wd = if spec.kind == ParamKind::Weight {
                 self.weight_decay
             } else {

@@ -563,7 +563,7 @@ fn one_ns_pulses_fail_and_cost_less() {
             "--set",
             "update.program_pulse_ns=1",
             "--set",
-            "update.verify=true",
+            "update.verify_bits=8",
         ],
     );
     let (s3, s1, sv) = (summary(&three), summary(&one), summary(&verify));
@@ -597,7 +597,7 @@ fn layers_csv_adds_up_to_the_summary() {
                 "--set",
                 "update.program_pulse_ns=1",
                 "--set",
-                "update.verify=true",
+                "update.verify_bits=8",
             ],
         ),
     ] {
@@ -694,7 +694,7 @@ fn set_values_beyond_physical_limits() {
 /// A cross-key check broken by one `--set` among several blames that one, not the last.
 #[test]
 fn cross_key_error_blames_the_override_that_caused_it() {
-    let msg = bad_run(&["--set", "string.mtjs=12", "--set", "update.verify=true"]);
+    let msg = bad_run(&["--set", "string.mtjs=12", "--set", "update.verify_bits=8"]);
     assert!(
         msg.starts_with("error: --set string.mtjs=12: weights.bits:"),
         "{msg}"

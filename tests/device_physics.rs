@@ -455,7 +455,7 @@ proptest! {
         elems in prop::collection::vec((any::<u32>(), any::<u32>(), 0u8..3), 0..48),
     ) {
         let bits = BITS[bits_ix];
-        let format = Format { bits, encoding: ENCODINGS[enc_ix] };
+        let format = Format::plain(bits, ENCODINGS[enc_ix]);
         let full = (1u32 << bits) - 1;
         let span = (format.q_max() - format.q_min() + 1) as u32;
         let new: Vec<u32> = elems
@@ -646,7 +646,7 @@ proptest! {
         // 1 ns pulses: p = 0.84 (precessional), 0.31 (thermal), 0.5 (fixed).
         let i = if model == SwitchingModel::Thermal { 27.0 } else { 120.0 };
         let mut a = arch(device, bits, 1.0, i);
-        a.update.verify = verify;
+        a.update.verify_bits = if verify { bits } else { 0 };
         a.string.erase_failure_p = erase_failure_p;
         a.string.program_parallelism = parallelism;
         let w = StringWriter::new(&a, seed);

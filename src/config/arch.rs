@@ -131,6 +131,28 @@ pub enum Rounding {
     Stochastic,
 }
 
+/// Whether codes are stored complemented when that takes fewer 1s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inversion {
+    /// Codes are stored as they are.
+    None,
+    /// Each code has a flag MTJ above its most significant bit; a code whose complement
+    /// (with the flag at 1) has fewer 1s is stored complemented. Decoding reads the flag.
+    FewerOnes,
+}
+
+/// Where the random bits of stochastic rounding come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RandomSource {
+    /// A digital linear-feedback shift register: `energy.rng_bit_pj` per bit.
+    Lfsr,
+    /// MTJ pulses at the width where the device switches with probability 0.5, sensed and
+    /// reset, on the subarrays' write drivers.
+    Mtj,
+}
+
 /// Where the biases live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,6 +229,24 @@ pub struct WeightsConfig {
     pub auto_range_headroom: f64,
     /// `digital` (exact f32 registers) or `store` (quantised like the weights).
     pub biases: BiasPlacement,
+    /// `none`, or `fewer_ones`: a flag MTJ per code, codes stored complemented when that
+    /// takes fewer 1s.
+    pub invert: Inversion,
+    /// Where stochastic rounding's random bits come from: `lfsr` or `mtj`.
+    pub random_source: RandomSource,
+    /// Random bits one stochastic rounding consumes (costed; the rounding itself is
+    /// simulated at full f32 resolution).
+    pub random_bits: u32,
+}
+
+/// Most `weights.random_bits`.
+pub const MAX_RANDOM_BITS: u32 = 32;
+
+impl WeightsConfig {
+    /// MTJs one code takes: its bits, plus the inversion flag with `invert = "fewer_ones"`.
+    pub fn cell_bits(&self) -> u32 {
+        self.bits + u32::from(self.invert == Inversion::FewerOnes)
+    }
 }
 
 impl Default for WeightsConfig {
@@ -219,6 +259,9 @@ impl Default for WeightsConfig {
             range: RangeSpec::Auto,
             auto_range_headroom: 4.0,
             biases: BiasPlacement::Digital,
+            invert: Inversion::None,
+            random_source: RandomSource::Lfsr,
+            random_bits: 8,
         }
     }
 }
@@ -262,6 +305,12 @@ impl ArchConfig {
                 ),
             ));
         }
+        if !(1..=MAX_RANDOM_BITS).contains(&w.random_bits) {
+            return Err((
+                parse_dotted("weights.random_bits"),
+                format!("must be from 1 to {MAX_RANDOM_BITS}, got {}", w.random_bits),
+            ));
+        }
         self.device.validate()?;
         self.string.validate()?;
         self.update.validate(w.bits)?;
@@ -274,13 +323,35 @@ impl ArchConfig {
         if w.store == StoreKind::Nandspin {
             self.validate_device_store()?;
         }
+        if w.random_source == RandomSource::Mtj
+            && w.rounding == Rounding::Stochastic
+            && crate::hw::rng::half_switch_pulse_ns(self).is_none()
+        {
+            return Err((
+                parse_dotted("weights.random_source"),
+                format!(
+                    "\"mtj\" needs a pulse that switches with probability 0.5, and no pulse at update.program_current_ua = {} µA does under this device law; use \"lfsr\" or another current",
+                    self.update.program_current_ua
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// Checks that span sections, for the `nandspin` store only.
     fn validate_device_store(&self) -> Result<(), (KeyPath, String)> {
-        let (b, n) = (self.weights.bits, self.string.mtjs);
+        let (b, n) = (self.weights.cell_bits(), self.string.mtjs);
         let fits = if b <= n { n % b == 0 } else { b % n == 0 };
+        if !fits && self.weights.invert == Inversion::FewerOnes {
+            return Err((
+                parse_dotted("weights.invert"),
+                format!(
+                    "{}-bit codes with their inversion flag take {b} MTJs, which do not fit {n}-MTJ strings: bits + 1 must divide string.mtjs or be a multiple of it (e.g. weights.bits = {} or string.mtjs = {b})",
+                    self.weights.bits,
+                    n.saturating_sub(1).max(2),
+                ),
+            ));
+        }
         if !fits {
             return Err((
                 parse_dotted("weights.bits"),

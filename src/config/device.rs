@@ -209,6 +209,28 @@ impl<'de> Deserialize<'de> for PulseWidths {
     }
 }
 
+/// Where the optimiser's copy of each stored weight lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Master {
+    /// No copy: every update starts from the value the strings hold.
+    None,
+    /// An f32 master copy in SRAM on the tile: the optimiser updates it, and a string is
+    /// rewritten from it when one of its codes is `write_threshold_lsb` or more off.
+    Digital,
+}
+
+/// When a string write starts with the SOT erase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EraseMode {
+    /// Every string write erases first.
+    Always,
+    /// Only when a 1 the string holds must become 0; otherwise only the missing 1s are
+    /// programmed.
+    WhenNeeded,
+}
+
 /// The `[update]` section: how an intended weight update is written to the strings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -219,10 +241,22 @@ pub struct UpdateConfig {
     pub program_current_ua: f64,
     /// Leave a string alone when the code it holds already equals the intended one.
     pub skip_unchanged: bool,
-    /// Read each written string back and re-pulse failed bits.
-    pub verify: bool,
-    /// With `verify`: how many times a string may be re-pulsed after the first attempt.
+    /// `none` (updates start from the held values) or `digital` (an f32 master copy).
+    pub master: Master,
+    /// Rewrite a string only when one of its codes is at least this many LSBs off the
+    /// intended code (1: whenever the bits differ).
+    pub write_threshold_lsb: u32,
+    /// `always` erase before programming, or only `when_needed`.
+    pub erase: EraseMode,
+    /// Read back and re-pulse the N most significant bits of each code (0: no verify).
+    pub verify_bits: u32,
+    /// With `verify_bits > 0`: how many times a string may be re-pulsed after the first
+    /// attempt.
     pub verify_max_retries: u32,
+    /// The key `update.verify` of earlier versions, refused with a pointer to
+    /// `verify_bits`.
+    #[serde(default, skip_serializing)]
+    pub verify: Option<toml::Value>,
 }
 
 impl Default for UpdateConfig {
@@ -231,8 +265,12 @@ impl Default for UpdateConfig {
             program_pulse_ns: PulseWidths::One(3.0),
             program_current_ua: 120.0,
             skip_unchanged: true,
-            verify: false,
+            master: Master::None,
+            write_threshold_lsb: 1,
+            erase: EraseMode::Always,
+            verify_bits: 0,
             verify_max_retries: 3,
+            verify: None,
         }
     }
 }
@@ -260,6 +298,13 @@ pub struct EnergyConfig {
     /// Leakage power of one tile (peripherals, buffer, compute unit), in mW (1 mW for
     /// 1 ns is 1 pJ).
     pub tile_leakage_mw: f64,
+    /// Energy of one byte read from or written to the master-weight SRAM, in pJ.
+    pub master_byte_pj: f64,
+    /// Leakage power of the master-weight SRAM per KiB, in mW (with
+    /// `update.master = "digital"`).
+    pub master_leakage_mw_per_kib: f64,
+    /// Energy of one random bit from the LFSR (`weights.random_source = "lfsr"`), in pJ.
+    pub rng_bit_pj: f64,
 }
 
 impl Default for EnergyConfig {
@@ -273,6 +318,9 @@ impl Default for EnergyConfig {
             noc_byte_hop_pj: 0.5,
             dram_byte_pj: 160.0,
             tile_leakage_mw: 1.0,
+            master_byte_pj: 1.25,
+            master_leakage_mw_per_kib: 0.01,
+            rng_bit_pj: 0.03,
         }
     }
 }
@@ -299,6 +347,9 @@ pub const MAX_STRIP_OHM: f64 = 1e9;
 
 /// Most MTJs per string.
 pub const MAX_MTJS: u32 = 64;
+/// Largest `update.write_threshold_lsb` (a 16-bit code spans 65,535 LSBs).
+pub const MAX_THRESHOLD_LSB: u32 = 65_535;
+
 /// Most verify retries.
 pub const MAX_VERIFY_RETRIES: u32 = 255;
 
@@ -595,6 +646,32 @@ impl UpdateConfig {
             }
         }
         current("update.program_current_ua", self.program_current_ua)?;
+        if self.verify.is_some() {
+            return key_err(
+                "update.verify",
+                format!(
+                    "was replaced by update.verify_bits: the number of most significant bits read back and re-pulsed, 0 to weights.bits (verify = true is verify_bits = {bits})"
+                ),
+            );
+        }
+        if self.verify_bits > bits {
+            return key_err(
+                "update.verify_bits",
+                format!(
+                    "must be from 0 to weights.bits ({bits}), got {}",
+                    self.verify_bits
+                ),
+            );
+        }
+        if !(1..=MAX_THRESHOLD_LSB).contains(&self.write_threshold_lsb) {
+            return key_err(
+                "update.write_threshold_lsb",
+                format!(
+                    "must be a whole number of LSBs from 1 to {MAX_THRESHOLD_LSB}, got {}",
+                    self.write_threshold_lsb
+                ),
+            );
+        }
         if self.verify_max_retries > MAX_VERIFY_RETRIES {
             return key_err(
                 "update.verify_max_retries",
@@ -625,9 +702,18 @@ impl EnergyConfig {
             ("energy.buffer_byte_pj", self.buffer_byte_pj),
             ("energy.noc_byte_hop_pj", self.noc_byte_hop_pj),
             ("energy.dram_byte_pj", self.dram_byte_pj),
+            ("energy.master_byte_pj", self.master_byte_pj),
+            ("energy.rng_bit_pj", self.rng_bit_pj),
         ] {
             energy(k, v)?;
         }
+        at_least(
+            "energy.master_leakage_mw_per_kib",
+            self.master_leakage_mw_per_kib,
+            0.0,
+            MAX_LEAKAGE_MW,
+            "a power in mW per KiB",
+        )?;
         at_least(
             "energy.tile_leakage_mw",
             self.tile_leakage_mw,

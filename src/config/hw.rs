@@ -78,6 +78,13 @@ pub struct TileConfig {
     pub buffer_kib: f64,
     /// Area of one tile, in mm² (0: area not modelled).
     pub area_mm2: f64,
+    /// SRAM for the f32 master weights (`update.master = "digital"`), in KiB.
+    pub master_kib: f64,
+    /// Bytes the master SRAM reads or writes per cycle.
+    pub master_bytes_per_cycle: f64,
+    /// Area of the master SRAM per KiB, in mm² (added to the tile's with
+    /// `update.master = "digital"`).
+    pub master_area_mm2_per_kib: f64,
 }
 
 impl Default for TileConfig {
@@ -87,6 +94,9 @@ impl Default for TileConfig {
             mac_lanes: 128,
             buffer_kib: 64.0,
             area_mm2: 0.25,
+            master_kib: 128.0,
+            master_bytes_per_cycle: 32.0,
+            master_area_mm2_per_kib: 0.0011,
         }
     }
 }
@@ -214,7 +224,28 @@ impl TileConfig {
             1e9,
             "a buffer size in KiB",
         )?;
-        at_least("tile.area_mm2", self.area_mm2, 0.0, 1e6, "an area in mm²")
+        at_least("tile.area_mm2", self.area_mm2, 0.0, 1e6, "an area in mm²")?;
+        at_least(
+            "tile.master_kib",
+            self.master_kib,
+            0.0,
+            1e9,
+            "a size in KiB",
+        )?;
+        at_least(
+            "tile.master_bytes_per_cycle",
+            self.master_bytes_per_cycle,
+            1.0 / 64.0,
+            1e9,
+            "a bandwidth in bytes per cycle",
+        )?;
+        at_least(
+            "tile.master_area_mm2_per_kib",
+            self.master_area_mm2_per_kib,
+            0.0,
+            1e3,
+            "an area in mm² per KiB",
+        )
     }
 
     /// The buffer, in bytes.

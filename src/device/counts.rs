@@ -9,6 +9,8 @@ pub struct WriteCounts {
     pub strings_skipped: u64,
     /// SOT erase pulses (one per string write, more when verify re-erases).
     pub erase_pulses: u64,
+    /// String writes that needed no erase (`update.erase = "when_needed"`).
+    pub erases_skipped: u64,
     /// MTJs an erase left at 1.
     pub erase_failures: u64,
     /// STT program pulses.
@@ -21,10 +23,13 @@ pub struct WriteCounts {
     pub verify_reads: u64,
     /// MTJs sensed by verify reads.
     pub bits_read: u64,
-    /// Data bits in the strings written.
+    /// Bits (MTJs, inversion flags included) in the strings written.
     pub bits_written: u64,
-    /// Data bits that hold the wrong value once their string's write is over.
+    /// Bits (MTJs) that hold the wrong value once their string's write is over.
     pub bit_errors: u64,
+    /// Random bits consumed by stochastic rounding (`weights.random_bits` per code
+    /// rounded).
+    pub random_bits: u64,
     /// Energy of the erase pulses, in pJ.
     pub erase_energy_pj: f64,
     /// Energy of the program pulses, in pJ.
@@ -43,6 +48,7 @@ impl WriteCounts {
         self.strings_written += o.strings_written;
         self.strings_skipped += o.strings_skipped;
         self.erase_pulses += o.erase_pulses;
+        self.erases_skipped += o.erases_skipped;
         self.erase_failures += o.erase_failures;
         self.program_pulses += o.program_pulses;
         self.switches += o.switches;
@@ -51,6 +57,7 @@ impl WriteCounts {
         self.bits_read += o.bits_read;
         self.bits_written += o.bits_written;
         self.bit_errors += o.bit_errors;
+        self.random_bits += o.random_bits;
         self.erase_energy_pj += o.erase_energy_pj;
         self.program_energy_pj += o.program_energy_pj;
         self.read_energy_pj += o.read_energy_pj;

@@ -9,8 +9,10 @@
 use super::circuit::{ProgramPulse, erase_energy_pj, read_energy_pj};
 use super::counts::WriteCounts;
 use super::switching::Switching;
-use crate::config::arch::ArchConfig;
+use crate::config::arch::{ArchConfig, Inversion};
+use crate::config::device::EraseMode;
 use crate::rng::{Purpose, key, keyed_u53, threshold_u53};
+use crate::store::format::Format;
 
 /// How B-bit codes are packed into N-MTJ strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,15 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout the arch describes: [`crate::config::arch::WeightsConfig::cell_bits`]
+    /// MTJs per code (the inversion flag included) in `string.mtjs`-MTJ strings.
+    pub fn of(arch: &ArchConfig) -> Self {
+        Self {
+            bits: arch.weights.cell_bits(),
+            mtjs: arch.string.mtjs,
+        }
+    }
+
     /// Codes held by one string (N / B when B <= N, else 1).
     pub fn weights_per_string(&self) -> usize {
         if self.bits <= self.mtjs {
@@ -159,7 +170,14 @@ pub struct StringWriter {
     layout: Layout,
     parallelism: usize,
     skip_unchanged: bool,
-    verify: bool,
+    /// How codes decode (for `write_threshold_lsb`).
+    format: Format,
+    /// `update.write_threshold_lsb`.
+    threshold: u32,
+    /// `update.erase = "when_needed"`.
+    erase_when_needed: bool,
+    /// The bits of a code that verify reads check and re-pulses (0: no verify).
+    verify_mask: u32,
     max_retries: u32,
     switching: Switching,
     current_ua: f64,
@@ -185,6 +203,8 @@ struct Write<'a> {
     string_base: usize,
     program_key: u64,
     erase_key: u64,
+    /// The write threshold of this update (1 for the initial write, step 0).
+    threshold: u32,
     stored: &'a mut [u32],
     new: &'a [u32],
     counts: &'a mut WriteCounts,
@@ -248,6 +268,30 @@ impl Rounds {
     }
 }
 
+/// The code bits that `verify_bits` = `n` checks: the `n` most significant data bits, and
+/// the inversion flag whenever `n >= 1` (a failed flag garbles the whole code).
+pub fn verify_mask(format: &Format, n: u32) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    let n = n.min(format.bits);
+    let data = ((1u32 << n) - 1) << (format.bits - n);
+    if format.invert {
+        data | (1 << format.bits)
+    } else {
+        data
+    }
+}
+
+/// Whether a string holding bits `mask` of a code that holds `held` must be rewritten to
+/// hold `new`: its bits differ, and (with a `threshold` above 1 LSB) the codes' integers
+/// are at least `threshold` apart.
+#[inline]
+fn differs(format: &Format, threshold: u32, held: u32, new: u32, mask: u32) -> bool {
+    (held ^ new) & mask != 0
+        && (threshold <= 1 || format.decode(held).abs_diff(format.decode(new)) >= threshold)
+}
+
 /// Index of a pulse or erase draw: keyed on the weight, the bit and the attempt.
 #[inline]
 fn draw_index(elem: usize, bit: u32, attempt: u32) -> u64 {
@@ -260,12 +304,18 @@ impl StringWriter {
     pub fn new(arch: &ArchConfig, seed: u64) -> Self {
         let (d, s, u, e) = (&arch.device, &arch.string, &arch.update, &arch.energy);
         let bits = arch.weights.bits;
+        let format = Format {
+            bits,
+            encoding: arch.weights.encoding,
+            invert: arch.weights.invert == Inversion::FewerOnes,
+        };
         let switching = Switching::new(d);
         let pulse = ProgramPulse::new(d, e);
         let current_ua = u.program_current_ua;
-        let per_bit = (0..bits)
+        // The flag (bit B) is programmed like the most significant data bit.
+        let per_bit = (0..format.width())
             .map(|b| {
-                let pulse_ps = ns_to_ps(u.program_pulse_ns.for_bit(b, bits));
+                let pulse_ps = ns_to_ps(u.program_pulse_ns.for_bit(b.min(bits - 1), bits));
                 let pulse_ns = pulse_ps as f64 / 1000.0;
                 let (fail_pj, base_pj, slope_pj_per_ns) = pulse.linear_pj(current_ua, pulse_ns);
                 let threshold = threshold_u53(switching.p_switch(pulse_ns, current_ua));
@@ -286,10 +336,13 @@ impl StringWriter {
             .collect();
         Self {
             times,
-            layout: Layout { bits, mtjs: s.mtjs },
+            layout: Layout::of(arch),
             parallelism: s.program_parallelism as usize,
             skip_unchanged: u.skip_unchanged,
-            verify: u.verify,
+            format,
+            threshold: u.write_threshold_lsb,
+            erase_when_needed: u.erase == EraseMode::WhenNeeded,
+            verify_mask: verify_mask(&format, u.verify_bits),
             max_retries: u.verify_max_retries,
             timed_energy: pulse.depends_on_switch_time(),
             switching,
@@ -340,6 +393,7 @@ impl StringWriter {
             string_base: base / self.layout.weights_per_string() * self.layout.strings_per_weight(),
             program_key: key(&[self.seed, Purpose::Program as u64, param as u64, step]),
             erase_key: key(&[self.seed, Purpose::Erase as u64, param as u64, step]),
+            threshold: if step == 0 { 1 } else { self.threshold },
             stored,
             new,
             counts,
@@ -356,7 +410,9 @@ impl StringWriter {
                 // One code per string, the common case: a tight scan for changed codes.
                 let before = w.counts.strings_written;
                 for e in 0..len {
-                    if !self.skip_unchanged || (w.stored[e] ^ w.new[e]) & mask != 0 {
+                    if !self.skip_unchanged
+                        || differs(&self.format, w.threshold, w.stored[e], w.new[e], mask)
+                    {
                         self.rewrite(&mut w, e, e, e + 1, mask);
                     }
                 }
@@ -389,15 +445,17 @@ impl StringWriter {
     #[inline]
     fn string(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
         let (stored, new) = (&mut *w.stored, w.new);
-        let differs = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
-        if self.skip_unchanged && !differs {
+        let changed =
+            (first..end).any(|e| differs(&self.format, w.threshold, stored[e], new[e], mask));
+        if self.skip_unchanged && !changed {
             w.counts.strings_skipped += 1;
             return;
         }
         self.rewrite(w, s, first, end, mask);
     }
 
-    /// Erases and programs string `s` (and verifies it, if asked).
+    /// Erases (unless `update.erase = "when_needed"` finds no 1 to clear) and programs
+    /// string `s`, and verifies its `verify_bits`, if asked.
     fn rewrite(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
         let (stored, new, counts) = (&mut *w.stored, w.new, &mut *w.counts);
         let (program_key, erase_key, base) = (w.program_key, w.erase_key, w.base);
@@ -405,8 +463,17 @@ impl StringWriter {
         counts.strings_written += 1;
         let bits = ((end - first) as u32 * mask.count_ones()) as u64;
         counts.bits_written += bits;
+        // The bits verify checks in this string, and how many MTJs one verify read senses.
+        let vmask = self.verify_mask & mask;
+        let sensed = ((end - first) as u32 * vmask.count_ones()) as u64;
         let mut time_ps = 0;
-        let (mut attempt, mut erase) = (0, true);
+        // Only AP -> P (0 -> 1) programs; a 1 that must become 0 needs the erase.
+        let mut erase =
+            !self.erase_when_needed || (first..end).any(|e| stored[e] & !new[e] & mask != 0);
+        if !erase {
+            counts.erases_skipped += 1;
+        }
+        let (mut attempt, mut pulse_mask) = (0, mask);
         loop {
             if erase {
                 time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
@@ -417,27 +484,28 @@ impl StringWriter {
                 stored,
                 new,
                 first..end,
-                mask,
+                pulse_mask,
                 (attempt, erase),
                 (counts, tally),
             );
             time_ps += program_ps;
             counts.program_time_ps = counts.program_time_ps.saturating_add(program_ps);
-            if !self.verify {
+            if vmask == 0 {
                 break;
             }
             counts.verify_reads += 1;
-            counts.bits_read += bits;
-            counts.read_energy_pj += bits as f64 * self.read_bit_pj;
+            counts.bits_read += sensed;
+            counts.read_energy_pj += sensed as f64 * self.read_bit_pj;
             time_ps += self.read_ps;
-            let wrong = (first..end).any(|e| (stored[e] ^ new[e]) & mask != 0);
+            let wrong = (first..end).any(|e| (stored[e] ^ new[e]) & vmask != 0);
             if !wrong || attempt >= self.max_retries {
                 break;
             }
             attempt += 1;
-            // A 1 where a 0 belongs cannot be programmed away: erase again, and then program
-            // every 1 afresh; otherwise re-pulse only the bits read as 0.
-            erase = (first..end).any(|e| stored[e] & !new[e] & mask != 0);
+            // A checked 1 where a 0 belongs cannot be programmed away: erase again, and then
+            // program every 1 afresh; otherwise re-pulse only the checked bits read as 0.
+            erase = (first..end).any(|e| stored[e] & !new[e] & vmask != 0);
+            pulse_mask = if erase { mask } else { vmask };
         }
         counts.bit_errors += (first..end)
             .map(|e| u64::from(((stored[e] ^ new[e]) & mask).count_ones()))
@@ -484,11 +552,12 @@ impl StringWriter {
         self.erase_ps
     }
 
-    /// Program pulses, MSB first, code after code, `program_parallelism` at a time; returns
-    /// the time taken in ps. `blind` (right after an erase): every bit that must be 1 gets a
-    /// pulse, since the controller cannot know which erased bits stayed at 1 (a pulse on an
-    /// MTJ already at P switches nothing and costs the post-switch energy throughout).
-    /// Otherwise (after a verify read) only the bits that must be 1 and read 0.
+    /// Program pulses on the bits `mask` of codes `elems`, MSB first, code after code,
+    /// `program_parallelism` at a time; returns the time taken in ps. `blind` (right after
+    /// an erase): every bit that must be 1 gets a pulse, since the controller cannot know
+    /// which erased bits stayed at 1 (a pulse on an MTJ already at P switches nothing and
+    /// costs the post-switch energy throughout). Otherwise (after a verify read, or without
+    /// an erase) only the bits that must be 1 and hold 0.
     #[allow(clippy::too_many_arguments)]
     fn program(
         &self,
@@ -590,7 +659,7 @@ mod tests {
         w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
         assert!(stored.iter().zip(&new).all(|(s, n)| s & !n == 0));
         assert!(c.program_failures > 0 && c.bit_errors == c.program_failures);
-        a.update.verify = true;
+        a.update.verify_bits = 8;
         a.update.verify_max_retries = 60;
         let w = StringWriter::new(&a, 3);
         let mut stored = vec![0u32; 200];

@@ -3,6 +3,7 @@
 //! section fixes them; digital actions come from `[energy]`.
 
 use crate::config::ArchConfig;
+use crate::config::device::Master;
 use crate::device::circuit::{erase_energy_pj, read_energy_pj};
 
 /// pJ per action.
@@ -22,6 +23,8 @@ pub struct EnergyTable {
     pub dram_byte_pj: f64,
     /// Leakage of one tile, in mW (= pJ per ns).
     pub tile_leakage_mw: f64,
+    /// Leakage of one tile's master-weight SRAM, in mW (0 without master weights).
+    pub master_leakage_mw: f64,
 }
 
 impl EnergyTable {
@@ -36,12 +39,22 @@ impl EnergyTable {
             noc_byte_hop_pj: e.noc_byte_hop_pj,
             dram_byte_pj: e.dram_byte_pj,
             tile_leakage_mw: e.tile_leakage_mw,
+            master_leakage_mw: if a.update.master == Master::Digital {
+                a.tile.master_kib * e.master_leakage_mw_per_kib
+            } else {
+                0.0
+            },
         }
     }
 
     /// Leakage energy of `tiles` tiles over `ps` picoseconds, in pJ.
     pub fn leakage_pj(&self, tiles: u32, ps: u64) -> f64 {
         self.tile_leakage_mw * f64::from(tiles) * ps as f64 / 1000.0
+    }
+
+    /// Leakage energy of `tiles` tiles' master-weight SRAMs over `ps` picoseconds, in pJ.
+    pub fn master_leakage_pj(&self, tiles: u32, ps: u64) -> f64 {
+        self.master_leakage_mw * f64::from(tiles) * ps as f64 / 1000.0
     }
 }
 

@@ -7,6 +7,7 @@
 //! distances on the network ([`Mesh`]).
 
 pub mod energy;
+pub mod rng;
 
 use crate::config::ArchConfig;
 use crate::device::string::ns_to_ps;

@@ -29,7 +29,7 @@ const PHASES: [(&str, &str); 5] = [
 ];
 
 /// Energy by component: bar name and `summary.csv` column (pJ).
-const COMPONENTS: [(&str, &str); 8] = [
+const COMPONENTS: [(&str, &str); 10] = [
     ("erase", "energy_erase_pJ"),
     ("program", "energy_program_pJ"),
     ("read", "energy_read_pJ"),
@@ -38,6 +38,8 @@ const COMPONENTS: [(&str, &str); 8] = [
     ("NoC", "energy_noc_pJ"),
     ("DRAM", "energy_dram_pJ"),
     ("leakage", "energy_leakage_pJ"),
+    ("master", "energy_master_pJ"),
+    ("RNG", "energy_rng_pJ"),
 ];
 
 /// From pJ to µJ.

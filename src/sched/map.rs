@@ -25,6 +25,8 @@ pub struct ParamStrings {
     pub offset: u64,
     /// Strings it needs.
     pub strings: u64,
+    /// Codes (values) it holds.
+    pub len: u64,
 }
 
 /// What the scheduler needs to know about one weight layer.
@@ -40,6 +42,9 @@ pub struct LayerInfo {
     pub strings: u64,
     /// Trainable values (weights and biases, wherever held).
     pub values: u64,
+    /// The values held in strings (with an f32 master copy each under
+    /// `update.master = "digital"`).
+    pub stored_values: u64,
     /// Multiply-accumulates of the forward pass, per image.
     pub macs_per_image: u64,
     /// Input values per image.
@@ -125,15 +130,47 @@ pub struct Map {
     pub mapping: Mapping,
 }
 
+/// Splits `total` over the tiles of a placement in proportion to their strings (of
+/// `strings` in all); the last tile takes the rest, so the shares add up.
+pub fn shares(total: u64, tiles: &[(u32, u64)], strings: u64) -> Vec<u64> {
+    let mut given = 0;
+    tiles
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, s))| {
+            let share = if i + 1 == tiles.len() {
+                total - given
+            } else {
+                (u128::from(total) * u128::from(s) / u128::from(strings.max(1))) as u64
+            };
+            given += share;
+            share
+        })
+        .collect()
+}
+
+impl Map {
+    /// Per tile, the bytes of f32 master weights it keeps (`update.master = "digital"`):
+    /// 4 per value held in its strings, over every fold (the copies stay on the tile while
+    /// the codes are swapped).
+    pub fn master_bytes(&self) -> Vec<u64> {
+        let mut per_tile = vec![0u64; self.tiles as usize];
+        for (info, place) in self.layers.iter().zip(&self.places) {
+            let split = shares(info.stored_values, &place.tiles, info.strings);
+            for (&(t, _), v) in place.tiles.iter().zip(split) {
+                per_tile[t as usize] += v * crate::hw::VALUE_BYTES;
+            }
+        }
+        per_tile
+    }
+}
+
 /// A mapping error: the arch key at fault and the message.
 pub type MapError = (String, String);
 
 /// The weight layers of `net` as the arch stores them.
 pub fn layer_infos(arch: &ArchConfig, net: &Network) -> Vec<LayerInfo> {
-    let layout = Layout {
-        bits: arch.weights.bits,
-        mtjs: arch.string.mtjs,
-    };
+    let layout = Layout::of(arch);
     let nodes = net.layers();
     let mut index_of = vec![None; nodes.len()];
     let mut out: Vec<LayerInfo> = Vec::new();
@@ -161,17 +198,20 @@ pub fn layer_infos(arch: &ArchConfig, net: &Network) -> Vec<LayerInfo> {
                     id,
                     offset: strings,
                     strings: s,
+                    len: p.len as u64,
                 });
                 strings += s;
             }
         }
         index_of[i] = Some(out.len());
+        let stored_values = params.iter().map(|p| p.len).sum();
         out.push(LayerInfo {
             name: l.name.clone(),
             node: i,
             params,
             strings,
             values,
+            stored_values,
             macs_per_image,
             in_values: l.in_shape.len() as u64,
             out_values: l.out_shape.len() as u64,

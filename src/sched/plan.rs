@@ -26,12 +26,14 @@
 use std::collections::BTreeMap;
 
 use super::Phase;
-use super::map::{Map, Placement};
+use super::map::{Map, Placement, shares};
 use crate::config::ArchConfig;
+use crate::config::device::Master;
 use crate::device::circuit::ProgramPulse;
 use crate::device::string::ns_to_ps;
 use crate::device::{Layout, Switching};
 use crate::engine::{Engine, OpId, Ps, ResourceId, Span, Work};
+use crate::hw::rng::RngCost;
 use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
 use crate::store::DeviceLog;
 
@@ -130,6 +132,35 @@ pub struct Scheduler {
     round_ps: Ps,
     parallelism: u64,
     pulse_pj: f64,
+    /// The master-weight SRAM of each tile, with `update.master = "digital"`.
+    master: Option<MasterSram>,
+    /// What the random bits of stochastic rounding cost.
+    rng: RngCost,
+    /// Random bits per code rounded.
+    random_bits: u64,
+    /// Per layer and subarray, the codes it holds (each rounded at every update).
+    codes: Vec<Vec<u64>>,
+}
+
+/// The tiles' master-weight SRAMs.
+#[derive(Debug, Clone)]
+struct MasterSram {
+    /// One resource per tile.
+    res: Vec<ResourceId>,
+    bytes_per_cycle: f64,
+    byte_pj: f64,
+}
+
+/// Codes of a `len`-code tensor whose strings `a..b` (of the tensor) hold, counting a code
+/// that spans several strings once, at its first (most significant) string.
+fn codes_in(layout: Layout, len: u64, a: u64, b: u64) -> u64 {
+    let k = layout.weights_per_string() as u64;
+    let m = layout.strings_per_weight() as u64;
+    if m == 1 {
+        (b * k).min(len).saturating_sub(a * k)
+    } else {
+        b.div_ceil(m) - a.div_ceil(m)
+    }
 }
 
 impl Scheduler {
@@ -167,8 +198,9 @@ impl Scheduler {
         let noc = engine.add_resource();
         let dram = engine.add_resource();
         let bits = arch.weights.bits;
-        let widths: Vec<f64> = (0..bits)
-            .map(|b| arch.update.program_pulse_ns.for_bit(b, bits))
+        // The inversion flag is programmed like the most significant bit.
+        let widths: Vec<f64> = (0..arch.weights.cell_bits())
+            .map(|b| arch.update.program_pulse_ns.for_bit(b.min(bits - 1), bits))
             .collect();
         let longest = widths.iter().copied().fold(0.0, f64::max);
         let pulse = ProgramPulse::new(&arch.device, &arch.energy);
@@ -177,17 +209,42 @@ impl Scheduler {
             .iter()
             .map(|&w| pulse.expected_energy_pj(&sw, arch.update.program_current_ua, w))
             .sum::<f64>()
-            / f64::from(bits);
+            / widths.len() as f64;
         let n_layers = map.layers.len();
+        let layout = Layout::of(arch);
+        let codes = map
+            .places
+            .iter()
+            .zip(&map.layers)
+            .map(|(place, info)| {
+                place
+                    .subarrays
+                    .iter()
+                    .map(|sa| {
+                        let (lo, hi) = (sa.first, sa.first + sa.strings);
+                        info.params
+                            .iter()
+                            .map(|p| {
+                                let a = lo.clamp(p.offset, p.offset + p.strings) - p.offset;
+                                let b = hi.clamp(p.offset, p.offset + p.strings) - p.offset;
+                                codes_in(layout, p.len, a, b)
+                            })
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        let master = (arch.update.master == Master::Digital).then(|| MasterSram {
+            res: (0..map.tiles).map(|_| engine.add_resource()).collect(),
+            bytes_per_cycle: arch.tile.master_bytes_per_cycle,
+            byte_pj: arch.energy.master_byte_pj,
+        });
         Self {
             timing: Timing::new(arch),
             energy: EnergyTable::new(arch),
             engine,
             mtjs: u64::from(arch.string.mtjs),
-            layout: Layout {
-                bits,
-                mtjs: arch.string.mtjs,
-            },
+            layout,
             columns: arch.subarray.columns,
             compute,
             subarray_res,
@@ -207,6 +264,10 @@ impl Scheduler {
             round_ps: ns_to_ps(longest),
             parallelism: u64::from(arch.string.program_parallelism.max(1)),
             pulse_pj,
+            master,
+            rng: RngCost::new(arch),
+            random_bits: u64::from(arch.weights.random_bits),
+            codes,
             map,
         }
     }
@@ -442,19 +503,13 @@ impl Scheduler {
                 let wg = self.compute_ops(l, pass(Phase::Wg, false), 0, &grad);
                 // The optimiser step per tile, then the string writes of its subarrays.
                 let mut step_ops = Vec::new();
-                let mut given = 0u64;
+                // The tiles' shares of the values follow their strings.
+                let tiles = &self.map.places[l].tiles;
+                let values = shares(info.values, tiles, info.strings);
+                let stored = shares(info.stored_values, tiles, info.strings);
                 for (i, &w) in wg.iter().enumerate() {
-                    let (tile, strings) = self.map.places[l].tiles[i];
-                    // The tiles' shares of the values follow their strings; the last tile
-                    // takes the rest, so the shares add up.
-                    let values = if i + 1 == wg.len() {
-                        info.values - given
-                    } else {
-                        (u128::from(info.values) * u128::from(strings)
-                            / u128::from(info.strings.max(1))) as u64
-                    };
-                    given += values;
-                    let macs = 2 * values;
+                    let (tile, _) = self.map.places[l].tiles[i];
+                    let macs = 2 * values[i];
                     let mac_ps = self.timing.mac_ps(macs);
                     let op = self.op(
                         self.compute[tile as usize],
@@ -472,6 +527,26 @@ impl Scheduler {
                     let e = macs as f64 * self.energy.mac_pj;
                     self.book((l, Phase::Wu, "compute", "mac"), macs, mac_ps, e);
                     step_ops.push((tile, op));
+                    // The optimiser reads and writes each value's f32 master copy.
+                    if let Some(m) = &self.master
+                        && stored[i] > 0
+                    {
+                        let bytes = 2 * VALUE_BYTES * stored[i];
+                        let cycles = (bytes as f64 / m.bytes_per_cycle).ceil() as u64;
+                        let (r, e) = (m.res[tile as usize], bytes as f64 * m.byte_pj);
+                        let tag = Tag {
+                            layer: l,
+                            phase: Phase::Wu,
+                            component: "master",
+                            action: "byte",
+                            busy_ps: None,
+                        };
+                        let ps = cycles.saturating_mul(self.timing.cycle_ps);
+                        let op = self.op(r, Work::Fixed(ps), 0, tag);
+                        self.engine.depend(w, op);
+                        self.book((l, Phase::Wu, "master", "byte"), bytes, 0, e);
+                        step_ops.push((tile, op));
+                    }
                 }
                 let writes = self.write_ops(l, store, &step_ops);
                 wu[l] = step_ops.iter().map(|&(_, o)| o).chain(writes).collect();
@@ -534,7 +609,56 @@ impl Scheduler {
             }
         }
         let mut ops = Vec::new();
+        let mut lfsr_bits = 0;
         for j in 0..n_sub {
+            let tile = self.map.places[l].subarrays[j].tile;
+            // The tile's optimiser step (and master copy) come before its subarrays' work.
+            let steps: Vec<OpId> = step_ops
+                .iter()
+                .filter(|&&(t, _)| t == tile)
+                .map(|&(_, o)| o)
+                .collect();
+            // The random bits of the subarray's codes' rounding come first.
+            let bits = self.codes[l][j] * self.random_bits;
+            let mut rng_op = None;
+            match self.rng {
+                RngCost::None => {}
+                RngCost::Lfsr { .. } => lfsr_bits += bits,
+                RngCost::Mtj {
+                    bits_per_string,
+                    string_ps,
+                    string_pj,
+                    ..
+                } if bits > 0 => {
+                    let strings = bits.div_ceil(bits_per_string);
+                    let first = self.engine.strings_len();
+                    for _ in 0..strings {
+                        self.engine.push_string(string_ps);
+                    }
+                    let end = self.engine.strings_len();
+                    let tag = Tag {
+                        layer: l,
+                        phase: Phase::Wu,
+                        component: "rng",
+                        action: "mtj_bit",
+                        busy_ps: None,
+                    };
+                    let op = self.op(
+                        self.subarray_res[l][j],
+                        Work::Strings { first, end },
+                        0,
+                        tag,
+                    );
+                    for &st in &steps {
+                        self.engine.depend(st, op);
+                    }
+                    let e = strings as f64 * string_pj;
+                    self.book((l, Phase::Wu, "rng", "mtj_bit"), bits, 0, e);
+                    rng_op = Some(op);
+                    ops.push(op);
+                }
+                RngCost::Mtj { .. } => {}
+            }
             if self.buckets[j].is_empty() {
                 continue;
             }
@@ -544,7 +668,6 @@ impl Scheduler {
                 self.engine.push_string(d);
             }
             let end = self.engine.strings_len();
-            let tile = self.map.places[l].subarrays[j].tile;
             let strings = u64::from(end - first);
             let op = self.op(
                 self.subarray_res[l][j],
@@ -558,11 +681,20 @@ impl Scheduler {
                     busy_ps: None,
                 },
             );
-            if let Some(&(_, step)) = step_ops.iter().find(|&&(t, _)| t == tile) {
-                self.engine.depend(step, op);
+            for &st in &steps {
+                self.engine.depend(st, op);
+            }
+            if let Some(r) = rng_op {
+                self.engine.depend(r, op);
             }
             self.book((l, Phase::Wu, "subarray", "write"), strings, 0, 0.0);
             ops.push(op);
+        }
+        if let RngCost::Lfsr { bit_pj } = self.rng
+            && lfsr_bits > 0
+        {
+            let e = lfsr_bits as f64 * bit_pj;
+            self.book((l, Phase::Wu, "rng", "lfsr_bit"), lfsr_bits, 0, e);
         }
         ops
     }
@@ -687,7 +819,8 @@ impl Scheduler {
     pub fn end_epoch(&mut self) -> ChipEpoch {
         let end = self.engine.end_ps();
         let time_ps = end - self.epoch_start_ps.min(end);
-        let leak = self.energy.leakage_pj(self.map.tiles, time_ps);
+        let leak = self.energy.leakage_pj(self.map.tiles, time_ps)
+            + self.energy.master_leakage_pj(self.map.tiles, time_ps);
         let e = ChipEpoch {
             cycles: self.timing.cycles(time_ps),
             time_ps,
@@ -731,6 +864,16 @@ impl Scheduler {
                 energy_pj: self.energy.leakage_pj(self.map.tiles, t),
             },
         );
+        if self.master.is_some() {
+            rows.insert(
+                (CHIP, Phase::All, "master", "leakage"),
+                Row {
+                    count: u64::from(self.map.tiles),
+                    busy_ps: t,
+                    energy_pj: self.energy.master_leakage_pj(self.map.tiles, t),
+                },
+            );
+        }
         rows
     }
 
@@ -752,6 +895,7 @@ impl Scheduler {
                 layer: None,
                 busy_ps: self.engine.usage(r).busy_ps,
                 servers: 1,
+                bytes: None,
             });
         }
         for (tile, index, r, layers) in &self.physical {
@@ -768,6 +912,7 @@ impl Scheduler {
                 layer: name.clone(),
                 busy_ps: u.busy_ps,
                 servers: 1,
+                bytes: None,
             });
             out.push(Component {
                 kind: "write_drivers",
@@ -776,7 +921,22 @@ impl Scheduler {
                 layer: name,
                 busy_ps: u.driver_busy_ps,
                 servers: u64::from(u.drivers),
+                bytes: None,
             });
+        }
+        if let Some(m) = &self.master {
+            let held = self.map.master_bytes();
+            for (t, &r) in m.res.iter().enumerate() {
+                out.push(Component {
+                    kind: "master",
+                    tile: Some(t as u32),
+                    subarray: None,
+                    layer: None,
+                    busy_ps: self.engine.usage(r).busy_ps,
+                    servers: 1,
+                    bytes: Some(held[t]),
+                });
+            }
         }
         for (kind, r) in [("noc", self.noc), ("dram", self.dram)] {
             out.push(Component {
@@ -786,6 +946,7 @@ impl Scheduler {
                 layer: None,
                 busy_ps: self.engine.usage(r).busy_ps,
                 servers: 1,
+                bytes: None,
             });
         }
         out
@@ -802,7 +963,7 @@ impl Scheduler {
 /// One component's busy time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
-    /// `compute`, `subarray`, `write_drivers`, `noc` or `dram`.
+    /// `compute`, `subarray`, `write_drivers`, `master`, `noc` or `dram`.
     pub kind: &'static str,
     /// Its tile, if it belongs to one.
     pub tile: Option<u32>,
@@ -814,4 +975,6 @@ pub struct Component {
     pub busy_ps: Ps,
     /// Servers (drivers in a pool, else 1): utilisation is busy / (servers x time).
     pub servers: u64,
+    /// Bytes it holds, for the master-weight SRAMs (`None` for the others).
+    pub bytes: Option<u64>,
 }

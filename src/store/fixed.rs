@@ -20,6 +20,9 @@ pub struct FixedStore {
     slots: Vec<Slot>,
     /// Code integers of the update being written.
     scratch: Vec<i32>,
+    /// `update.write_threshold_lsb`: a code is rewritten only when the new integer is at
+    /// least this far from the held one.
+    threshold: u32,
 }
 
 impl FixedStore {
@@ -42,7 +45,16 @@ impl FixedStore {
             quantiser,
             slots,
             scratch: Vec::new(),
+            threshold: 1,
         }
+    }
+
+    /// The same store, keeping a held code unless the new one is at least `lsb` away
+    /// (`update.write_threshold_lsb`; 1 writes every change). The initial write (step 0)
+    /// writes every code.
+    pub fn with_threshold(mut self, lsb: u32) -> Self {
+        self.threshold = lsb.max(1);
+        self
     }
 
     /// The stored bit patterns of parameter `id` (empty when it is held digitally).
@@ -79,6 +91,10 @@ impl WeightStore for FixedStore {
         // The held value is the code's integer times the step: decode(encode(n)) == n for
         // every n in range (tested in `format`), so no decode is needed here.
         for ((c, v), &n) in slot.codes.iter_mut().zip(&mut slot.values).zip(n.iter()) {
+            let held = format.decode(*c);
+            if step > 0 && self.threshold > 1 && held.abs_diff(n) < self.threshold {
+                continue;
+            }
             *c = format.encode(n);
             *v = n as f32 * step_value;
         }

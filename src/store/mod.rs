@@ -9,13 +9,16 @@
 
 mod fixed;
 pub mod format;
+mod master;
 mod nandspin;
 pub mod quantise;
 
 use crate::config::arch::{ArchConfig, StoreKind};
+use crate::config::device::Master;
 use crate::config::workload::Kernels;
 use crate::device::{StringWrite, WriteCounts};
 pub use fixed::FixedStore;
+pub use master::Mastered;
 pub use nandspin::NandspinStore;
 
 /// Index of a parameter tensor in [`crate::nn::network::Network::params`].
@@ -49,6 +52,11 @@ pub struct ParamSpec {
 pub trait WeightStore: DeviceLog {
     /// The values the store holds now (what forward and backward use).
     fn values(&self, id: ParamId) -> &[f32];
+    /// The values the optimiser's next update starts from: what the store holds, or the
+    /// f32 master copy with `update.master = "digital"`.
+    fn base_values(&self, id: ParamId) -> &[f32] {
+        self.values(id)
+    }
     /// Writes the intended new values of parameter `id` at update `step` (0 is the
     /// initial write); the store decides what it actually holds afterwards.
     fn write(&mut self, id: ParamId, intended: &[f32], step: u64);
@@ -172,9 +180,15 @@ pub fn build_with(
 ) -> Box<dyn WeightStore> {
     let mut store: Box<dyn WeightStore> = match arch.weights.store {
         StoreKind::Float => Box::new(FloatStore::new(params)),
-        StoreKind::Fixed => Box::new(FixedStore::new(&arch.weights, params, seed)),
+        StoreKind::Fixed => Box::new(
+            FixedStore::new(&arch.weights, params, seed)
+                .with_threshold(arch.update.write_threshold_lsb),
+        ),
         StoreKind::Nandspin => Box::new(NandspinStore::new(arch, params, seed)),
     };
+    if arch.update.master == Master::Digital {
+        store = Box::new(Mastered::new(store, params.iter().map(|p| p.len)));
+    }
     store.set_kernels(kernels);
     let all: Vec<(ParamId, &[f32])> = initial
         .iter()

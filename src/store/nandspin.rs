@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::format::Format;
 use super::quantise::Quantiser;
 use super::{ParamId, ParamSpec, WeightStore};
-use crate::config::arch::ArchConfig;
+use crate::config::arch::{ArchConfig, Rounding};
 use crate::device::{StringWrite, StringWriter, WriteCounts};
 
 /// Strings per chunk of parallel work (a chunk is `CHUNK_STRINGS` strings' worth of codes).
@@ -47,6 +47,8 @@ pub struct NandspinStore {
     slots: Vec<Slot>,
     /// Codes per chunk: whole strings, the same for every tensor and thread count.
     chunk_len: usize,
+    /// Random bits one rounding consumes (0 with rounding to nearest).
+    random_bits: u64,
 }
 
 impl NandspinStore {
@@ -78,11 +80,16 @@ impl NandspinStore {
                 }
             })
             .collect();
+        let random_bits = match arch.weights.rounding {
+            Rounding::Stochastic => u64::from(arch.weights.random_bits),
+            Rounding::Nearest => 0,
+        };
         Self {
             quantiser,
             writer,
             slots,
             chunk_len,
+            random_bits,
         }
     }
 
@@ -100,7 +107,7 @@ fn write_chunk(
     writer: &StringWriter,
     format: Format,
     step_value: f32,
-    (id, step, base): (ParamId, u64, usize),
+    (id, step, base, random_bits): (ParamId, u64, usize, u64),
     stored: &mut [u32],
     values: &mut [f32],
     intended: &[f32],
@@ -112,7 +119,10 @@ fn write_chunk(
     for (c, &n) in chunk.new.iter_mut().zip(&chunk.ints) {
         *c = format.encode(n);
     }
-    chunk.counts = WriteCounts::default();
+    chunk.counts = WriteCounts {
+        random_bits: intended.len() as u64 * random_bits,
+        ..WriteCounts::default()
+    };
     chunk.log.clear();
     writer.write(
         id,
@@ -148,7 +158,12 @@ impl WeightStore for NandspinStore {
     }
 
     fn write_many(&mut self, updates: &[(ParamId, &[f32])], step: u64) {
-        let (q, w, n) = (&self.quantiser, &self.writer, self.chunk_len);
+        let (q, w, n, rb) = (
+            &self.quantiser,
+            &self.writer,
+            self.chunk_len,
+            self.random_bits,
+        );
         let format = q.format;
         // Every chunk of every tensor is one independent task.
         let mut tasks = Vec::new();
@@ -188,7 +203,7 @@ impl WeightStore for NandspinStore {
                 w,
                 format,
                 step_value,
-                (id, step, base),
+                (id, step, base, rb),
                 stored,
                 values,
                 intended,

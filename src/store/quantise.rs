@@ -3,7 +3,7 @@
 
 use super::format::{Format, round};
 use super::{ParamId, ParamKind, ParamSpec};
-use crate::config::arch::{BiasPlacement, Encoding, RangeSpec, Rounding, WeightsConfig};
+use crate::config::arch::{BiasPlacement, Encoding, Inversion, RangeSpec, Rounding, WeightsConfig};
 use crate::config::workload::Kernels;
 use crate::nn::kernels::{Isa, isa};
 use crate::rng::{Purpose, key, keyed_uniform};
@@ -92,6 +92,7 @@ impl Quantiser {
             format: Format {
                 bits: cfg.bits,
                 encoding: cfg.encoding,
+                invert: cfg.invert == Inversion::FewerOnes,
             },
             rounding: cfg.rounding,
             seed,
@@ -149,6 +150,11 @@ impl Quantiser {
             Rounding::Nearest => "round to nearest",
             Rounding::Stochastic => "stochastic rounding",
         };
-        format!("{}-bit {enc}, {rnd}", self.format.bits)
+        let flag = if self.format.invert {
+            " with an inversion flag"
+        } else {
+            ""
+        };
+        format!("{}-bit {enc}{flag}, {rnd}", self.format.bits)
     }
 }

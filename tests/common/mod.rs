@@ -200,7 +200,7 @@ pub fn rows_without_wall(out: &Path) -> Vec<String> {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`.
-pub const DEVICE_COLUMNS: [&str; 15] = [
+pub const DEVICE_COLUMNS: [&str; 17] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -216,6 +216,8 @@ pub const DEVICE_COLUMNS: [&str; 15] = [
     "write_energy_pJ",
     "string_write_ns",
     "program_ns",
+    "erases_skipped",
+    "random_bits",
 ];
 
 /// A CSV file as its header and records (quoted fields unquoted); every record has the
