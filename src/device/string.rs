@@ -683,4 +683,115 @@ mod tests {
         w.write(0, 1, 0, &mut stored, &[0b1000_1111], &mut c, &mut log);
         assert_eq!(log[0].duration_ps, 1000 + 3000 + 1000);
     }
+
+    /// Energy and time of one string write of `new` over `held`, with the given erase mode;
+    /// returns (held afterwards, counts, duration in ps).
+    fn one(a: &ArchConfig, held: u32, new: u32) -> (u32, WriteCounts, u64) {
+        let w = StringWriter::new(a, 7);
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        let mut stored = vec![held];
+        w.write(0, 1, 0, &mut stored, &[new], &mut c, &mut log);
+        (stored[0], c, log[0].duration_ps)
+    }
+
+    #[test]
+    fn erase_when_needed_saves_exactly_the_erase_and_the_kept_pulses() {
+        let always = arch(1.0);
+        let mut needed = arch(1.0);
+        needed.update.erase = EraseMode::WhenNeeded;
+        let erase_pj = erase_energy_pj(&always.string, &always.energy);
+        // From erased strings: only the erase is saved, to the bit and the picosecond.
+        let (h1, c1, t1) = one(&always, 0, 0b1011_0001);
+        let (h2, c2, t2) = one(&needed, 0, 0b1011_0001);
+        assert_eq!((h1, h2), (0b1011_0001, 0b1011_0001));
+        assert_eq!((c1.erase_pulses, c2.erase_pulses), (1, 0));
+        assert_eq!((c1.erases_skipped, c2.erases_skipped), (0, 1));
+        assert_eq!(c1.program_pulses, c2.program_pulses);
+        assert_eq!(t1 - t2, 1000, "the 1 ns erase");
+        assert_eq!(c1.write_time_ps - c2.write_time_ps, 1000);
+        assert!((c1.write_energy_pj() - c2.write_energy_pj() - erase_pj).abs() < 1e-12);
+        // Adding 1s to a code that has some: the kept 1s get no pulse either (a fixed pulse
+        // energy, so that every pulse costs the same).
+        let (mut always, mut needed) = (always, needed);
+        always.energy.mtj_program_pulse_pj = Some(0.2);
+        needed.energy.mtj_program_pulse_pj = Some(0.2);
+        let (h1, c1, t1) = one(&always, 0b1000_0001, 0b1011_0001);
+        let (h2, c2, t2) = one(&needed, 0b1000_0001, 0b1011_0001);
+        assert_eq!(h1, h2);
+        assert_eq!((c1.program_pulses, c2.program_pulses), (4, 2));
+        assert_eq!(t1 - t2, 1000 + 2 * 1000);
+        let saved = c1.write_energy_pj() - c2.write_energy_pj();
+        assert!((saved - erase_pj - 2.0 * 0.2).abs() < 1e-9, "{saved}");
+        // A 1 that must become 0 still needs the erase.
+        let (h, c, _) = one(&needed, 0b1000_0011, 0b1011_0001);
+        assert_eq!((h, c.erase_pulses, c.erases_skipped), (0b1011_0001, 1, 0));
+    }
+
+    #[test]
+    fn verify_bits_check_only_the_top_bits() {
+        let mut a = arch(0.3);
+        a.update.verify_bits = 2;
+        a.update.verify_max_retries = 200;
+        let w = StringWriter::new(&a, 11);
+        let new: Vec<u32> = vec![0xFF; 300];
+        let mut stored = vec![0u32; 300];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        // The two MSBs always end right; the six others fail at P = 0.3 as blind writes do.
+        assert!(stored.iter().all(|s| s & 0xC0 == 0xC0));
+        let low_ones: u32 = stored.iter().map(|s| (s & 0x3F).count_ones()).sum();
+        let p = f64::from(low_ones) / (300.0 * 6.0);
+        assert!(p > 0.2 && p < 0.6, "low bits switched at {p}");
+        // Each read senses the two checked MTJs of the string.
+        assert_eq!(c.bits_read, 2 * c.verify_reads);
+        assert!(c.verify_reads > 300);
+        // The masks: MSBs, and the flag with inversion.
+        let f = Format::plain(8, crate::config::arch::Encoding::TwosComplement);
+        assert_eq!(verify_mask(&f, 0), 0);
+        assert_eq!(verify_mask(&f, 3), 0xE0);
+        assert_eq!(verify_mask(&f, 8), 0xFF);
+        let f = Format { invert: true, ..f };
+        assert_eq!(verify_mask(&f, 1), 0x180);
+    }
+
+    #[test]
+    fn inversion_flags_take_a_place_and_can_fail() {
+        let mut a = arch(1.0);
+        a.weights.bits = 7;
+        a.weights.invert = Inversion::FewerOnes;
+        let w = StringWriter::new(&a, 5);
+        assert_eq!(w.layout(), Layout { bits: 8, mtjs: 8 });
+        // -1 (seven 1s) is stored as the flag alone: one pulse, not seven.
+        let f = Format { bits: 7, encoding: a.weights.encoding, invert: true };
+        let (held, c, _) = one(&a, 0, f.encode(-1));
+        assert_eq!((held, c.program_pulses), (0x80, 1));
+        assert_eq!(f.decode(held), -1);
+        // When the flag's pulse fails, the code reads as its complement (0 here).
+        let mut a = a.clone();
+        a.device.fixed_p_switch = vec![0.5];
+        let w = StringWriter::new(&a, 5);
+        let new = vec![f.encode(-1); 400];
+        let mut stored = vec![0u32; 400];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        let zeros = stored.iter().filter(|&&s| f.decode(s) == 0).count();
+        assert!(zeros > 150 && zeros < 250, "{zeros}");
+        assert_eq!(c.bits_written, 400 * 8);
+    }
+
+    #[test]
+    fn write_threshold_skips_small_differences() {
+        let mut a = arch(1.0);
+        a.update.write_threshold_lsb = 3;
+        let w = StringWriter::new(&a, 1);
+        let mut stored = vec![10u32, 10, 10];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &[12, 13, 7], &mut c, &mut log);
+        assert_eq!(stored, [10, 13, 7]);
+        assert_eq!((c.strings_written, c.strings_skipped), (2, 1));
+        // The initial write (step 0) writes every code.
+        let mut stored = vec![0u32; 2];
+        w.write(0, 0, 0, &mut stored, &[1, 2], &mut c, &mut log);
+        assert_eq!(stored, [1, 2]);
+    }
 }
