@@ -253,6 +253,7 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, todo: usize, _done: usize) {
+        self.points.set_position(0);
         self.points.set_length(todo as u64);
         self.points.reset_eta();
     }

@@ -97,8 +97,12 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
         }
         (Some(_), None, None) => None,
     };
-    if !args.emit_slurm && (args.shards.is_some() || args.max_running.is_some() || !args.sbatch.is_empty()) {
-        return Err(InputError::new("--shards, --max-running and --sbatch go with --emit-slurm").into());
+    if !args.emit_slurm
+        && (args.shards.is_some() || args.max_running.is_some() || !args.sbatch.is_empty())
+    {
+        return Err(
+            InputError::new("--shards, --max-running and --sbatch go with --emit-slurm").into(),
+        );
     }
     super::check_input(&args.tune, "TUNE")?;
     let cache = DataCache::default();
@@ -111,14 +115,17 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
         print_plan(&plan);
         return Ok(());
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join("tune").join(&plan.tune.sweep.name));
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs")
+            .join("tune")
+            .join(&plan.tune.sweep.name)
+    });
     check_out(&out, &plan.tune.sweep.name, args.force)?;
     if args.emit_slurm {
         let Some(shards) = args.shards else {
-            return Err(InputError::new("--emit-slurm needs --shards N (array tasks per rung)").into());
+            return Err(
+                InputError::new("--emit-slurm needs --shards N (array tasks per rung)").into(),
+            );
         };
         let opts = SlurmOptions {
             shards: shards as usize,
@@ -166,9 +173,17 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
             "tune {}: {} candidates, seeds {}, {} rungs (budgets {}), keep {}; output {}",
             t.sweep.name,
             t.candidates(),
-            t.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+            t.seeds
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             t.rungs.len(),
-            t.rungs.iter().map(|r| format!("{r}")).collect::<Vec<_>>().join(", "),
+            t.rungs
+                .iter()
+                .map(|r| format!("{r}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             t.keep,
             out.display()
         );
@@ -261,7 +276,13 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
 fn command_line() -> String {
     let words: Vec<String> = std::env::args()
         .enumerate()
-        .map(|(i, a)| if i == 0 { "nandspin".into() } else { nandspin::dse::slurm::quote(&a) })
+        .map(|(i, a)| {
+            if i == 0 {
+                "nandspin".into()
+            } else {
+                nandspin::dse::slurm::quote(&a)
+            }
+        })
         .collect();
     words.join(" ")
 }
@@ -289,7 +310,11 @@ fn print_plan(plan: &TunePlan) {
         t.sweep.name,
         t.sweep.file.display(),
         t.candidates(),
-        t.seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+        t.seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         if t.objectives.len() == 1 { "" } else { "s" },
         t.objectives.join(", "),
         t.max_loss,
@@ -302,14 +327,25 @@ fn print_plan(plan: &TunePlan) {
             if t.reference.is_empty() {
                 "the base".to_string()
             } else {
-                t.reference.iter().map(|o| o.raw.clone()).collect::<Vec<_>>().join(", ")
+                t.reference
+                    .iter()
+                    .map(|o| o.raw.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ),
     });
     let mut rows = vec![
-        ["rung", "budget", "epochs", "train_images", "candidates", "trainings_at_most"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "rung",
+            "budget",
+            "epochs",
+            "train_images",
+            "candidates",
+            "trainings_at_most",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     let mut work = 0u64;
     for (k, (b, &n)) in plan.budgets.iter().zip(&sizes).enumerate() {
@@ -330,7 +366,11 @@ fn print_plan(plan: &TunePlan) {
         "training work at most {work} images: {:.2}x the reference's {seeds} seeds alone ({reference} images)\n",
         work as f64 / reference.max(1) as f64
     ));
-    let mut rows = vec![std::iter::once("candidate".to_string()).chain(t.axis_keys()).collect::<Vec<_>>()];
+    let mut rows = vec![
+        std::iter::once("candidate".to_string())
+            .chain(t.axis_keys())
+            .collect::<Vec<_>>(),
+    ];
     for c in 0..t.candidates() {
         rows.push(
             std::iter::once(c.to_string())

@@ -65,7 +65,9 @@ pub fn extra_lines(sbatch: &[String]) -> String {
 
 /// The `--set` arguments as words of a shell command line (each with a leading space).
 pub fn set_words(sets: &[String]) -> String {
-    sets.iter().map(|s| format!(" --set {}", quote(s))).collect()
+    sets.iter()
+        .map(|s| format!(" --set {}", quote(s)))
+        .collect()
 }
 
 /// The end of a `submit.sh`: with `--wait` (`$wait` = 1), waits until the job whose id is

@@ -93,7 +93,11 @@ pub fn front_svg(
         all.push(series(
             format!("front ({})", front.len()),
             front,
-            if one_objective { Join::Step } else { Join::None },
+            if one_objective {
+                Join::Step
+            } else {
+                Join::None
+            },
             6,
             Shape::Dot,
             (214, 39, 40),
@@ -125,15 +129,39 @@ mod tests {
     #[test]
     fn draws_points_front_and_reference() {
         let p = [
-            Point { objective: 2e6, accuracy: 0.95, feasible: true, front: false },
-            Point { objective: 1e6, accuracy: 0.94, feasible: true, front: true },
-            Point { objective: 5e5, accuracy: 0.5, feasible: false, front: false },
+            Point {
+                objective: 2e6,
+                accuracy: 0.95,
+                feasible: true,
+                front: false,
+            },
+            Point {
+                objective: 1e6,
+                accuracy: 0.94,
+                feasible: true,
+                front: true,
+            },
+            Point {
+                objective: 5e5,
+                accuracy: 0.5,
+                feasible: false,
+                front: false,
+            },
         ];
         let svg = front_svg("t", "program_energy_pJ", &p, Some((3e6, 0.95)), true)
             .unwrap()
             .unwrap();
-        assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..40]);
-        for s in ["front (1)", "reference", "keeps the accuracy (2)", "loses too much accuracy (1)"] {
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{}",
+            &svg[..40]
+        );
+        for s in [
+            "front (1)",
+            "reference",
+            "keeps the accuracy (2)",
+            "loses too much accuracy (1)",
+        ] {
             assert!(svg.contains(s), "{s}");
         }
         assert_eq!(front_svg("t", "x", &[], None, true).unwrap(), None);

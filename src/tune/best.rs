@@ -57,16 +57,17 @@ pub fn best_toml(
         .filter(|o| workload::WORKLOAD_KEYS.contains(&o.path[0].as_str()))
         .map(|o| format!(" --set {}", quote(&o.raw)))
         .collect();
-    let one_line = |s: String| s.replace(['\n', '\r'], " ");
+    // One comment line each, whatever the paths and values hold.
+    let one_line = |s: String| format!("{}\n", s.trim_end().replace(['\n', '\r'], " "));
     let mut text = String::new();
     text.push_str("# nandspin tune: the cheapest update policy found that keeps the accuracy.\n");
     text.push_str(&one_line(format!(
-        "# tune file: {} (tune {})\n",
+        "# tune file: {} (tune {})",
         t.sweep.file.display(),
         t.sweep.name
     )));
-    text.push_str(&one_line(format!("# command: {command}\n")));
-    text.push_str(&one_line(format!("# {}\n", describe(t, c))));
+    text.push_str(&one_line(format!("# command: {command}")));
+    text.push_str(&one_line(format!("# {}", describe(t, c))));
     text.push_str(&format!(
         "# mean test accuracy {:.6} over seeds {} (reference {:.6}): loss {:.6}, budget {}\n",
         measured.accuracy(),
@@ -81,7 +82,7 @@ pub fn best_toml(
         objectives.join("; ")
     ));
     text.push_str(&one_line(format!(
-        "# train it as tuned: nandspin run --arch {} --workload {}{workload_sets}\n",
+        "# train it as tuned: nandspin run --arch {} --workload {}{workload_sets}",
         quote(&out_best.display().to_string()),
         quote(&t.sweep.workload.display().to_string()),
     )));

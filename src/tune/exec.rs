@@ -243,7 +243,8 @@ fn read_rung(plan: &TunePlan, rp: &RungPlan, dir: &Path) -> Result<RungRecord> {
 
 /// The one row of a `summary.csv`, by column.
 fn summary_row(path: &Path) -> Result<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let header: Vec<String> = r.headers()?.iter().map(String::from).collect();
     let row = r
         .records()

@@ -87,7 +87,9 @@ pub fn rank(reference: &Score, scores: &[(usize, Score)], max_loss: f64) -> Vec<
             }
         })
         .collect();
-    let ok: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].feasible).collect();
+    let ok: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].feasible)
+        .collect();
     let front_of = {
         let f = fronts(
             &ok.iter()
@@ -110,7 +112,8 @@ pub fn rank(reference: &Score, scores: &[(usize, Score)], max_loss: f64) -> Vec<
             (true, true) => front_of[a]
                 .cmp(&front_of[b])
                 .then_with(|| {
-                    let first = |e: &Entry| worst(e.score.objectives.first().copied().unwrap_or(0.0));
+                    let first =
+                        |e: &Entry| worst(e.score.objectives.first().copied().unwrap_or(0.0));
                     first(x).total_cmp(&first(y))
                 })
                 .then_with(|| worst(-x.score.accuracy).total_cmp(&worst(-y.score.accuracy))),
@@ -262,16 +265,13 @@ mod tests {
     fn several_objectives_rank_by_front_then_first_objective() {
         let r = score(0.9, &[0.0, 0.0]);
         let scores = vec![
-            (0, score(0.9, &[3.0, 3.0])), // front 1 (dominated by 1)
-            (1, score(0.9, &[2.0, 2.0])), // front 0
-            (2, score(0.9, &[1.0, 9.0])), // front 0, lowest first objective
-            (3, score(0.9, &[9.0, 1.0])), // front 0
+            (0, score(0.9, &[3.0, 3.0])),      // front 1 (dominated by 1)
+            (1, score(0.9, &[2.0, 2.0])),      // front 0
+            (2, score(0.9, &[1.0, 9.0])),      // front 0, lowest first objective
+            (3, score(0.9, &[9.0, 1.0])),      // front 0
             (4, score(0.9, &[0.5, f64::NAN])), // front 0: nothing dominates it (unknown = worst on that one)
         ];
-        let order: Vec<usize> = rank(&r, &scores, 0.0)
-            .iter()
-            .map(|e| e.candidate)
-            .collect();
+        let order: Vec<usize> = rank(&r, &scores, 0.0).iter().map(|e| e.candidate).collect();
         assert_eq!(order, [4, 2, 1, 3, 0]);
     }
 
@@ -283,9 +283,16 @@ mod tests {
         let n = 27;
         // Cost falls with c; accuracy holds up to c = 17, then falls off a cliff.
         let cost = |c: usize| 100.0 - 3.0 * c as f64;
-        let accuracy = |c: usize| if c <= 17 { 0.95 - 0.0002 * c as f64 } else { 0.95 - 0.05 * (c - 17) as f64 };
+        let accuracy = |c: usize| {
+            if c <= 17 {
+                0.95 - 0.0002 * c as f64
+            } else {
+                0.95 - 0.05 * (c - 17) as f64
+            }
+        };
         let noise = |c: usize, rung: usize| {
-            let h = (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (rung as u64 + 7).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let h = (c as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (rung as u64 + 7).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5
         };
         let rungs = vec![1.0 / 9.0, 1.0 / 3.0, 1.0];
@@ -348,7 +355,9 @@ mod tests {
             |_, c| {
                 (
                     score(0.9, &[1.0]),
-                    c.iter().map(|&i| score(0.5 + i as f64 * 0.1, &[1.0])).collect(),
+                    c.iter()
+                        .map(|&i| score(0.5 + i as f64 * 0.1, &[1.0]))
+                        .collect(),
                 )
             },
         );

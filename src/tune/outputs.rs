@@ -74,9 +74,13 @@ pub fn write(
     )?;
     let best_path = out.join(BEST);
     let best = best::best_toml(plan, f, command, &best_path, cache)?;
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(out.join(FRONT), table::csv_text(plan, &front)?)];
+    let mut files: Vec<(PathBuf, Vec<u8>)> =
+        vec![(out.join(FRONT), table::csv_text(plan, &front)?)];
     let mut stale = Vec::new();
-    for (path, bytes) in [(out.join(FIGURE), svg.map(String::into_bytes)), (best_path, best)] {
+    for (path, bytes) in [
+        (out.join(FIGURE), svg.map(String::into_bytes)),
+        (best_path, best),
+    ] {
         match bytes {
             Some(b) => files.push((path, b)),
             None => stale.push(path),

@@ -49,7 +49,11 @@ pub fn budget(f: f64, epochs: u32, images: usize) -> (u32, usize, bool) {
     if f >= 1.0 {
         (epochs, images, false)
     } else if work >= 1.0 - 1e-9 {
-        (((work - 1e-9).ceil() as u32).clamp(1, epochs), images, false)
+        (
+            ((work - 1e-9).ceil() as u32).clamp(1, epochs),
+            images,
+            false,
+        )
     } else {
         let n = ((work * images as f64).round() as usize).clamp(1, images.max(1));
         (1, n, n != images)
@@ -142,11 +146,10 @@ impl TunePlan {
                 && prev.images() >= b.images()
             {
                 return Err(InputError::new(format!(
-                    "{origin}: gives {} as rungs[{j}] = {} does ({} epochs of {} images in the base training); a budget must train more than the one before: drop one or space them out",
-                    b.describe(),
+                    "{origin}: trains no more than rungs[{j}] = {} ({} against {}; the base training is {base_epochs} epochs of {base_images} images): budgets must give longer and longer trainings, drop one or space them out",
                     prev.fraction,
-                    base_epochs,
-                    base_images
+                    prev.describe(),
+                    b.describe(),
                 )));
             }
             budgets.push(b);
@@ -171,7 +174,9 @@ impl TunePlan {
             .sweep
             .axes
             .iter()
-            .map(|a| lookup(&reference, &a.key).unwrap_or_else(|| toml::Value::String(String::new())))
+            .map(|a| {
+                lookup(&reference, &a.key).unwrap_or_else(|| toml::Value::String(String::new()))
+            })
             .collect();
         Ok(Self {
             tune,
@@ -200,7 +205,9 @@ impl TunePlan {
     ) -> Result<RungPlan, InputError> {
         let t = &self.tune;
         let mut sweep: Sweep = t.sweep.clone();
-        sweep.sets.extend(self.budgets[rung].overrides.iter().cloned());
+        sweep
+            .sets
+            .extend(self.budgets[rung].overrides.iter().cloned());
         sweep.axes.push(Axis {
             key: SEED_KEY.into(),
             values: t.seeds.iter().map(|&s| seed_value(s)).collect(),
@@ -263,7 +270,11 @@ fn seed_override(t: &Tune, i: usize) -> Override {
     )
 }
 
-fn prepare(sweep: &Sweep, overrides: &[Override], cache: &DataCache) -> Result<Prepared, InputError> {
+fn prepare(
+    sweep: &Sweep,
+    overrides: &[Override],
+    cache: &DataCache,
+) -> Result<Prepared, InputError> {
     let req = RunRequest {
         arch: sweep.arch.clone(),
         workload: sweep.workload.clone(),

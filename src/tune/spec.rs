@@ -45,7 +45,14 @@ pub const SEED_KEY: &str = "training.seed";
 /// Columns of `summary.csv` that cannot be objectives: text, and wall-clock measurements
 /// (which differ from run to run, so a search on them would not be repeatable).
 pub fn refused_objective(column: &str) -> bool {
-    ["workload", "arch", "store", "mapping", report::KERNEL_COLUMN].contains(&column)
+    [
+        "workload",
+        "arch",
+        "store",
+        "mapping",
+        report::KERNEL_COLUMN,
+    ]
+    .contains(&column)
         || report::WALL_COLUMNS.contains(&column)
 }
 
@@ -190,7 +197,10 @@ fn objectives(v: Option<&toml::Value>) -> Result<Vec<String>, String> {
             .iter()
             .map(|x| {
                 x.as_str().map(String::from).ok_or_else(|| {
-                    format!("objectives are column names (strings), got {}", clip(&x.to_string()))
+                    format!(
+                        "objectives are column names (strings), got {}",
+                        clip(&x.to_string())
+                    )
                 })
             })
             .collect::<Result<_, _>>()?,
@@ -246,7 +256,11 @@ fn validate(f: &TuneFile) -> Result<(), (KeyPath, String)> {
     for (i, a) in f.axes.iter().enumerate() {
         arch_key_only(&a.key).map_err(|m| {
             (
-                vec![Seg::Key("axis".into()), Seg::Index(i), Seg::Key("key".into())],
+                vec![
+                    Seg::Key("axis".into()),
+                    Seg::Index(i),
+                    Seg::Key("key".into()),
+                ],
                 format!("axis {}: {m}", clip(&a.key)),
             )
         })?;
@@ -265,11 +279,17 @@ fn validate(f: &TuneFile) -> Result<(), (KeyPath, String)> {
     if set_keys.iter().any(|k| k == SEED_KEY) {
         let mut at = vec![Seg::Key("set".into())];
         at.extend(parse_dotted(SEED_KEY));
-        return Err((at, format!("`{SEED_KEY}` is set by `seeds`; list the seeds there")));
+        return Err((
+            at,
+            format!("`{SEED_KEY}` is set by `seeds`; list the seeds there"),
+        ));
     }
     let key = |k: &str| parse_dotted(k);
     if f.seeds.is_empty() {
-        return Err((key("seeds"), "give at least one training seed, e.g. seeds = [0, 1, 2]".into()));
+        return Err((
+            key("seeds"),
+            "give at least one training seed, e.g. seeds = [0, 1, 2]".into(),
+        ));
     }
     for (i, s) in f.seeds.iter().enumerate() {
         if f.seeds[..i].contains(s) {
@@ -280,12 +300,17 @@ fn validate(f: &TuneFile) -> Result<(), (KeyPath, String)> {
     if !(m.is_finite() && (0.0..=1.0).contains(&m)) {
         return Err((
             key("max_accuracy_loss"),
-            format!("must be an absolute fraction from 0 to 1 (0.01 is one accuracy point), got {m}"),
+            format!(
+                "must be an absolute fraction from 0 to 1 (0.01 is one accuracy point), got {m}"
+            ),
         ));
     }
     objectives(f.minimize.as_ref()).map_err(|m| (key("minimize"), m))?;
     if f.rungs.is_empty() {
-        return Err((key("rungs"), "give at least one rung budget, ending with 1.0".into()));
+        return Err((
+            key("rungs"),
+            "give at least one rung budget, ending with 1.0".into(),
+        ));
     }
     for (i, &r) in f.rungs.iter().enumerate() {
         if !(r.is_finite() && r > 0.0 && r <= 1.0) {
@@ -297,7 +322,10 @@ fn validate(f: &TuneFile) -> Result<(), (KeyPath, String)> {
         if i > 0 && r <= f.rungs[i - 1] {
             return Err((
                 key("rungs"),
-                format!("rungs[{i}] = {r}: budgets must increase (after {})", f.rungs[i - 1]),
+                format!(
+                    "rungs[{i}] = {r}: budgets must increase (after {})",
+                    f.rungs[i - 1]
+                ),
             ));
         }
     }
@@ -311,7 +339,10 @@ fn validate(f: &TuneFile) -> Result<(), (KeyPath, String)> {
     if !(f.keep.is_finite() && f.keep > 0.0 && f.keep <= 1.0) {
         return Err((
             key("keep"),
-            format!("the fraction of candidates kept per rung must be in (0, 1], got {}", f.keep),
+            format!(
+                "the fraction of candidates kept per rung must be in (0, 1], got {}",
+                f.keep
+            ),
         ));
     }
     Ok(())
@@ -351,20 +382,53 @@ mod tests {
     #[test]
     fn bad_files_name_line_and_key() {
         let cases = [
-            ("", "t.toml:1: axis: a tune file needs at least one [[axis]]"),
-            (&format!("seeds = []\n{AXIS}"), "t.toml:4: seeds: give at least one"),
-            (&format!("rungs = [0.5, 0.2, 1.0]\n{AXIS}"), "t.toml:4: rungs: rungs[1] = 0.2: budgets must increase"),
-            (&format!("rungs = [0.5]\n{AXIS}"), "t.toml:4: rungs: the last rung must be the full training"),
-            (&format!("rungs = [0.0, 1.0]\n{AXIS}"), "t.toml:4: rungs: rungs[0] = 0"),
+            (
+                "",
+                "t.toml:1: axis: a tune file needs at least one [[axis]]",
+            ),
+            (
+                &format!("seeds = []\n{AXIS}"),
+                "t.toml:4: seeds: give at least one",
+            ),
+            (
+                &format!("rungs = [0.5, 0.2, 1.0]\n{AXIS}"),
+                "t.toml:4: rungs: rungs[1] = 0.2: budgets must increase",
+            ),
+            (
+                &format!("rungs = [0.5]\n{AXIS}"),
+                "t.toml:4: rungs: the last rung must be the full training",
+            ),
+            (
+                &format!("rungs = [0.0, 1.0]\n{AXIS}"),
+                "t.toml:4: rungs: rungs[0] = 0",
+            ),
             (&format!("keep = 0\n{AXIS}"), "t.toml:4: keep: "),
             (&format!("keep = 1.5\n{AXIS}"), "t.toml:4: keep: "),
-            (&format!("minimize = \"wall_s\"\n{AXIS}"), "t.toml:4: minimize: `wall_s` cannot be an objective: it is measured on the wall clock"),
-            (&format!("minimize = [\"energy_pJ\", \"store\"]\n{AXIS}"), "t.toml:4: minimize: `store` cannot be an objective: it is not a number"),
-            (&format!("minimize = \"energy\"\n{AXIS}"), "t.toml:4: minimize: `energy` is not a column of summary.csv"),
+            (
+                &format!("minimize = \"wall_s\"\n{AXIS}"),
+                "t.toml:4: minimize: `wall_s` cannot be an objective: it is measured on the wall clock",
+            ),
+            (
+                &format!("minimize = [\"energy_pJ\", \"store\"]\n{AXIS}"),
+                "t.toml:4: minimize: `store` cannot be an objective: it is not a number",
+            ),
+            (
+                &format!("minimize = \"energy\"\n{AXIS}"),
+                "t.toml:4: minimize: `energy` is not a column of summary.csv",
+            ),
             (&format!("budget = 1\n{AXIS}"), "t.toml:4: "),
-            (&format!("[[axis]]\nkey = \"training.epochs\"\nvalues = [1, 2]\n"), "t.toml:5: axis[0].key: axis training.epochs: `training.epochs` is a workload key"),
-            (&format!("[reference]\ntraining.learning_rate = 0.1\n{AXIS}"), "t.toml:5: reference.training.learning_rate: "),
-            (&format!("[set]\ntraining.seed = 3\n{AXIS}"), "t.toml:5: set.training.seed: `training.seed` is set by `seeds`"),
+            (
+                &format!("[[axis]]\nkey = \"training.epochs\"\nvalues = [1, 2]\n"),
+                "t.toml:5: axis[0].key: axis training.epochs: `training.epochs` is a workload key",
+            ),
+            (
+                &format!("[reference]\ntraining.learning_rate = 0.1\n{AXIS}"),
+                "t.toml:5: reference.training.learning_rate: ",
+            ),
+            (
+                &format!("[set]\ntraining.seed = 3\n{AXIS}"),
+                "t.toml:5: set.training.seed: `training.seed` is set by `seeds`",
+            ),
         ];
         for (body, want) in cases {
             let e = read(body).unwrap_err();
@@ -374,11 +438,18 @@ mod tests {
         for (k, v) in [("max_accuracy_loss", "-0.1"), ("max_accuracy_loss", "1.5")] {
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("t.toml");
-            std::fs::write(&p, format!("arch = \"a.toml\"\nworkload = \"w.toml\"\n{k} = {v}\n{AXIS}")).unwrap();
+            std::fs::write(
+                &p,
+                format!("arch = \"a.toml\"\nworkload = \"w.toml\"\n{k} = {v}\n{AXIS}"),
+            )
+            .unwrap();
             std::fs::write(dir.path().join("a.toml"), "").unwrap();
             std::fs::write(dir.path().join("w.toml"), "").unwrap();
             let e = Tune::read(&p, &[]).unwrap_err().message;
-            assert!(e.contains("t.toml:3: max_accuracy_loss: must be an absolute fraction"), "{e}");
+            assert!(
+                e.contains("t.toml:3: max_accuracy_loss: must be an absolute fraction"),
+                "{e}"
+            );
         }
     }
 }

@@ -104,12 +104,20 @@ fn fraction(v: f64) -> String {
         return String::new();
     }
     let s = format!("{:.6}", v + 0.0);
-    if s == "-0.000000" { "0.000000".into() } else { s }
+    if s == "-0.000000" {
+        "0.000000".into()
+    } else {
+        s
+    }
 }
 
 /// An objective value: 12 significant digits, empty when unknown.
 pub fn number(v: f64) -> String {
-    if v.is_finite() { format!("{}", tidy(v)) } else { String::new() }
+    if v.is_finite() {
+        format!("{}", tidy(v))
+    } else {
+        String::new()
+    }
 }
 
 /// The CSV text of `rows` under [`header`].
