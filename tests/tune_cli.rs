@@ -352,15 +352,11 @@ fn bad_tune_files_fail_with_one_line_and_write_nothing() {
             ":4: max_accuracy_loss: must be an absolute fraction",
         ),
         (
-            format!(
-                "max_accuracy_loss = 0.01\n[[axis]]\nkey = \"training.learning_rate\"\nvalues = [0.1, 0.2]\n"
-            ),
+            "max_accuracy_loss = 0.01\n[[axis]]\nkey = \"training.learning_rate\"\nvalues = [0.1, 0.2]\n".to_string(),
             ":6: axis[0].key: axis training.learning_rate: `training.learning_rate` is a workload key",
         ),
         (
-            format!(
-                "max_accuracy_loss = 0.01\n[[axis]]\nkey = \"update.program_pulse_ns\"\nvalues = [3.0, -1.0]\n"
-            ),
+            "max_accuracy_loss = 0.01\n[[axis]]\nkey = \"update.program_pulse_ns\"\nvalues = [3.0, -1.0]\n".to_string(),
             ": axis update.program_pulse_ns = -1.0: update.program_pulse_ns",
         ),
         (

@@ -418,7 +418,7 @@ mod tests {
             ),
             (&format!("budget = 1\n{AXIS}"), "t.toml:4: "),
             (
-                &format!("[[axis]]\nkey = \"training.epochs\"\nvalues = [1, 2]\n"),
+                "[[axis]]\nkey = \"training.epochs\"\nvalues = [1, 2]\n",
                 "t.toml:5: axis[0].key: axis training.epochs: `training.epochs` is a workload key",
             ),
             (
