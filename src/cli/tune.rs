@@ -251,11 +251,12 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
             let images = f.trained_images(&plan);
             let reference_images = reference_images(&plan);
             say!(
-                "training work: {images} images in {} trainings, {:.2}x the reference's {} seeds alone ({reference_images} images); front: {} candidates",
+                "training work: {images} images in {} trainings, {:.2}x the reference's {} alone ({reference_images} images); front: {} candidate{}",
                 f.rungs.iter().map(|r| r.trainings).sum::<usize>(),
                 images as f64 / reference_images.max(1) as f64,
-                t.seeds.len(),
-                written.front
+                plural(t.seeds.len(), "seed"),
+                written.front,
+                if written.front == 1 { "" } else { "s" }
             );
             say!(
                 "outputs: {} ({})",
@@ -363,8 +364,9 @@ fn print_plan(plan: &TunePlan) {
     text.push_str(&console::aligned(&rows, |_| true));
     let reference = reference_images(plan);
     text.push_str(&format!(
-        "training work at most {work} images: {:.2}x the reference's {seeds} seeds alone ({reference} images)\n",
-        work as f64 / reference.max(1) as f64
+        "training work at most {work} images: {:.2}x the reference's {} alone ({reference} images)\n",
+        work as f64 / reference.max(1) as f64,
+        plural(seeds, "seed")
     ));
     let mut rows = vec![
         std::iter::once("candidate".to_string())
@@ -380,4 +382,9 @@ fn print_plan(plan: &TunePlan) {
     }
     text.push_str(&console::aligned(&rows, |_| true));
     console::write(text.as_bytes());
+}
+
+/// `1 seed`, `3 seeds`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
