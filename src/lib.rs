@@ -21,4 +21,5 @@ pub mod run;
 pub mod sched;
 pub mod store;
 pub mod train;
+pub mod tune;
 pub mod validate;

@@ -33,6 +33,9 @@ enum Command {
         #[command(subcommand)]
         action: cli::sweep::SweepCommand,
     },
+    /// Find the cheapest update policy that keeps the accuracy: successive halving over
+    /// the candidates of a tune file (arch/tune/*.toml), each rung a resumable sweep.
+    Tune(cli::tune::TuneArgs),
     /// Draw SVG figures of a run folder (accuracy and loss per epoch, energy breakdown) or
     /// of a sweep folder (each metric against each axis, Pareto fronts) into DIR/plots/.
     Plot(cli::plot::PlotArgs),
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Device(args) => cli::device::command(args),
         Command::Map(args) => cli::map::command(args),
         Command::Sweep { action } => cli::sweep::command(action),
+        Command::Tune(args) => cli::tune::command(args),
         Command::Plot(args) => cli::plot::command(args),
         Command::Validate(args) => cli::validate::command(args),
     };

@@ -1,13 +1,15 @@
 //! `nandspin validate`: tells what kind of config file a file is, then checks it exactly as
 //! the command that reads it would (`run` for an arch or workload file, `sweep plan` for a
-//! sweep file, `run --from` for a run record).
+//! sweep file, `tune --plan` for a tune file, `run --from` for a run record).
 //!
 //! The kind is decided by the file's structure, first match wins:
 //!
-//! 1. a **sweep** has `[[axis]]` tables, or `arch` / `workload` keys that are file names;
-//! 2. a **run record** (`run.toml`) has a `[run]` table, or `[arch]` and `[workload]` tables;
-//! 3. a **workload** has `[data]`, `[training]` or `[[layers]]`;
-//! 4. an **arch** file has one of the arch tables (`[weights]`, `[device]`, ...).
+//! 1. a **tune** file has one of the keys only tune files have (`max_accuracy_loss`,
+//!    `seeds`, `minimize`, `rungs`, `keep`, `[reference]`);
+//! 2. a **sweep** has `[[axis]]` tables, or `arch` / `workload` keys that are file names;
+//! 3. a **run record** (`run.toml`) has a `[run]` table, or `[arch]` and `[workload]` tables;
+//! 4. a **workload** has `[data]`, `[training]` or `[[layers]]`;
+//! 5. an **arch** file has one of the arch tables (`[weights]`, `[device]`, ...).
 //!
 //! A file that matches none (an empty file, say) is an error that lists the kinds. To add a
 //! kind, add a [`Kind`] variant, its test in [`Kind::matches`] (in the order above), its
@@ -21,10 +23,13 @@ use crate::config::{self, WorkloadConfig, arch, workload};
 use crate::dse::{Plan, Sweep};
 use crate::error::{InputError, clip};
 use crate::run::{self, DataCache, RunRequest};
+use crate::tune::{Tune, TunePlan};
 
 /// The kinds of file `nandspin validate` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A tune file (`arch/tune/*.toml`).
+    Tune,
     /// A sweep file (`arch/sweeps/*.toml`).
     Sweep,
     /// A `run.toml` written by `nandspin run`.
@@ -37,11 +42,18 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order they are tried.
-    pub const ALL: [Kind; 4] = [Kind::Sweep, Kind::RunRecord, Kind::Workload, Kind::Arch];
+    pub const ALL: [Kind; 5] = [
+        Kind::Tune,
+        Kind::Sweep,
+        Kind::RunRecord,
+        Kind::Workload,
+        Kind::Arch,
+    ];
 
     /// The kind's name in messages.
     pub fn name(self) -> &'static str {
         match self {
+            Kind::Tune => "tune",
             Kind::Sweep => "sweep",
             Kind::RunRecord => "run record",
             Kind::Workload => "workload",
@@ -52,7 +64,8 @@ impl Kind {
     /// What marks a file of this kind, for the message about a file of no kind.
     fn marks(self) -> &'static str {
         match self {
-            Kind::Sweep => "a sweep has arch, workload and [[axis]]",
+            Kind::Tune => "a tune file arch, workload, [[axis]] and max_accuracy_loss",
+            Kind::Sweep => "a sweep arch, workload and [[axis]]",
             Kind::RunRecord => "a run record [run], [arch] and [workload]",
             Kind::Workload => "a workload [data] and [[layers]]",
             Kind::Arch => "an arch file [weights], [device] or another arch table",
@@ -64,6 +77,7 @@ impl Kind {
         let is_str = |k: &str| t.get(k).is_some_and(toml::Value::is_str);
         let is_table = |k: &str| t.get(k).is_some_and(toml::Value::is_table);
         match self {
+            Kind::Tune => TUNE_KEYS.iter().any(|k| t.contains_key(*k)),
             Kind::Sweep => t.contains_key("axis") || is_str("arch") || is_str("workload"),
             Kind::RunRecord => {
                 is_table("run") || (t.contains_key("arch") && t.contains_key("workload"))
@@ -78,6 +92,16 @@ impl Kind {
         }
     }
 }
+
+/// Keys only tune files have.
+const TUNE_KEYS: [&str; 6] = [
+    "max_accuracy_loss",
+    "seeds",
+    "minimize",
+    "rungs",
+    "keep",
+    "reference",
+];
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,6 +215,23 @@ pub fn check(
                 c.data.train.shape
             ))
         }
+        Kind::Tune => {
+            // As `tune --plan` reads it: the budgets, the reference and every candidate.
+            let plan = TunePlan::new(Tune::read(path, &[])?, cache)?;
+            let all: Vec<usize> = (0..plan.tune.candidates()).collect();
+            plan.rung_plan(0, &all, cache)?;
+            let budgets: Vec<String> = plan
+                .budgets
+                .iter()
+                .map(|b| format!("{}", b.fraction))
+                .collect();
+            Ok(format!(
+                "{} candidates, {} seeds, rungs {}",
+                plan.tune.candidates(),
+                plan.tune.seeds.len(),
+                budgets.join(", ")
+            ))
+        }
         Kind::Sweep => {
             // As `sweep plan` reads it: every point resolved and checked.
             let plan = Plan::new(Sweep::read(path, &[])?, cache)?;
@@ -233,6 +274,8 @@ mod tests {
     #[test]
     fn kinds_by_structure() {
         assert_eq!(kind("[[axis]]\nkey = \"a\""), Ok(Kind::Sweep));
+        assert_eq!(kind("arch = \"a.toml\"\nseeds = [0]\n"), Ok(Kind::Tune));
+        assert_eq!(kind("max_accuracy_loss = 0.01\n[[axis]]\n"), Ok(Kind::Tune));
         assert_eq!(kind("arch = \"a.toml\"\n"), Ok(Kind::Sweep));
         assert_eq!(kind("[run]\n"), Ok(Kind::RunRecord));
         assert_eq!(kind("[arch]\n[workload]\n"), Ok(Kind::RunRecord));

@@ -1,9 +1,9 @@
-//! A fuzz suite that runs with `cargo test`: the bundled configs (arch, workload, sweeps, a
-//! run record of a tiny real run) and the IDX headers of the bundled data, mutated at random
+//! A fuzz suite that runs with `cargo test`: the bundled configs (arch, workload, sweeps, tune
+//! files, a run record of a tiny real run) and the IDX headers of the bundled data, mutated at random
 //! (lines deleted, duplicated or swapped; values replaced by huge, negative, NaN, empty,
 //! long or mistyped ones; bytes flipped; text cut short; non-UTF-8 inserted), then read
 //! through the real parse-and-validate path in-process, and a sample of them through the
-//! binary (`validate`, `run`, `sweep plan`).
+//! binary (`validate`, `run`, `sweep plan`, `tune --plan`).
 //!
 //! A case fails on a panic, a hang, an exit code other than 0 or 2, an error line over 300
 //! characters or of more than one line, or an error about the mutated file that names no
@@ -130,6 +130,15 @@ impl World {
             sweeps.push((name, text));
         }
         assert!(!sweeps.is_empty());
+        // Tune files are written like sweep files and sit as deep (arch/tune/): they take
+        // their turns among the sweeps, and their copies go beside them.
+        for e in fs::read_dir(m.join("arch/tune")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|e| e == "toml") {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                sweeps.push((format!("tune/{name}"), fs::read(&p).unwrap()));
+            }
+        }
         let out = root.join("run/tiny");
         let r = Command::new(env!("CARGO_BIN_EXE_nandspin"))
             .args(["run", "--quiet"])
@@ -659,6 +668,7 @@ fn run_cli_case(seed: u64, w: &World) -> Result<(), String> {
         Target::Arch => s(&["run", "--quiet", "--arch", &f]),
         Target::Workload => s(&["run", "--quiet", "--workload", &f]),
         Target::RunRecord => s(&["run", "--quiet", "--from", &f]),
+        Target::Sweep(i) if w.sweeps[i].0.starts_with("tune/") => s(&["tune", &f, "--plan"]),
         _ => s(&["sweep", "plan", &f]),
     };
     run.extend(s(&tiny));

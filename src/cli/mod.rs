@@ -8,6 +8,7 @@ pub mod map;
 pub mod plot;
 pub mod run;
 pub mod sweep;
+pub mod tune;
 pub mod validate;
 
 /// A failure whose messages the command has already printed: the binary prints nothing
@@ -74,4 +75,48 @@ pub fn check_out_dir(path: &std::path::Path) -> Result<(), nandspin::error::Inpu
         )));
     }
     Ok(())
+}
+
+/// Refuses an output folder of a `kind` of command (`sweep`, `tune`) that is a file, that
+/// holds entries it does not write (`allowed` says which it does; hidden temporaries are
+/// allowed), or, unless `force`, that holds the output of another one than `name`
+/// (`owner` reads the name of the one whose output it holds, if any).
+pub fn check_out_folder(
+    out: &std::path::Path,
+    kind: &str,
+    allowed: fn(&str) -> bool,
+    owner: impl Fn(&std::path::Path) -> Result<Option<String>, nandspin::error::InputError>,
+    name: &str,
+    force: bool,
+) -> Result<(), nandspin::error::InputError> {
+    check_out_dir(out)?;
+    let mut foreign: Vec<String> = std::fs::read_dir(out)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !nandspin::folder::is_temporary_file(n) && !allowed(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    foreign.sort();
+    if let Some(f) = foreign.first() {
+        return Err(nandspin::error::InputError::new(format!(
+            "--out {}: holds `{}`{}, which no {kind} writes; give --out a new or empty folder, or a {kind}'s output folder",
+            out.display(),
+            nandspin::error::clip(f),
+            if foreign.len() > 1 { " and more" } else { "" }
+        )));
+    }
+    if force {
+        return Ok(());
+    }
+    match owner(out)? {
+        Some(old) if old != name => Err(nandspin::error::InputError::new(format!(
+            "{}: holds the output of {kind} `{}`, not `{}`; pass --force to write into it anyway, or --out to choose another folder",
+            out.display(),
+            nandspin::error::clip(&old),
+            name
+        ))),
+        _ => Ok(()),
+    }
 }

@@ -208,8 +208,8 @@ fn plan(sweep: &Path, sets: &[String], shards: Option<usize>, csv: bool) -> anyh
 }
 
 /// Progress bars: points done, and one bar per worker for the batches of its training.
-struct Bars {
-    multi: MultiProgress,
+pub(super) struct Bars {
+    pub(super) multi: MultiProgress,
     points: ProgressBar,
     workers: Vec<ProgressBar>,
     log: bool,
@@ -217,7 +217,7 @@ struct Bars {
 }
 
 impl Bars {
-    fn new(jobs: usize, quiet: bool) -> Self {
+    pub(super) fn new(jobs: usize, quiet: bool) -> Self {
         let shown = !quiet && std::io::stderr().is_terminal();
         let multi = MultiProgress::with_draw_target(if shown {
             ProgressDrawTarget::stderr()
@@ -253,6 +253,7 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, todo: usize, _done: usize) {
+        self.points.set_position(0);
         self.points.set_length(todo as u64);
         self.points.reset_eta();
     }
@@ -375,37 +376,13 @@ fn in_sweep_folder(name: &str) -> bool {
 /// `force`) that holds the output of another sweep than `name`. The same sweep with other
 /// axis values may reuse its folder: points are kept by their configuration's id.
 fn check_out(out: &Path, name: &str, force: bool) -> Result<(), InputError> {
-    super::check_out_dir(out)?;
-    let mut foreign: Vec<String> = std::fs::read_dir(out)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !nandspin::folder::is_temporary_file(n) && !in_sweep_folder(n))
-                .collect()
-        })
-        .unwrap_or_default();
-    foreign.sort();
-    if let Some(f) = foreign.first() {
-        return Err(InputError::new(format!(
-            "--out {}: holds `{}`{}, which no sweep writes; give --out a new or empty folder, or a sweep's output folder",
-            out.display(),
-            nandspin::error::clip(f),
-            if foreign.len() > 1 { " and more" } else { "" }
-        )));
-    }
-    if force || !out.join(dse::table::MANIFEST).is_file() {
-        return Ok(());
-    }
-    let old = dse::table::Manifest::read(out)?;
-    if old.name != name {
-        return Err(InputError::new(format!(
-            "{}: holds the output of sweep `{}`, not `{}`; pass --force to write into it anyway, or --out to choose another folder",
-            out.display(),
-            nandspin::error::clip(&old.name),
-            name
-        )));
-    }
-    Ok(())
+    let owner = |out: &Path| -> Result<Option<String>, InputError> {
+        if !out.join(dse::table::MANIFEST).is_file() {
+            return Ok(None);
+        }
+        Ok(Some(dse::table::Manifest::read(out)?.name))
+    };
+    super::check_out_folder(out, "sweep", in_sweep_folder, owner, name, force)
 }
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>, force: bool) -> anyhow::Result<()> {

@@ -13,4 +13,4 @@ pub mod table;
 
 pub use exec::{Progress, RunOptions, Summary};
 pub use plan::{Plan, PointPlan};
-pub use spec::Sweep;
+pub use spec::{Picked, Sweep};

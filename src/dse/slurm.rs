@@ -37,7 +37,8 @@ pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-fn absolute(p: &Path) -> Result<PathBuf> {
+/// `p` made absolute against the current folder (job scripts run elsewhere).
+pub fn absolute(p: &Path) -> Result<PathBuf> {
     Ok(if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -45,17 +46,60 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Writes `OUT/slurm/shards.sbatch`, `merge.sbatch` and `submit.sh`; returns their paths.
-/// `exe` is the `nandspin` binary the jobs run.
-pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>> {
+/// Refuses `--sbatch` options that would not stay one `#SBATCH` line each.
+pub fn check_sbatch(sbatch: &[String]) -> Result<(), crate::error::InputError> {
     // Each option becomes one `#SBATCH` line: a line break would start a shell line.
-    if let Some(o) = opts.sbatch.iter().find(|o| o.chars().any(char::is_control)) {
+    if let Some(o) = sbatch.iter().find(|o| o.chars().any(char::is_control)) {
         return Err(crate::error::InputError::new(format!(
             "--sbatch {}: an option may not hold a line break or another control character; give one --sbatch per option",
             crate::error::clip(o)
-        ))
-        .into());
+        )));
     }
+    Ok(())
+}
+
+/// The `#SBATCH` lines of the extra options.
+pub fn extra_lines(sbatch: &[String]) -> String {
+    sbatch.iter().map(|o| format!("#SBATCH {o}\n")).collect()
+}
+
+/// The `--set` arguments as words of a shell command line (each with a leading space).
+pub fn set_words(sets: &[String]) -> String {
+    sets.iter()
+        .map(|s| format!(" --set {}", quote(s)))
+        .collect()
+}
+
+/// The end of a `submit.sh`: with `--wait` (`$wait` = 1), waits until the job whose id is
+/// in shell variable `var` has left the queue and exits 1 unless it completed; else
+/// exits 0. Prints `done` when it completed.
+pub fn wait_tail(var: &str, done: &str) -> String {
+    format!(
+        "[ \"$wait\" = 1 ] || exit 0\n\
+# Until the job leaves the queue; a failing squeue (slurmctld busy) is retried for 2 min.\n\
+fails=0\n\
+while true; do if q=$(squeue -h -j \"${var}\" 2>/dev/null); then fails=0; [ -n \"$q\" ] || break; else fails=$((fails + 1)); [ \"$fails\" -lt 60 ] || break; fi; sleep 2; done\n\
+state=$(scontrol show job \"${var}\" 2>/dev/null | sed -n 's/.*JobState=\\([A-Z_]*\\).*/\\1/p')\n\
+if [ \"$state\" != COMPLETED ]; then echo \"{var} job ${var} ended ${{state:-in an unknown state}}; logs: $here/*.log\" >&2; exit 1; fi\n\
+echo \"{done}\"\n"
+    )
+}
+
+/// Writes job scripts as one set and makes them executable; returns their paths.
+pub fn write_scripts(files: Vec<(PathBuf, Vec<u8>)>) -> Result<Vec<PathBuf>> {
+    report::write_set(&files)?;
+    #[cfg(unix)]
+    for (p, _) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+/// Writes `OUT/slurm/shards.sbatch`, `merge.sbatch` and `submit.sh`; returns their paths.
+/// `exe` is the `nandspin` binary the jobs run.
+pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>> {
+    check_sbatch(&opts.sbatch)?;
     let out = absolute(&opts.out)?;
     let dir = out.join("slurm");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -63,16 +107,8 @@ pub fn emit(plan: &Plan, opts: &SlurmOptions, exe: &Path) -> Result<Vec<PathBuf>
         .with_context(|| format!("resolving {}", plan.sweep.file.display()))?;
     let cwd = std::env::current_dir()?;
     let name = format!("nandspin-{}", plan.sweep.name);
-    let sets: String = opts
-        .sets
-        .iter()
-        .map(|s| format!(" --set {}", quote(s)))
-        .collect();
-    let extra: String = opts
-        .sbatch
-        .iter()
-        .map(|o| format!("#SBATCH {o}\n"))
-        .collect();
+    let sets = set_words(&opts.sets);
+    let extra = extra_lines(&opts.sbatch);
     let q = |p: &Path| quote(&p.display().to_string());
     let array = match opts.max_running {
         Some(k) => format!("0-{}%{k}", opts.shards - 1),
@@ -142,28 +178,16 @@ echo \"shards: job array $array\"\n\
 merge=$(sbatch --parsable --dependency=afterok:\"$array\" \"${{args[@]}}\" \"$here/merge.sbatch\")\n\
 merge=${{merge%%;*}}\n\
 echo \"merge: job $merge\"\n\
-[ \"$wait\" = 1 ] || exit 0\n\
-# Until the job leaves the queue; a failing squeue (slurmctld busy) is retried for 2 min.\n\
-fails=0\n\
-while true; do if q=$(squeue -h -j \"$merge\" 2>/dev/null); then fails=0; [ -n \"$q\" ] || break; else fails=$((fails + 1)); [ \"$fails\" -lt 60 ] || break; fi; sleep 2; done\n\
-state=$(scontrol show job \"$merge\" 2>/dev/null | sed -n 's/.*JobState=\\([A-Z_]*\\).*/\\1/p')\n\
-if [ \"$state\" != COMPLETED ]; then echo \"merge job $merge ended ${{state:-in an unknown state}}; logs: $here/*.log\" >&2; exit 1; fi\n\
-echo \"merged: {outd}/sweep.csv\"\n",
+{tail}",
         sname = plan.sweep.name,
-        outd = out.display(),
+        tail = wait_tail("merge", &format!("merged: {}/sweep.csv", out.display())),
     );
     let files = vec![
         (dir.join("shards.sbatch"), shards.into_bytes()),
         (dir.join("merge.sbatch"), merge.into_bytes()),
         (dir.join("submit.sh"), submit.into_bytes()),
     ];
-    report::write_set(&files)?;
-    #[cfg(unix)]
-    for (p, _) in &files {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(p, fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(files.into_iter().map(|(p, _)| p).collect())
+    write_scripts(files)
 }
 
 #[cfg(test)]

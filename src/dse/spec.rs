@@ -116,6 +116,35 @@ pub struct Sweep {
     pub sets: Vec<Override>,
     /// The axes, outermost first.
     pub axes: Vec<Axis>,
+    /// The points, when they are given one by one rather than as the axes' cartesian
+    /// product (a tune's rungs); `None` for a sweep file.
+    pub picked: Option<Vec<Picked>>,
+}
+
+/// A point given explicitly: its value on each axis (for tables and the plan) and its
+/// overrides (applied after the shared ones).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picked {
+    /// One value per axis, in the axes' order.
+    pub values: Vec<toml::Value>,
+    /// Its overrides, applied after [`Sweep::sets`].
+    pub overrides: Vec<Override>,
+}
+
+/// The parts of a sweep file that other files written like it (tune files) share: name,
+/// base configs, shared overrides and axes.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    /// `name`, if given.
+    pub name: Option<&'a String>,
+    /// `arch`, relative to the file.
+    pub arch: &'a Path,
+    /// `workload`, relative to the file.
+    pub workload: &'a Path,
+    /// `[set]`.
+    pub set: &'a toml::Table,
+    /// `[[axis]]`.
+    pub axes: &'a [AxisSpec],
 }
 
 impl Sweep {
@@ -125,22 +154,28 @@ impl Sweep {
         let source = Source::read(path)?;
         let loaded = config::load_source::<SweepFile>(source, &[], validate)?;
         let f = &loaded.config;
-        let src = &loaded.source;
+        let parts = Parts {
+            name: f.name.as_ref(),
+            arch: &f.arch,
+            workload: &f.workload,
+            set: &f.set,
+            axes: &f.axes,
+        };
+        Self::from_parts(path, &loaded.source, parts, cli_sets, "sweep")
+    }
+
+    /// A sweep from the `parts` of a file read into `src` (already checked with
+    /// [`check_name`] and [`check_axes`]); `what` names the kind of file in messages
+    /// (`sweep`, `tune`). `cli_sets` as for [`Sweep::read`].
+    pub fn from_parts(
+        path: &Path,
+        src: &Source,
+        f: Parts,
+        cli_sets: &[String],
+        what: &str,
+    ) -> Result<Self, InputError> {
         let base = path.parent().unwrap_or(Path::new(""));
-        let mut sets: Vec<Override> = Vec::new();
-        let mut flat = Vec::new();
-        flatten(&f.set, &mut Vec::new(), &mut flat);
-        for (key, value) in flat {
-            let mut p = vec![Seg::Key("set".into())];
-            p.extend(parse_dotted(&key));
-            let origin = format!(
-                "{}: set {} = {}",
-                src.at_key(&p),
-                clip(&key),
-                clip_display(&value)
-            );
-            sets.push(Override::from_value(origin, &key, value));
-        }
+        let mut sets = table_overrides(src, "set", f.set);
         if let Some(o) = sets
             .iter()
             .find(|o| f.axes.iter().any(|a| a.key == o.path.join(".")))
@@ -173,10 +208,10 @@ impl Sweep {
                 at: src.at_key(&[Seg::Key("axis".into()), Seg::Index(i)]),
             })
             .collect();
-        let name = f.name.clone().unwrap_or_else(|| {
+        let name = f.name.cloned().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "sweep".into())
+                .unwrap_or_else(|| what.into())
         });
         if f.name.is_none() {
             let ok = crate::config::name::check_path_name(&name).is_ok()
@@ -185,17 +220,17 @@ impl Sweep {
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
             if !ok {
                 return Err(InputError::new(format!(
-                    "{}: the sweep file's name stands in for `name` but cannot name a folder and a job; set `name` to letters, digits, `.`, `_` and `-` (at most {} characters)",
+                    "{}: the {what} file's name stands in for `name` but cannot name a folder and a job; set `name` to letters, digits, `.`, `_` and `-` (at most {} characters)",
                     path.display(),
                     crate::config::name::MAX_NAME_CHARS
                 )));
             }
         }
-        let (arch, workload) = (base.join(&f.arch), base.join(&f.workload));
+        let (arch, workload) = (base.join(f.arch), base.join(f.workload));
         for (key, p) in [("arch", &arch), ("workload", &workload)] {
             if !p.is_file() {
                 return Err(InputError::new(format!(
-                    "{}: {key}: no such file {} (paths are relative to the sweep file)",
+                    "{}: {key}: no such file {} (paths are relative to the {what} file)",
                     src.at_key(&parse_dotted(key)),
                     clip(&p.display().to_string())
                 )));
@@ -208,16 +243,23 @@ impl Sweep {
             workload,
             sets,
             axes,
+            picked: None,
         })
     }
 
-    /// Number of points (the product of the axes' lengths).
+    /// Number of points (the product of the axes' lengths, or the picked points).
     pub fn points(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        match &self.picked {
+            Some(p) => p.len(),
+            None => self.axes.iter().map(|a| a.values.len()).product(),
+        }
     }
 
     /// The axis values of point `index` (row-major: the last axis varies fastest).
     pub fn coords(&self, index: usize) -> Vec<&toml::Value> {
+        if let Some(p) = &self.picked {
+            return p[index].values.iter().collect();
+        }
         let mut rest = index;
         let mut out = vec![&self.axes[0].values[0]; self.axes.len()];
         for (i, a) in self.axes.iter().enumerate().rev() {
@@ -231,14 +273,27 @@ impl Sweep {
     /// axis and the sweep file's line in messages).
     pub fn overrides(&self, index: usize) -> Vec<Override> {
         let mut o = self.sets.clone();
-        for (a, v) in self.axes.iter().zip(self.coords(index)) {
-            o.push(Override::from_value(
-                format!("{}: axis {} = {}", a.at, clip(&a.key), clip_display(v)),
-                &a.key,
-                v.clone(),
-            ));
+        match &self.picked {
+            Some(p) => o.extend(p[index].overrides.iter().cloned()),
+            None => o.extend(self.axis_overrides(&self.coords(index))),
         }
         o
+    }
+
+    /// One override per axis setting its key to the value in `values` (each naming its
+    /// axis and the file's line in messages).
+    pub fn axis_overrides(&self, values: &[&toml::Value]) -> Vec<Override> {
+        self.axes
+            .iter()
+            .zip(values)
+            .map(|(a, v)| {
+                Override::from_value(
+                    format!("{}: axis {} = {}", a.at, clip(&a.key), clip_display(v)),
+                    &a.key,
+                    (*v).clone(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -248,6 +303,27 @@ pub fn cell(v: &toml::Value) -> String {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The overrides a table of the file (`[set]`, a tune file's `[reference]`) writes, in
+/// order: nested tables as dotted keys, each naming its line (`f.toml:5: set
+/// training.epochs = 1`).
+pub fn table_overrides(src: &Source, table: &str, t: &toml::Table) -> Vec<Override> {
+    let mut flat = Vec::new();
+    flatten(t, &mut Vec::new(), &mut flat);
+    flat.into_iter()
+        .map(|(key, value)| {
+            let mut p = vec![Seg::Key(table.into())];
+            p.extend(parse_dotted(&key));
+            let origin = format!(
+                "{}: {table} {} = {}",
+                src.at_key(&p),
+                clip(&key),
+                clip_display(&value)
+            );
+            Override::from_value(origin, &key, value)
+        })
+        .collect()
 }
 
 /// Nested tables as dotted keys: `{training = {epochs = 1}}` gives `training.epochs`.
@@ -263,16 +339,27 @@ fn flatten(t: &toml::Table, prefix: &mut Vec<String>, out: &mut Vec<(String, tom
 }
 
 fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
-    if f.schema_version != SCHEMA_VERSION {
+    check_schema(f.schema_version)?;
+    check_name(f.name.as_ref())?;
+    check_axes(&f.axes, "a sweep")
+}
+
+/// Checks `schema_version` (sweep and tune files share the format's version).
+pub fn check_schema(version: u32) -> Result<(), (KeyPath, String)> {
+    if version != SCHEMA_VERSION {
         return Err((
             parse_dotted("schema_version"),
             format!(
-                "schema_version {} is not supported (this build reads {SCHEMA_VERSION})",
-                f.schema_version
+                "schema_version {version} is not supported (this build reads {SCHEMA_VERSION})"
             ),
         ));
     }
-    if let Some(name) = &f.name {
+    Ok(())
+}
+
+/// Checks a `name` that names an output folder and Slurm jobs.
+pub fn check_name(name: Option<&String>) -> Result<(), (KeyPath, String)> {
+    if let Some(name) = name {
         if let Err(msg) = crate::config::name::check_path_name(name) {
             return Err((parse_dotted("name"), msg));
         }
@@ -292,14 +379,21 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
             ));
         }
     }
-    if f.axes.is_empty() {
+    Ok(())
+}
+
+/// Checks the `[[axis]]` tables: at least one, keys well formed and distinct, values
+/// present, distinct and not tables, at most [`MAX_POINTS`] in the product. `what` names
+/// the file's kind in the message about no axis (`a sweep`, `a tune file`).
+pub fn check_axes(axes: &[AxisSpec], what: &str) -> Result<(), (KeyPath, String)> {
+    if axes.is_empty() {
         return Err((
             vec![Seg::Key("axis".into())],
-            "a sweep needs at least one [[axis]] (key and values, or key and range)".into(),
+            format!("{what} needs at least one [[axis]] (key and values, or key and range)"),
         ));
     }
     let mut points: usize = 1;
-    for (i, a) in f.axes.iter().enumerate() {
+    for (i, a) in axes.iter().enumerate() {
         let at = |k: &str| vec![Seg::Key("axis".into()), Seg::Index(i), Seg::Key(k.into())];
         if a.key.trim().is_empty() || a.key.split('.').any(|s| s.trim().is_empty()) {
             return Err((
@@ -310,7 +404,7 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
                 ),
             ));
         }
-        if let Some(j) = f.axes[..i].iter().position(|b| b.key == a.key) {
+        if let Some(j) = axes[..i].iter().position(|b| b.key == a.key) {
             return Err((
                 at("key"),
                 format!("axis {} is given twice (also axis[{j}])", clip(&a.key)),
@@ -360,7 +454,7 @@ fn validate(f: &SweepFile) -> Result<(), (KeyPath, String)> {
 }
 
 /// The values of an axis, or the sub-key at fault (`values`, `range`) and what is wrong.
-fn axis_values(a: &AxisSpec) -> Result<Vec<toml::Value>, (&'static str, String)> {
+pub fn axis_values(a: &AxisSpec) -> Result<Vec<toml::Value>, (&'static str, String)> {
     match (&a.values, &a.range) {
         (Some(_), Some(_)) => Err((
             "range",
@@ -388,7 +482,7 @@ fn number(v: &toml::Value, what: &str) -> Result<f64, String> {
 }
 
 /// Rounds away float noise (0.1 + 0.2) to 12 significant digits.
-fn tidy(x: f64) -> f64 {
+pub fn tidy(x: f64) -> f64 {
     if x == 0.0 {
         return 0.0;
     }

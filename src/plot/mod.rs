@@ -13,6 +13,7 @@ pub mod pareto;
 mod run;
 mod sweep;
 mod table;
+pub mod tune;
 mod xy;
 
 use std::path::{Path, PathBuf};
