@@ -762,7 +762,11 @@ mod tests {
         let w = StringWriter::new(&a, 5);
         assert_eq!(w.layout(), Layout { bits: 8, mtjs: 8 });
         // -1 (seven 1s) is stored as the flag alone: one pulse, not seven.
-        let f = Format { bits: 7, encoding: a.weights.encoding, invert: true };
+        let f = Format {
+            bits: 7,
+            encoding: a.weights.encoding,
+            invert: true,
+        };
         let (held, c, _) = one(&a, 0, f.encode(-1));
         assert_eq!((held, c.program_pulses), (0x80, 1));
         assert_eq!(f.decode(held), -1);

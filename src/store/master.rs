@@ -117,9 +117,15 @@ mod tests {
         // the shrunk value, so the weights drift towards 0 (a drift of 0.5 is total).
         let (half, end) = drift(Master::None, 200);
         assert!(half > 0.2, "mean drift after 100 blind rewrites: {half}");
-        assert!(end > 0.4, "after 200 the weights have all but vanished: {end}");
+        assert!(
+            end > 0.4,
+            "after 200 the weights have all but vanished: {end}"
+        );
         let (early, _) = drift(Master::None, 4);
-        assert!(early < half, "the drift grows: {early} after 2, {half} after 100");
+        assert!(
+            early < half,
+            "the drift grows: {early} after 2, {half} after 100"
+        );
         // Master weights: each rewrite starts from the exact copy, so the error is that of
         // one write and does not grow. 0.5 is code 64, a single 1: it fails with P = 0.16
         // and then reads 0, a mean error of about 0.16 x 0.5 = 0.08.
