@@ -32,21 +32,7 @@ fn small(train: u32) -> String {
 const TILES_PULSE: &str = "[[axis]]\nkey = \"chip.tiles\"\nvalues = [8, 32]\n\n[[axis]]\nkey = \"update.program_pulse_ns\"\nvalues = [3.0, 1.0]\n";
 
 fn sweep(args: &[&str]) -> Outcome {
-    let mut a = vec!["sweep"];
-    a.extend_from_slice(args);
-    let r = nandspin(&a);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    r
-}
-
-fn ok(r: &Outcome) {
-    assert_eq!(
-        r.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
+    subcommand("sweep", args)
 }
 
 fn s(p: &Path) -> &str {

@@ -30,21 +30,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn tune(args: &[&str]) -> Outcome {
-    let mut a = vec!["tune"];
-    a.extend_from_slice(args);
-    let r = nandspin(&a);
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    r
-}
-
-fn ok(r: &Outcome) {
-    assert_eq!(
-        r.code,
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        r.stdout,
-        r.stderr
-    );
+    subcommand("tune", args)
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `nandspin map`: where the scheduler places every layer's weights on the chip.
 
+use nandspin::config::device::Master;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -164,6 +165,20 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
         m.tiles,
         100.0 * strings as f64 / cap
     ));
+    if a.update.master == Master::Digital {
+        let bytes = m.master_bytes();
+        let (t, most) = bytes
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, b)| *b)
+            .map_or((0, 0), |(t, &b)| (t, b));
+        text.push_str(&format!(
+            "master weights: {:.1} KiB of f32 in all; the fullest tile ({t}) holds {:.1} of its {} KiB (tile.master_kib)\n",
+            bytes.iter().sum::<u64>() as f64 / 1024.0,
+            most as f64 / 1024.0,
+            a.tile.master_kib
+        ));
+    }
     console::write(text.as_bytes());
     Ok(())
 }

@@ -173,11 +173,7 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
             "tune {}: {} candidates, seeds {}, {} rungs (budgets {}), keep {}; output {}",
             t.sweep.name,
             t.candidates(),
-            t.seeds
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            seed_list(&t.seeds),
             t.rungs.len(),
             t.rungs
                 .iter()
@@ -311,11 +307,7 @@ fn print_plan(plan: &TunePlan) {
         t.sweep.name,
         t.sweep.file.display(),
         t.candidates(),
-        t.seeds
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        seed_list(&t.seeds),
         if t.objectives.len() == 1 { "" } else { "s" },
         t.objectives.join(", "),
         t.max_loss,
@@ -387,4 +379,13 @@ fn print_plan(plan: &TunePlan) {
 /// `1 seed`, `3 seeds`.
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `0, 1, 2`.
+fn seed_list(seeds: &[u64]) -> String {
+    seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

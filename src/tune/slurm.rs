@@ -14,22 +14,9 @@ use crate::dse::slurm::{
     absolute, check_sbatch, extra_lines, quote, set_words, wait_tail, write_scripts,
 };
 
-/// How to split and submit a tune.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlurmOptions {
-    /// Array tasks per rung, at most (a rung with fewer trainings gets fewer).
-    pub shards: usize,
-    /// At most this many tasks of an array at once.
-    pub max_running: Option<usize>,
-    /// CPUs per task (each runs this many trainings at once).
-    pub cpus_per_task: usize,
-    /// The tune's output folder.
-    pub out: PathBuf,
-    /// `--set` arguments for every training.
-    pub sets: Vec<String>,
-    /// Extra `#SBATCH` options for every job.
-    pub sbatch: Vec<String>,
-}
+/// How to split and submit a tune: the sweep's options, with `shards` the most array
+/// tasks per rung (a rung with fewer trainings gets fewer).
+pub use crate::dse::slurm::SlurmOptions;
 
 /// The number of candidates at each rung.
 pub fn rung_sizes(plan: &TunePlan) -> Vec<usize> {

@@ -310,3 +310,23 @@ pub fn csv_without_wall(path: &Path) -> Vec<Vec<String>> {
         .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
         .collect()
 }
+
+/// Runs `nandspin COMMAND ARGS`, asserting it did not panic.
+pub fn subcommand(command: &str, args: &[&str]) -> Outcome {
+    let mut a = vec![command];
+    a.extend_from_slice(args);
+    let r = nandspin(&a);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+/// Asserts that a command succeeded, showing its output if not.
+pub fn ok(r: &Outcome) {
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+}
