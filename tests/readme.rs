@@ -168,3 +168,19 @@ fn every_command_example_runs_and_quoted_outputs_match() {
             .is_dir()
     );
 }
+
+/// The scripts the docs tell users to run are executable as they are checked out.
+#[test]
+fn every_script_is_executable() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut n = 0;
+    for e in std::fs::read_dir(common::manifest().join("scripts")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "sh") {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert!(mode & 0o111 != 0, "{} is not executable", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "{n} scripts");
+}
