@@ -378,3 +378,25 @@ fn bad_tune_files_fail_with_one_line_and_write_nothing() {
     assert_contains(&line, "holds `notes.txt`, which no tune writes");
     assert_eq!(fs::read_dir(&out).unwrap().count(), 1);
 }
+
+/// The sweep commands know a tune file when they see one: `emit-slurm` writes the tune's
+/// scripts, the others point to `nandspin tune`.
+#[test]
+fn sweep_commands_recognise_tune_files() {
+    let tmp = TempDir::new().unwrap();
+    let file = tune_file(&tmp, "t", SMALL);
+    let out = tmp.path().join("slurm-out");
+    let r = subcommand(
+        "sweep",
+        &["emit-slurm", s(&file), "--shards", "2", "--out", s(&out)],
+    );
+    ok(&r);
+    assert!(out.join("slurm/rung-0.sbatch").is_file(), "{}", r.stdout);
+    assert!(out.join("slurm/submit.sh").is_file());
+    for cmd in ["plan", "run"] {
+        let r = subcommand("sweep", &[cmd, s(&file)]);
+        let line = assert_input_error(&r, None);
+        assert_contains(&line, "a tune file, not a sweep file");
+        assert_contains(&line, "nandspin tune");
+    }
+}

@@ -154,7 +154,22 @@ pub fn command(action: SweepCommand) -> anyhow::Result<()> {
 }
 
 /// Reads and plans a sweep: every point checked before anything runs.
+/// Whether `path` reads as a tune file (not a sweep file).
+fn is_tune_file(path: &Path) -> bool {
+    nandspin::config::source::Source::read(path)
+        .ok()
+        .and_then(|s| nandspin::validate::detect(&s).ok())
+        == Some(nandspin::validate::Kind::Tune)
+}
+
 fn load(sweep: &Path, sets: &[String], cache: &DataCache) -> anyhow::Result<Plan> {
+    if is_tune_file(sweep) {
+        let p = sweep.display();
+        return Err(InputError::new(format!(
+            "{p}: a tune file, not a sweep file: run it with `nandspin tune {p}` (`--plan` lists its rungs)"
+        ))
+        .into());
+    }
     let s = Sweep::read(sweep, sets)?;
     Ok(Plan::new(s, cache)?)
 }
@@ -420,6 +435,16 @@ fn emit_slurm(
     sets: Vec<String>,
     sbatch: Vec<String>,
 ) -> anyhow::Result<()> {
+    if is_tune_file(sweep) {
+        return super::tune::emit_slurm_for(
+            sweep.to_path_buf(),
+            shards as u32,
+            (max_running.map(|k| k as u32), cpus_per_task as u32),
+            out,
+            sets,
+            sbatch,
+        );
+    }
     let plan = load(sweep, &sets, &DataCache::default())?;
     let out = out.unwrap_or_else(|| default_out(&plan));
     super::check_out_dir(&out)?;

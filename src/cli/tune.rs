@@ -69,6 +69,35 @@ pub struct TuneArgs {
 }
 
 /// Runs `nandspin tune`.
+/// `nandspin sweep emit-slurm` given a tune file: the tune's job scripts, as
+/// `nandspin tune TUNE --emit-slurm` writes them.
+pub fn emit_slurm_for(
+    tune: PathBuf,
+    shards: u32,
+    (max_running, cpus_per_task): (Option<u32>, u32),
+    out: Option<PathBuf>,
+    sets: Vec<String>,
+    sbatch: Vec<String>,
+) -> anyhow::Result<()> {
+    command(TuneArgs {
+        tune,
+        out,
+        jobs: None,
+        sets,
+        quiet: false,
+        force: false,
+        plan: false,
+        rung: None,
+        shard_index: None,
+        shard_count: None,
+        emit_slurm: true,
+        shards: Some(shards),
+        max_running,
+        cpus_per_task,
+        sbatch,
+    })
+}
+
 pub fn command(args: TuneArgs) -> anyhow::Result<()> {
     let shard = match (args.rung, args.shard_index, args.shard_count) {
         (None, None, None) => None,
