@@ -400,3 +400,55 @@ fn sweep_commands_recognise_tune_files() {
         assert_contains(&line, "nandspin tune");
     }
 }
+
+/// A tune killed part-way (here once its first rung is done and the second has started)
+/// resumes to the same `tune.csv` as an uninterrupted run.
+#[test]
+fn a_killed_tune_resumes_to_the_same_table() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = TempDir::new().unwrap();
+    let file = tune_file(&tmp, "kill", SMALL);
+    let whole = tmp.path().join("whole");
+    ok(&tune(&[
+        s(&file),
+        "--out",
+        s(&whole),
+        "--jobs",
+        "1",
+        "--quiet",
+    ]));
+
+    let cut = tmp.path().join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nandspin"))
+        .current_dir(manifest())
+        .args(["tune", s(&file), "--out", s(&cut), "--jobs", "1", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = |dir: &Path| dir.join("rung-1/points").is_dir();
+    let t0 = Instant::now();
+    while !started(&cut) && t0.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        started(&cut),
+        "the tune should have reached its second rung"
+    );
+    assert!(!cut.join("tune.csv").exists(), "killed before its outputs");
+    ok(&tune(&[
+        s(&file),
+        "--out",
+        s(&cut),
+        "--jobs",
+        "2",
+        "--quiet",
+    ]));
+    assert_eq!(
+        fs::read(cut.join("tune.csv")).unwrap(),
+        fs::read(whole.join("tune.csv")).unwrap()
+    );
+}
