@@ -53,16 +53,21 @@ def val(v):
 lines = ['name = "tune-reference"',
          'arch = "%s"' % os.path.join(base, t["arch"]),
          'workload = "%s"' % os.path.join(base, t["workload"]), "[set]"]
-for k, v in list(flat(t.get("set", {}))) + list(flat(t.get("reference", {}))):
+# [reference] comes after [set], and wins where both set a key.
+merged = dict(flat(t.get("set", {})))
+merged.update(flat(t.get("reference", {})))
+for k, v in merged.items():
     lines.append("%s = %s" % (k, val(v)))
 lines += ["[[axis]]", 'key = "training.seed"', "values = %s" % val(t.get("seeds", [0]))]
 open(dst, "w").write("\n".join(lines) + "\n")
 PY
 
-tw=$(timed "$bin" tune "$file" --quiet --jobs "$jobs" --out "$tmp/tune")
+# BENCH_TUNE_OUT=DIR keeps the tune's outputs there (a fresh folder) instead of a temporary one.
+tune_out=${BENCH_TUNE_OUT:-$tmp/tune}
+tw=$(timed "$bin" tune "$file" --quiet --jobs "$jobs" --out "$tune_out")
 tail -3 "$tmp/last.out"
 rw=$(timed "$bin" sweep run "$tmp/reference.toml" --quiet --jobs "$jobs" --out "$tmp/reference")
-ti=$(images "$tmp"/tune/rung-*/sweep.csv)
+ti=$(images "$tune_out"/rung-*/sweep.csv)
 ri=$(images "$tmp/reference/sweep.csv")
 awk -v ti="$ti" -v ri="$ri" -v tw="$tw" -v rw="$rw" -v f="$file" 'BEGIN {
   printf "tune %s: %d trained images, %.2f s; its reference alone: %d trained images, %.2f s\n", f, ti, tw, ri, rw

@@ -742,8 +742,11 @@ mod tests {
         let low_ones: u32 = stored.iter().map(|s| (s & 0x3F).count_ones()).sum();
         let p = f64::from(low_ones) / (300.0 * 6.0);
         assert!(p > 0.2 && p < 0.6, "low bits switched at {p}");
-        // Each read senses the two checked MTJs of the string.
+        // Each read senses the two checked MTJs of the string, and costs their energy.
         assert_eq!(c.bits_read, 2 * c.verify_reads);
+        let per_bit = read_energy_pj(&a.device, &a.energy);
+        assert!((c.read_energy_pj - c.bits_read as f64 * per_bit).abs() < 1e-9);
+        assert!(c.read_energy_pj > 0.0);
         assert!(c.verify_reads > 300);
         // The masks: MSBs, and the flag with inversion.
         let f = Format::plain(8, crate::config::arch::Encoding::TwosComplement);
@@ -781,6 +784,40 @@ mod tests {
         let zeros = stored.iter().filter(|&&s| f.decode(s) == 0).count();
         assert!(zeros > 150 && zeros < 250, "{zeros}");
         assert_eq!(c.bits_written, 400 * 8);
+    }
+
+    #[test]
+    fn verify_reads_once_when_the_write_is_right() {
+        let mut a = arch(1.0);
+        a.update.verify_bits = 8;
+        let w = StringWriter::new(&a, 1);
+        let new = [0b1010_0001u32, 0x0F];
+        let mut stored = vec![0u32; 2];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        assert_eq!(stored, new);
+        assert_eq!((c.verify_reads, c.bits_read), (2, 16));
+        // Erase, one 1 ns pulse per 1 bit, one 1 ns read.
+        assert_eq!(log[0].duration_ps, 1000 + 3 * 1000 + 1000);
+        assert_eq!(log[1].duration_ps, 1000 + 4 * 1000 + 1000);
+        assert_eq!(c.write_time_ps, 5000 + 6000);
+        assert_eq!(c.program_time_ps, 7000);
+    }
+
+    #[test]
+    fn strings_holding_the_intended_code_are_skipped() {
+        let w = StringWriter::new(&arch(1.0), 1);
+        let codes = [0b1010_0001, 0xFF, 0, 0x80];
+        let mut stored = codes.to_vec();
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &codes, &mut c, &mut log);
+        assert_eq!((c.strings_written, c.strings_skipped), (0, 4));
+        assert!(log.is_empty());
+        // One bit off is a rewrite, with a threshold of 1 LSB.
+        stored[1] = 0xFE;
+        w.write(0, 2, 0, &mut stored, &codes, &mut c, &mut log);
+        assert_eq!((c.strings_written, c.strings_skipped), (1, 7));
+        assert_eq!(stored, codes);
     }
 
     #[test]
