@@ -23,7 +23,7 @@ pub fn half_switch_pulse_ns(arch: &ArchConfig) -> Option<f64> {
     let sw = Switching::new(&arch.device);
     let i = arch.update.program_current_ua;
     let most = sw.p_switch(crate::config::device::MAX_PULSE_NS, i);
-    (most > 0.5).then(|| sw.quantile(0.5, i))
+    (most >= 0.5).then(|| sw.quantile(0.5, i))
 }
 
 /// What the random bits of one update cost.
@@ -104,6 +104,9 @@ mod tests {
         assert_eq!(half_switch_pulse_ns(&a), None);
         a.device.fixed_p_switch = vec![0.8];
         assert!((half_switch_pulse_ns(&a).unwrap() - 0.625).abs() < 1e-12);
+        // A table that just reaches 0.5 does so at its width.
+        a.device.fixed_p_switch = vec![0.5];
+        assert!((half_switch_pulse_ns(&a).unwrap() - 1.0).abs() < 1e-12);
     }
 
     #[test]

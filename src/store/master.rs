@@ -112,6 +112,26 @@ mod tests {
     }
 
     #[test]
+    fn the_copy_reports_what_the_store_does() {
+        let n = 300;
+        let (mut with, mut without) = (store(n, Master::Digital), store(n, Master::None));
+        let next = vec![-0.25f32; n];
+        with.write(0, &next, 1);
+        without.write(0, &next, 1);
+        // The same strings written the same way: the copy changes no draw.
+        assert_eq!(with.values(0), without.values(0));
+        assert_eq!(with.held_codes(0), without.held_codes(0));
+        assert_eq!(with.last_writes(0), without.last_writes(0));
+        assert!(!with.last_writes(0).unwrap().is_empty());
+        let counts = with.take_counts().expect("device counts");
+        assert_eq!(Some(counts), without.take_counts());
+        assert_eq!(with.base_values(0), &next[..]);
+        assert_ne!(with.values(0), &next[..], "some writes fail at P = 0.84");
+        assert!(with.describe().ends_with(", f32 master weights"));
+        assert!(with.describe().starts_with(&without.describe()));
+    }
+
+    #[test]
     fn without_master_weights_errors_compound_and_with_them_they_stay_bounded() {
         // Blind: a failed bit of a magnitude shrinks |w|, and the next update starts from
         // the shrunk value, so the weights drift towards 0 (a drift of 0.5 is total).
