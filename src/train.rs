@@ -57,7 +57,7 @@ impl Sgd {
     ) {
         self.intended.resize(params.len(), Vec::new());
         for (id, spec) in params.iter().enumerate() {
-            let held = store.base_values(id);
+            let base = store.base_values(id);
             let wd = if spec.kind == ParamKind::Weight {
                 self.weight_decay
             } else {
@@ -67,7 +67,7 @@ impl Sgd {
             let out = &mut self.intended[id];
             out.clear();
             out.extend(
-                held.iter()
+                base.iter()
                     .zip(&grads[id])
                     .zip(v.iter_mut())
                     .map(|((&w, &g), v)| {

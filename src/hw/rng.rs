@@ -20,10 +20,16 @@ use crate::device::string::ns_to_ps;
 /// The width of a program pulse at `update.program_current_ua` that switches with
 /// probability 0.5 under the arch's device law, in ns; `None` when no pulse does.
 pub fn half_switch_pulse_ns(arch: &ArchConfig) -> Option<f64> {
-    let sw = Switching::new(&arch.device);
-    let i = arch.update.program_current_ua;
-    let most = sw.p_switch(crate::config::device::MAX_PULSE_NS, i);
-    (most >= 0.5).then(|| sw.quantile(0.5, i))
+    half_switch(
+        &Switching::new(&arch.device),
+        arch.update.program_current_ua,
+    )
+}
+
+/// The width of a pulse of `current_ua` that switches with probability 0.5 under `sw`.
+fn half_switch(sw: &Switching, current_ua: f64) -> Option<f64> {
+    let most = sw.p_switch(crate::config::device::MAX_PULSE_NS, current_ua);
+    (most >= 0.5).then(|| sw.quantile(0.5, current_ua))
 }
 
 /// What the random bits of one update cost.
@@ -62,10 +68,10 @@ impl RngCost {
                 bit_pj: arch.energy.rng_bit_pj,
             },
             RandomSource::Mtj => {
-                let pulse_ns = half_switch_pulse_ns(arch).unwrap_or(0.0);
+                let sw = Switching::new(&arch.device);
+                let pulse_ns = half_switch(&sw, arch.update.program_current_ua).unwrap_or(0.0);
                 let n = u64::from(arch.string.mtjs);
                 let rounds = n.div_ceil(u64::from(arch.string.program_parallelism.max(1)));
-                let sw = Switching::new(&arch.device);
                 let pulse = ProgramPulse::new(&arch.device, &arch.energy);
                 let pulse_pj =
                     pulse.expected_energy_pj(&sw, arch.update.program_current_ua, pulse_ns);

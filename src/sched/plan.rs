@@ -613,11 +613,10 @@ impl Scheduler {
         for j in 0..n_sub {
             let tile = self.map.places[l].subarrays[j].tile;
             // The tile's optimiser step (and master copy) come before its subarrays' work.
-            let steps: Vec<OpId> = step_ops
+            let steps = step_ops
                 .iter()
                 .filter(|&&(t, _)| t == tile)
-                .map(|&(_, o)| o)
-                .collect();
+                .map(|&(_, o)| o);
             // The random bits of the subarray's codes' rounding come first.
             let bits = self.codes[l][j] * self.random_bits;
             let mut rng_op = None;
@@ -649,7 +648,7 @@ impl Scheduler {
                         0,
                         tag,
                     );
-                    for &st in &steps {
+                    for st in steps.clone() {
                         self.engine.depend(st, op);
                     }
                     let e = strings as f64 * string_pj;
@@ -681,7 +680,7 @@ impl Scheduler {
                     busy_ps: None,
                 },
             );
-            for &st in &steps {
+            for st in steps {
                 self.engine.depend(st, op);
             }
             if let Some(r) = rng_op {

@@ -91,8 +91,7 @@ impl WeightStore for FixedStore {
         // The held value is the code's integer times the step: decode(encode(n)) == n for
         // every n in range (tested in `format`), so no decode is needed here.
         for ((c, v), &n) in slot.codes.iter_mut().zip(&mut slot.values).zip(n.iter()) {
-            let held = format.decode(*c);
-            if step > 0 && self.threshold > 1 && held.abs_diff(n) < self.threshold {
+            if step > 0 && self.threshold > 1 && format.decode(*c).abs_diff(n) < self.threshold {
                 continue;
             }
             *c = format.encode(n);
