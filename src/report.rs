@@ -80,7 +80,7 @@ fn fx(v: f64, decimals: usize) -> String {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`, after the accuracy columns.
-const DEVICE_COLUMNS: [&str; 17] = [
+const DEVICE_COLUMNS: [&str; 18] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -98,11 +98,12 @@ const DEVICE_COLUMNS: [&str; 17] = [
     "program_ns",
     "erases_skipped",
     "random_bits",
+    "p_fail_worst1pct",
 ];
 
 /// The device columns' values; empty fields for stores without a device model.
-fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
-    let Some(c) = c else {
+fn device_fields(c: Option<&WriteCounts>, worst: Option<f64>) -> Vec<String> {
+    let (Some(c), Some(worst)) = (c, worst) else {
         return vec![String::new(); DEVICE_COLUMNS.len()];
     };
     vec![
@@ -123,6 +124,7 @@ fn device_fields(c: Option<&WriteCounts>) -> Vec<String> {
         fx(c.program_time_ps as f64 / 1000.0, 3),
         c.erases_skipped.to_string(),
         c.random_bits.to_string(),
+        format!("{worst:.6e}"),
     ]
 }
 
@@ -152,7 +154,7 @@ pub fn epochs_csv(outcome: &Outcome) -> Result<Vec<u8>> {
             fx(e.test_accuracy, 6),
         ];
         let device = e.device_total();
-        row.extend(device_fields(device.as_ref()));
+        row.extend(device_fields(device.as_ref(), e.p_fail_worst1pct));
         match &e.chip {
             Some(c) => {
                 let write = device.as_ref().map_or(0.0, WriteCounts::write_energy_pj);
@@ -194,6 +196,30 @@ pub fn device_csv(points: &[CurvePoint]) -> Result<Vec<u8>> {
             p.mean_switch_ns.map_or(String::new(), |t| fx(t, 6)),
             fx(p.energy_pj, 6),
         ])?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// The quantiles of `nandspin device --variation`, and their columns.
+pub const VARIATION_QUANTILES: [f64; 5] = [0.01, 0.10, 0.50, 0.90, 0.99];
+const VARIATION_COLUMNS: [&str; 5] = ["p_q01", "p_q10", "p_q50", "p_q90", "p_q99"];
+
+/// The `nandspin device --variation` CSV: per grid point, the nominal device's P_sw and
+/// the [`VARIATION_QUANTILES`] of P_sw over the drawn devices (`quantiles`, in the order
+/// of `points`).
+pub fn device_variation_csv(points: &[CurvePoint], quantiles: &[Vec<f64>]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["pulse_ns", "current_uA", "p_switch"];
+    header.extend(VARIATION_COLUMNS);
+    w.write_record(&header)?;
+    for (p, q) in points.iter().zip(quantiles) {
+        let mut row = vec![
+            format!("{}", p.pulse_ns),
+            short_number(p.current_ua),
+            format!("{:.9}", p.p_switch),
+        ];
+        row.extend(q.iter().map(|v| format!("{v:.9}")));
+        w.write_record(&row)?;
     }
     Ok(w.into_inner()?)
 }
@@ -591,7 +617,10 @@ pub fn summary_csv(p: &Prepared, outcome: &Outcome) -> Result<Vec<u8>> {
             6,
         ),
     ];
-    row.extend(device_fields(device.as_ref()));
+    row.extend(device_fields(
+        device.as_ref(),
+        last.and_then(|e| e.p_fail_worst1pct),
+    ));
     row.extend(chip_fields(p, outcome));
     row.push(kernels::kernel_name(t.kernels));
     row.extend([fx(outcome.train_images_per_s(), 0), fx(outcome.wall_s, 3)]);
@@ -628,7 +657,7 @@ struct RunMeta<'a> {
 /// Version of what a run reports for given configs: raised by every change that alters any
 /// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
 /// finished point only when its `run.toml` has this `results_version`.
-pub const RESULTS_VERSION: u32 = 3;
+pub const RESULTS_VERSION: u32 = 4;
 
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.

@@ -28,6 +28,10 @@ pub enum Purpose {
     Program = 4,
     /// Whether an SOT erase leaves one MTJ unerased.
     Erase = 5,
+    /// The parameters of one device (an MTJ, or a string's erase threshold), drawn once.
+    Device = 6,
+    /// The program current of one pulse (cycle-to-cycle variation).
+    PulseCurrent = 7,
 }
 
 /// The SplitMix64 finaliser: a bijective 64-bit mixer with full avalanche.

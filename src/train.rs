@@ -107,6 +107,9 @@ pub struct EpochStats {
     /// Device activity of the epoch's weight updates, per parameter tensor (`None` for
     /// stores without a device model).
     pub device: Option<Vec<WriteCounts>>,
+    /// The failure probability of one program pulse that the worst 1 % of the MTJs reach
+    /// (`None` for stores without a device model).
+    pub p_fail_worst1pct: Option<f64>,
     /// Simulated time and chip energy of the epoch's batches (`None` when the chip is not
     /// simulated).
     pub chip: Option<ChipEpoch>,
@@ -284,6 +287,7 @@ fn train_with(
             train_s,
             wall_s: t0.elapsed().as_secs_f64(),
             device,
+            p_fail_worst1pct: store.worst_fail_p(),
             chip: chip_epoch,
         };
         observer.epoch(&stats);

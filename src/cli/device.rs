@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use nandspin::device::curve;
+use nandspin::device::{curve, variation};
 use nandspin::report;
 use nandspin::run;
 
@@ -28,6 +28,17 @@ pub struct DeviceArgs {
     /// Write the CSV to this file (atomically) instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Print the distribution of P_sw over devices drawn from the arch's [variation]
+    /// (quantiles 1, 10, 50, 90 and 99 %) instead of the nominal device's curve.
+    #[arg(long)]
+    variation: bool,
+    /// With --variation: how many devices to draw.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), requires = "variation")]
+    devices: u32,
+    /// With --variation: the seed devices are drawn from when the arch gives no
+    /// variation.seed (a run uses its training.seed).
+    #[arg(long, default_value_t = 0, requires = "variation")]
+    seed: u64,
 }
 
 /// Prints (or writes) the characterisation CSV.
@@ -42,7 +53,20 @@ pub fn command(args: DeviceArgs) -> anyhow::Result<()> {
         Some(spec) => curve::parse_currents(&spec)?,
         None => vec![a.config.update.program_current_ua],
     };
-    let csv = report::device_csv(&curve::characterise(&a.config, &pulses, &currents))?;
+    let points = curve::characterise(&a.config, &pulses, &currents);
+    let csv = if args.variation {
+        let q = variation::p_switch_quantiles(
+            &a.config,
+            args.seed,
+            args.devices as usize,
+            &pulses,
+            &currents,
+            &report::VARIATION_QUANTILES,
+        );
+        report::device_variation_csv(&points, &q)?
+    } else {
+        report::device_csv(&points)?
+    };
     match args.out {
         Some(path) => report::write_atomic(&path, &csv)?,
         None => super::console::write(&csv),

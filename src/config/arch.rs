@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
 use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TileConfig};
 use super::source::{KeyPath, parse_dotted};
+use super::variation::VariationConfig;
 
 /// The schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -51,6 +52,9 @@ pub struct ArchConfig {
     /// The energy table: pJ per action (device actions default to the physics).
     #[serde(default)]
     pub energy: EnergyConfig,
+    /// Device-to-device and cycle-to-cycle variation (none by default).
+    #[serde(default)]
+    pub variation: VariationConfig,
 }
 
 fn schema_version() -> u32 {
@@ -72,6 +76,7 @@ impl Default for ArchConfig {
             noc: NocConfig::default(),
             dram: DramConfig::default(),
             energy: EnergyConfig::default(),
+            variation: VariationConfig::default(),
         }
     }
 }
@@ -95,6 +100,7 @@ pub const ARCH_KEYS: &[&str] = &[
     "noc",
     "dram",
     "energy",
+    "variation",
 ];
 
 /// Which weight store holds the trainable parameters.
@@ -320,6 +326,8 @@ impl ArchConfig {
         self.subarray.validate()?;
         self.noc.validate()?;
         self.dram.validate()?;
+        self.variation.validate()?;
+        self.validate_variation_law()?;
         if w.store == StoreKind::Nandspin {
             self.validate_device_store()?;
         }
@@ -334,6 +342,34 @@ impl ArchConfig {
                     self.update.program_current_ua
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// Spreads of parameters the switching law does not use are refused: they would
+    /// silently change nothing.
+    fn validate_variation_law(&self) -> Result<(), (KeyPath, String)> {
+        let law = self.device.switching;
+        let uses = |k: &str| match law {
+            SwitchingModel::Precessional => true,
+            SwitchingModel::Thermal => matches!(k, "delta" | "ic0"),
+            SwitchingModel::Fixed => false,
+        };
+        for (k, s) in self.variation.switching_spreads() {
+            if s > 0.0 && !uses(k) {
+                let name = serde_name(law);
+                return Err((
+                    parse_dotted(&format!("variation.{k}")),
+                    format!(
+                        "device.switching = \"{name}\" does not depend on device.{}; a spread of it would change nothing (set it to 0)",
+                        match k {
+                            "ic0" => "ic0_ua",
+                            "mu0_hk" => "mu0_hk_t",
+                            other => other,
+                        }
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -384,4 +420,12 @@ impl ArchConfig {
         }
         Ok(())
     }
+}
+
+/// The name a switching law has in the arch file.
+fn serde_name(law: SwitchingModel) -> String {
+    toml::Value::try_from(law)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }

@@ -103,6 +103,9 @@ pub struct StringConfig {
     pub erase_current_ua: f64,
     /// Erase pulse width, in ns.
     pub erase_pulse_ns: f64,
+    /// SOT critical current of the strip's MTJs, in µA: an erase switches a string only
+    /// when `erase_current_ua` reaches it (see `variation.erase_threshold`).
+    pub erase_critical_ua: f64,
     /// Strip resistance in Ω; when absent it is computed from resistivity and geometry.
     pub strip_resistance_ohm: Option<f64>,
     /// Resistivity of the heavy metal, in µΩ·cm.
@@ -126,6 +129,7 @@ impl Default for StringConfig {
             program_parallelism: 1,
             erase_current_ua: 120.0,
             erase_pulse_ns: 1.0,
+            erase_critical_ua: 80.0,
             strip_resistance_ohm: None,
             hm_resistivity_uohm_cm: 200.0,
             hm_length_nm: 480.0,
@@ -575,6 +579,17 @@ impl StringConfig {
             );
         }
         current("string.erase_current_ua", self.erase_current_ua)?;
+        current("string.erase_critical_ua", self.erase_critical_ua)?;
+        if self.erase_current_ua < self.erase_critical_ua {
+            return key_err(
+                "string.erase_current_ua",
+                format!(
+                    "{} µA is below string.erase_critical_ua ({} µA): such an erase would switch nothing; raise the current or lower the critical current",
+                    num(self.erase_current_ua),
+                    num(self.erase_critical_ua)
+                ),
+            );
+        }
         pulse("string.erase_pulse_ns", self.erase_pulse_ns)?;
         if let Some(r) = self.strip_resistance_ohm {
             in_range(

@@ -11,6 +11,7 @@ pub mod device;
 pub mod hw;
 pub mod name;
 pub mod source;
+pub mod variation;
 pub mod workload;
 
 use serde::de::DeserializeOwned;

@@ -13,7 +13,7 @@ pub fn joule_pj(current_ua: f64, ohm: f64, ns: f64) -> f64 {
 }
 
 /// One STT program pulse through an MTJ.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProgramPulse {
     /// Resistance while the MTJ is still antiparallel, in Ω.
     r_before_ohm: f64,
@@ -29,12 +29,23 @@ pub struct ProgramPulse {
 impl ProgramPulse {
     /// The program pulse the arch describes.
     pub fn new(d: &DeviceConfig, e: &EnergyConfig) -> Self {
+        Self::with_resistances(d, e, d.r_p_ohm, d.r_ap_ohm)
+    }
+
+    /// The program pulse through one MTJ of resistances `r_p_ohm` and `r_ap_ohm` (a device
+    /// drawn by `[variation]`), under the arch's drive, overhead and overrides.
+    pub fn with_resistances(
+        d: &DeviceConfig,
+        e: &EnergyConfig,
+        r_p_ohm: f64,
+        r_ap_ohm: f64,
+    ) -> Self {
         let r_after_ohm = match d.drive {
-            Drive::Current => d.r_p_ohm,
-            Drive::Voltage => d.r_ap_ohm * d.r_ap_ohm / d.r_p_ohm,
+            Drive::Current => r_p_ohm,
+            Drive::Voltage => r_ap_ohm * r_ap_ohm / r_p_ohm,
         };
         Self {
-            r_before_ohm: d.r_ap_ohm,
+            r_before_ohm: r_ap_ohm,
             r_after_ohm,
             overhead_pj: d.program_overhead_pj,
             fixed_pj: e.mtj_program_pulse_pj,

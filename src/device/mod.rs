@@ -4,8 +4,10 @@
 pub mod circuit;
 pub mod counts;
 pub mod curve;
+pub mod normal;
 pub mod string;
 pub mod switching;
+pub mod variation;
 
 pub use counts::WriteCounts;
 pub use string::{Layout, StringWrite, StringWriter};

@@ -9,10 +9,12 @@
 use super::circuit::{ProgramPulse, erase_energy_pj, read_energy_pj};
 use super::counts::WriteCounts;
 use super::switching::Switching;
+use super::variation::{Population, TensorDevices, bit_pulses_ns};
 use crate::config::arch::{ArchConfig, Inversion};
 use crate::config::device::EraseMode;
-use crate::rng::{Purpose, key, keyed_u53, threshold_u53};
+use crate::rng::{Purpose, TWO_POW_53, key, keyed_u53, threshold_u53};
 use crate::store::format::Format;
+use std::sync::Arc;
 
 /// How B-bit codes are packed into N-MTJ strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +195,8 @@ pub struct StringWriter {
     read_bit_pj: f64,
     read_ps: u64,
     seed: u64,
+    /// The drawn devices under `[variation]` (`None`: every MTJ is the nominal one).
+    population: Option<Arc<Population>>,
 }
 
 /// One tensor's write in progress.
@@ -203,6 +207,10 @@ struct Write<'a> {
     string_base: usize,
     program_key: u64,
     erase_key: u64,
+    /// Key of the pulses' currents under cycle-to-cycle variation.
+    current_key: u64,
+    /// The tensor's drawn devices (`None`: nominal ones).
+    devices: Option<&'a TensorDevices>,
     /// The write threshold of this update (1 for the initial write, step 0).
     threshold: u32,
     stored: &'a mut [u32],
@@ -223,6 +231,8 @@ struct Tally {
     failed: [u64; 16],
     /// Pulses on MTJs already at 1.
     idle: [u64; 16],
+    /// Energy of the pulses on drawn devices (which is not per bit position), in pJ.
+    devices_pj: f64,
 }
 
 /// Converts ns to the ps grid (at least 1 ps).
@@ -354,6 +364,39 @@ impl StringWriter {
             read_bit_pj: read_energy_pj(d, e),
             read_ps: ns_to_ps(d.read_ns),
             seed,
+            population: None,
+        }
+    }
+
+    /// The writer with the devices of tensors of `lens` codes (`None`: held digitally)
+    /// drawn from the arch's `[variation]`, when any spread is on; keyed on `seed` unless
+    /// `variation.seed` is given.
+    pub fn with_devices(mut self, arch: &ArchConfig, seed: u64, lens: &[Option<usize>]) -> Self {
+        if arch.variation.any() {
+            let pulses = bit_pulses_ns(arch);
+            debug_assert!(pulses.iter().zip(&self.bits).all(|(p, b)| *p == b.pulse_ns));
+            self.population = Some(Arc::new(Population::draw(arch, seed, lens, &pulses)));
+        }
+        self
+    }
+
+    /// The drawn devices (`None` without variation).
+    pub fn population(&self) -> Option<&Population> {
+        self.population.as_deref()
+    }
+
+    /// The failure probability of one program pulse that the worst 1 % of the MTJs reach
+    /// (see [`Population::worst_fail_p`]); without variation, the nominal one of the worst
+    /// bit position (every position holds the same share of the MTJs).
+    pub fn worst_fail_p(&self) -> f64 {
+        match &self.population {
+            Some(p) => p.worst_fail_p(),
+            None => {
+                let mut fails: Vec<f64> = (0..self.bits.len())
+                    .map(|b| 1.0 - self.p_switch(b as u32))
+                    .collect();
+                super::variation::percentile(&mut fails, 0.99)
+            }
         }
     }
 
@@ -393,6 +436,8 @@ impl StringWriter {
             string_base: base / self.layout.weights_per_string() * self.layout.strings_per_weight(),
             program_key: key(&[self.seed, Purpose::Program as u64, param as u64, step]),
             erase_key: key(&[self.seed, Purpose::Erase as u64, param as u64, step]),
+            current_key: key(&[self.seed, Purpose::PulseCurrent as u64, param as u64, step]),
+            devices: self.population.as_ref().and_then(|p| p.tensor(param)),
             threshold: if step == 0 { 1 } else { self.threshold },
             stored,
             new,
@@ -430,6 +475,12 @@ impl StringWriter {
         }
         // Outcomes to counts and energy, bit by bit in a fixed order.
         let (t, c) = (&w.tally, &mut *w.counts);
+        if w.devices.is_some() {
+            c.switches += t.switched.iter().sum::<u64>();
+            c.program_failures += t.failed.iter().sum::<u64>();
+            c.program_energy_pj += t.devices_pj;
+            return;
+        }
         let mut energy_pj = 0.0;
         for (b, bp) in self.bits.iter().enumerate() {
             c.switches += t.switched[b];
@@ -459,6 +510,9 @@ impl StringWriter {
     fn rewrite(&self, w: &mut Write, s: usize, first: usize, end: usize, mask: u32) {
         let (stored, new, counts) = (&mut *w.stored, w.new, &mut *w.counts);
         let (program_key, erase_key, base) = (w.program_key, w.erase_key, w.base);
+        let (devices, current_key) = (w.devices, w.current_key);
+        // Whether the erase current reaches this string's SOT threshold.
+        let erases = devices.is_none_or(|d| d.erases[w.string_base + s]);
         let tally = &mut w.tally;
         counts.strings_written += 1;
         let bits = ((end - first) as u32 * mask.count_ones()) as u64;
@@ -476,10 +530,18 @@ impl StringWriter {
         let (mut attempt, mut pulse_mask) = (0, mask);
         loop {
             if erase {
-                time_ps += self.erase(erase_key, base, stored, first..end, mask, attempt, counts);
+                time_ps += self.erase(
+                    (erase_key, erases),
+                    base,
+                    stored,
+                    first..end,
+                    mask,
+                    attempt,
+                    counts,
+                );
             }
             let program_ps = self.program(
-                program_key,
+                (program_key, devices, current_key),
                 base,
                 stored,
                 new,
@@ -518,11 +580,12 @@ impl StringWriter {
     }
 
     /// One erase pulse on a string: its bits go to 0, except that each 1 stays with
-    /// probability `erase_failure_p`. Returns its duration in ps.
+    /// probability `erase_failure_p`, and every 1 stays when the erase current does not
+    /// reach the string's threshold (`erases` false). Returns its duration in ps.
     #[allow(clippy::too_many_arguments)]
     fn erase(
         &self,
-        erase_key: u64,
+        (erase_key, erases): (u64, bool),
         base: usize,
         stored: &mut [u32],
         elems: std::ops::Range<usize>,
@@ -532,6 +595,12 @@ impl StringWriter {
     ) -> u64 {
         counts.erase_pulses += 1;
         counts.erase_energy_pj += self.erase_pj;
+        if !erases {
+            for e in elems {
+                counts.erase_failures += u64::from((stored[e] & mask).count_ones());
+            }
+            return self.erase_ps;
+        }
         for e in elems {
             let mut keep = 0u32;
             if self.erase_fail_threshold > 0 {
@@ -561,7 +630,7 @@ impl StringWriter {
     #[allow(clippy::too_many_arguments)]
     fn program(
         &self,
-        program_key: u64,
+        (program_key, devices, current_key): (u64, Option<&TensorDevices>, u64),
         base: usize,
         stored: &mut [u32],
         new: &[u32],
@@ -570,6 +639,18 @@ impl StringWriter {
         (attempt, blind): (u32, bool),
         (counts, tally): (&mut WriteCounts, &mut Tally),
     ) -> u64 {
+        if let Some(devices) = devices {
+            return self.program_devices(
+                (program_key, devices, current_key),
+                base,
+                stored,
+                new,
+                elems,
+                mask,
+                (attempt, blind),
+                (counts, tally),
+            );
+        }
         let mut rounds = Rounds::new(self.parallelism);
         for e in elems {
             let mut todo = new[e] & mask & if blind { u32::MAX } else { !stored[e] };
@@ -593,6 +674,80 @@ impl StringWriter {
                     }
                 } else {
                     tally.failed[bi] += 1;
+                }
+            }
+        }
+        rounds.finish()
+    }
+
+    /// [`Self::program`] on drawn devices: each MTJ switches with its own probability,
+    /// each pulse's current is drawn under cycle-to-cycle variation, and each pulse's
+    /// energy comes from the MTJ's own resistances and the pulse's current.
+    #[allow(clippy::too_many_arguments)]
+    fn program_devices(
+        &self,
+        (program_key, devices, current_key): (u64, &TensorDevices, u64),
+        base: usize,
+        stored: &mut [u32],
+        new: &[u32],
+        elems: std::ops::Range<usize>,
+        mask: u32,
+        (attempt, blind): (u32, bool),
+        (counts, tally): (&mut WriteCounts, &mut Tally),
+    ) -> u64 {
+        let pop = self
+            .population
+            .as_deref()
+            .expect("devices come from the population");
+        let (nominal, spread) = (&pop.drawer.nominal, &pop.drawer.pulse_current);
+        let width = pop.width;
+        let mut rounds = Rounds::new(self.parallelism);
+        for e in elems {
+            let mut todo = new[e] & mask & if blind { u32::MAX } else { !stored[e] };
+            while todo != 0 {
+                let b = 31 - todo.leading_zeros();
+                todo &= !(1 << b);
+                let (bi, bp) = (b as usize, &self.bits[b as usize]);
+                rounds.pulse(bp.pulse_ps);
+                counts.program_pulses += 1;
+                let d = (base + e) * width + bi;
+                let mtj = &devices.mtjs[d];
+                let index = draw_index(base + e, b, attempt);
+                let c = if spread.is_on() {
+                    spread.factor(keyed_u53(current_key, index) as f64 / TWO_POW_53)
+                } else {
+                    1.0
+                };
+                let current_ua = self.current_ua * mtj.current_factor * c;
+                if stored[e] & (1 << b) != 0 {
+                    // Already parallel: the post-switch energy throughout.
+                    tally.devices_pj += mtj.pulse.energy_pj(current_ua, bp.pulse_ns, Some(0.0));
+                    continue;
+                }
+                let n = keyed_u53(program_key, index);
+                let threshold = if !spread.is_on() {
+                    devices.threshold[d]
+                } else {
+                    match devices.bounds.get(d) {
+                        Some(&[lo, _]) if n < lo => lo,
+                        Some(&[_, hi]) if n >= hi => hi,
+                        _ => threshold_u53(mtj.law.p_switch(nominal, bp.pulse_ns, current_ua)),
+                    }
+                };
+                if n < threshold {
+                    stored[e] |= 1 << b;
+                    tally.switched[bi] += 1;
+                    let at = self.timed_energy.then(|| {
+                        mtj.law
+                            .quantile(nominal, n as f64 / TWO_POW_53, current_ua)
+                            .clamp(0.0, bp.pulse_ns)
+                    });
+                    tally.devices_pj +=
+                        mtj.pulse
+                            .energy_pj(current_ua, bp.pulse_ns, at.or(Some(0.0)));
+                } else {
+                    tally.failed[bi] += 1;
+                    tally.devices_pj += mtj.pulse.energy_pj(current_ua, bp.pulse_ns, None);
                 }
             }
         }

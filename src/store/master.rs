@@ -54,6 +54,9 @@ impl WeightStore for Mastered {
     fn describe(&self) -> String {
         format!("{}, f32 master weights", self.inner.describe())
     }
+    fn worst_fail_p(&self) -> Option<f64> {
+        self.inner.worst_fail_p()
+    }
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
         self.inner.take_counts()
     }

@@ -74,6 +74,11 @@ pub trait WeightStore: DeviceLog {
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
         None
     }
+    /// The failure probability of one program pulse that the worst 1 % of the store's
+    /// MTJs reach (`p_fail_worst1pct`); `None` for stores without a device model.
+    fn worst_fail_p(&self) -> Option<f64> {
+        None
+    }
     /// Runs the `kernels` copies of the store's arithmetic (`native` unless set; the
     /// copies give the same bits, see [`quantise`]).
     fn set_kernels(&mut self, _kernels: Kernels) {}

@@ -49,13 +49,20 @@ pub struct NandspinStore {
     chunk_len: usize,
     /// Random bits one rounding consumes (0 with rounding to nearest).
     random_bits: u64,
+    /// See [`WeightStore::worst_fail_p`].
+    worst_fail_p: f64,
 }
 
 impl NandspinStore {
     /// A store for `params` as the arch describes it; every string starts erased.
     pub fn new(arch: &ArchConfig, params: &[ParamSpec], seed: u64) -> Self {
         let quantiser = Quantiser::new(&arch.weights, params, seed);
-        let writer = StringWriter::new(arch, seed);
+        let lens: Vec<Option<usize>> = params
+            .iter()
+            .enumerate()
+            .map(|(id, p)| quantiser.step(id).map(|_| p.len))
+            .collect();
+        let writer = StringWriter::new(arch, seed).with_devices(arch, seed, &lens);
         let layout = writer.layout();
         let chunk_len = (CHUNK_STRINGS / layout.strings_per_weight()) * layout.weights_per_string();
         let slots = params
@@ -86,6 +93,7 @@ impl NandspinStore {
         };
         Self {
             quantiser,
+            worst_fail_p: writer.worst_fail_p(),
             writer,
             slots,
             chunk_len,
@@ -233,6 +241,10 @@ impl WeightStore for NandspinStore {
             self.quantiser.describe(),
             l.mtjs
         )
+    }
+
+    fn worst_fail_p(&self) -> Option<f64> {
+        Some(self.worst_fail_p)
     }
 
     fn take_counts(&mut self) -> Option<Vec<WriteCounts>> {
