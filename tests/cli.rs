@@ -127,7 +127,7 @@ fn run_writes_reports() {
          strings_written,strings_skipped,program_pulses,switches,program_failures,\
          verify_reads,bits_written,bit_errors,bit_error_rate,erase_energy_pJ,\
          program_energy_pJ,read_energy_pJ,write_energy_pJ,string_write_ns,program_ns,\
-         erases_skipped,random_bits,cycles,energy_pJ,wall_s"
+         erases_skipped,random_bits,p_fail_worst1pct,cycles,energy_pJ,wall_s"
     );
     let width = lines[0].split(',').count();
     assert_eq!(lines.len(), 3, "header + one row per epoch:\n{csv}");

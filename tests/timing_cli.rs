@@ -132,13 +132,13 @@ fn numerics(out: &Path) -> Vec<Vec<String>> {
         ]
     );
     assert_eq!(
-        header[5..22],
+        header[5..23],
         DEVICE_COLUMNS,
         "device columns of epochs.csv"
     );
-    assert_eq!(header[22..], ["cycles", "energy_pJ", "wall_s"]);
+    assert_eq!(header[23..], ["cycles", "energy_pJ", "wall_s"]);
     assert!(!rows.is_empty(), "epochs.csv has no rows");
-    rows.into_iter().map(|r| r[..22].to_vec()).collect()
+    rows.into_iter().map(|r| r[..23].to_vec()).collect()
 }
 
 /// Columns 1-4 of `epochs.csv`: the losses and accuracies.

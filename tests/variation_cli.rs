@@ -153,9 +153,8 @@ fn bad_spreads_give_one_line() {
     assert_contains(&line, "does not depend on device.ic0_ua");
     // In the file: the line is named.
     let tmp = TempDir::new().unwrap();
-    let text = arch_text() + "\n[variation]\nic0 = -0.05\n";
+    let (text, line_no) = edit(&arch_text(), "[variation]", "ic0", "ic0 = -0.05");
     let arch = write(&tmp, "a.toml", &text);
-    let line_no = text.lines().count();
     let out = tmp.path().join("out");
     let r = nandspin(&run_args(&out, &["--arch", arch.to_str().unwrap()]));
     let line = assert_input_error(&r, Some(&out));

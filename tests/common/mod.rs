@@ -200,7 +200,7 @@ pub fn rows_without_wall(out: &Path) -> Vec<String> {
 }
 
 /// Device columns of `epochs.csv` and `summary.csv`.
-pub const DEVICE_COLUMNS: [&str; 17] = [
+pub const DEVICE_COLUMNS: [&str; 18] = [
     "strings_written",
     "strings_skipped",
     "program_pulses",
@@ -218,6 +218,7 @@ pub const DEVICE_COLUMNS: [&str; 17] = [
     "program_ns",
     "erases_skipped",
     "random_bits",
+    "p_fail_worst1pct",
 ];
 
 /// A CSV file as its header and records (quoted fields unquoted); every record has the
