@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use nandspin::device::curve;
+use nandspin::device::{curve, measured};
 use nandspin::report;
 use nandspin::run;
 
@@ -38,10 +38,19 @@ pub fn command(args: DeviceArgs) -> anyhow::Result<()> {
         super::check_out_file(out)?;
     }
     let a = run::load_arch(&args.arch, &args.sets)?;
-    let currents = match args.current_ua {
-        Some(spec) => curve::parse_currents(&spec)?,
-        None => vec![a.config.update.program_current_ua],
+    let (currents, current_what) = match args.current_ua {
+        Some(spec) => (curve::parse_currents(&spec)?, "--current-ua"),
+        None => (
+            vec![a.config.update.program_current_ua],
+            "update.program_current_ua",
+        ),
     };
+    if let Some(s) = &a.config.device.measured {
+        let warn = measured::grid_warning(s, "--pulse-ns", &pulses, current_what, &currents);
+        for w in s.warnings.iter().chain(&warn) {
+            super::console::error_line(w);
+        }
+    }
     let csv = report::device_csv(&curve::characterise(&a.config, &pulses, &currents))?;
     match args.out {
         Some(path) => report::write_atomic(&path, &csv)?,

@@ -2,11 +2,17 @@
 //!
 //! Every key is documented in `docs/config.md`; defaults live here, in one place.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+use super::Loaded;
 use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
 use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TileConfig};
 use super::source::{KeyPath, parse_dotted};
+use crate::device::measured::{self, Surface};
+use crate::error::InputError;
 
 /// The schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -323,6 +329,17 @@ impl ArchConfig {
         if w.store == StoreKind::Nandspin {
             self.validate_device_store()?;
         }
+        // A measured law is checked once its file is read (load_files).
+        if self.device.switching != SwitchingModel::Measured || self.device.measured.is_some() {
+            self.check_random_source()?;
+        }
+        Ok(())
+    }
+
+    /// With `random_source = "mtj"` and stochastic rounding: that the device law has a pulse
+    /// that switches with probability 0.5 at the program current.
+    pub fn check_random_source(&self) -> Result<(), (KeyPath, String)> {
+        let w = &self.weights;
         if w.random_source == RandomSource::Mtj
             && w.rounding == Rounding::Stochastic
             && crate::hw::rng::half_switch_pulse_ns(self).is_none()
@@ -336,6 +353,28 @@ impl ArchConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The one-line warnings a run of this arch prints: about its measured switching data
+    /// (a dip with the current), and when its program pulse widths or current fall outside
+    /// the data's grid (where the surface is clamped). Empty for the other laws.
+    pub fn warnings(&self) -> Vec<String> {
+        let Some(s) = &self.device.measured else {
+            return Vec::new();
+        };
+        let bits = self.weights.bits;
+        let widths: Vec<f64> = (0..bits)
+            .map(|b| self.update.program_pulse_ns.for_bit(b, bits))
+            .collect();
+        let mut out = s.warnings.clone();
+        out.extend(measured::grid_warning(
+            s,
+            "update.program_pulse_ns",
+            &widths,
+            "update.program_current_ua",
+            &[self.update.program_current_ua],
+        ));
+        out
     }
 
     /// Checks that span sections, for the `nandspin` store only.
@@ -384,4 +423,31 @@ impl ArchConfig {
         }
         Ok(())
     }
+}
+
+/// Reads the files an arch config names, once it is loaded and checked: with
+/// `device.switching = "measured"`, the CSV of `device.measured_csv` (relative to the folder
+/// of the file the config came from) into `device.measured`. Every command that reads an
+/// arch file calls this. An error is one line naming the arch file's line (or the `--set`)
+/// and the key, then the CSV file and its line.
+pub fn load_files(a: &mut Loaded<ArchConfig>) -> Result<(), InputError> {
+    let d = &a.config.device;
+    if d.switching != SwitchingModel::Measured {
+        return Ok(());
+    }
+    let key = parse_dotted("device.measured_csv");
+    let Some(rel) = &d.measured_csv else {
+        return Err(a.error_at(&key, "switching = \"measured\" needs this key"));
+    };
+    let path = if rel.is_absolute() {
+        rel.clone()
+    } else {
+        a.source.path.parent().unwrap_or(Path::new("")).join(rel)
+    };
+    let surface = Surface::read(&path).map_err(|msg| a.error_at(&key, &msg))?;
+    a.config.device.measured = Some(Arc::new(surface));
+    a.config
+        .check_random_source()
+        .map_err(|(k, msg)| a.error_at(&k, &msg))?;
+    Ok(())
 }

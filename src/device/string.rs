@@ -117,16 +117,24 @@ pub struct SwitchTimes {
     p: f64,
     pulse_ns: f64,
     current_ua: f64,
+    /// Every switched pulse's switching time, when the law gives only its mean (a measured
+    /// surface with `mean_switch_ns`), in ns.
+    constant_ns: Option<f64>,
 }
 
 impl SwitchTimes {
-    /// The table for pulses of `pulse_ns` at `current_ua`.
+    /// The table for pulses of `pulse_ns` at `current_ua`: the law's quantile, or, for a
+    /// measured surface with mean switching times, that mean for every switched pulse (so
+    /// the energy of switched pulses matches the measured mean).
     pub fn new(sw: &Switching, pulse_ns: f64, current_ua: f64) -> Self {
         let p = sw.p_switch(pulse_ns, current_ua);
+        let constant_ns = sw.measured_mean_ns(pulse_ns, current_ua);
         let knots = (0..=QUANTILE_KNOTS)
             .map(|j| {
                 let v = j as f64 / QUANTILE_KNOTS as f64;
-                let t = if p <= 0.0 {
+                let t = if let Some(t) = constant_ns {
+                    t
+                } else if p <= 0.0 {
                     0.0
                 } else if j == QUANTILE_KNOTS {
                     pulse_ns
@@ -142,6 +150,7 @@ impl SwitchTimes {
             p,
             pulse_ns,
             current_ua,
+            constant_ns,
         }
     }
 
@@ -150,6 +159,9 @@ impl SwitchTimes {
     /// last intervals (2 draws in 256), where the law's tails make the quantile steep.
     #[inline]
     pub fn sample(&self, v: f64) -> f64 {
+        if let Some(t) = self.constant_ns {
+            return t;
+        }
         let x = v * QUANTILE_KNOTS as f64;
         let j = (x as usize).min(QUANTILE_KNOTS - 1);
         if j == 0 || j == QUANTILE_KNOTS - 1 {

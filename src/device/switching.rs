@@ -5,6 +5,9 @@
 //! current: a pulse of width t_p switches with probability F(t_p), and a pulse that switches
 //! does so at T drawn from F restricted to [0, t_p].
 
+use std::sync::Arc;
+
+use super::measured::Surface;
 use crate::config::device::{DeviceConfig, SwitchingModel};
 
 /// Gyromagnetic ratio of the electron, γ, in rad s⁻¹ T⁻¹ (CODATA 2018).
@@ -40,10 +43,16 @@ pub enum Switching {
         /// F at each width.
         p: Vec<f64>,
     },
+    /// A measured surface of F over pulse width and current (`device.measured_csv`),
+    /// interpolated as [`super::measured`] describes; with a `mean_switch_ns` column, the
+    /// mean switching times are the measured ones.
+    Measured(Arc<Surface>),
 }
 
 impl Switching {
-    /// The model a `[device]` section describes.
+    /// The model a `[device]` section describes. For `switching = "measured"` the section's
+    /// surface must have been loaded ([`crate::config::arch::load_files`] does so wherever
+    /// an arch file is read); without it this panics.
     pub fn new(d: &DeviceConfig) -> Self {
         match d.switching {
             SwitchingModel::Precessional => Switching::Precessional {
@@ -60,7 +69,27 @@ impl Switching {
                 pulse_ns: d.fixed_pulse_ns.clone(),
                 p: d.fixed_p_switch.clone(),
             },
+            SwitchingModel::Measured => Switching::Measured(Arc::clone(
+                d.measured
+                    .as_ref()
+                    .expect("a measured law's surface is loaded with its arch file"),
+            )),
         }
+    }
+
+    /// With a measured surface that has mean switching times: the measured mean switching
+    /// time of the pulses of `pulse_ns` at `current_ua` that switch (ns, within the pulse),
+    /// which every switched pulse is then taken to take; `None` for every other law, or
+    /// when the pulse never switches.
+    pub fn measured_mean_ns(&self, pulse_ns: f64, current_ua: f64) -> Option<f64> {
+        let Switching::Measured(s) = self else {
+            return None;
+        };
+        if self.p_switch(pulse_ns, current_ua) <= 0.0 {
+            return None;
+        }
+        s.mean_at(pulse_ns, current_ua)
+            .map(|m| m.clamp(0.0, pulse_ns.max(0.0)))
     }
 
     /// F(t): the probability that a pulse of `current_ua` has switched the MTJ within
@@ -87,6 +116,7 @@ impl Switching {
                 -(-t_ns / tau).exp_m1()
             }
             Switching::Fixed { pulse_ns, p } => through_table(pulse_ns, p, t_ns),
+            Switching::Measured(s) => s.cdf(t_ns, current_ua),
         }
     }
 
@@ -119,6 +149,7 @@ impl Switching {
             } => -neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua) * (-u).ln_1p(),
             // The inverse of a piecewise-linear law is the same table read the other way.
             Switching::Fixed { pulse_ns, p } => through_table(p, pulse_ns, u),
+            Switching::Measured(s) => s.quantile(u, current_ua),
         }
     }
 
@@ -160,6 +191,14 @@ impl Switching {
                 let f_end = self.cdf(pulse_ns, current_ua);
                 total + (pulse_ns - t0) * (1.0 - 0.5 * (f0 + f_end))
             }
+            Switching::Measured(s) => match self.measured_mean_ns(pulse_ns, current_ua) {
+                // E[min(T, t_p)] = p E[T | T <= t_p] + (1 - p) t_p.
+                Some(m) => {
+                    let p = self.p_switch(pulse_ns, current_ua);
+                    p * m + (1.0 - p) * pulse_ns
+                }
+                None => s.integral_ns(pulse_ns, current_ua, true),
+            },
         }
     }
 
@@ -170,14 +209,18 @@ impl Switching {
         if p <= 0.0 {
             return None;
         }
+        if let Some(m) = self.measured_mean_ns(pulse_ns, current_ua) {
+            return Some(m);
+        }
         // E[T; T <= t_p] = t_p F(t_p) - ∫₀^t_p F dt, so the mean is t_p - (∫F) / p; the
         // integral is computed directly so that this stays exact when p is tiny.
         let integral = self.integral_cdf_ns(pulse_ns, current_ua);
         Some((pulse_ns - integral / p).clamp(0.0, pulse_ns))
     }
 
-    /// ∫₀^t_p F(t) dt in ns, in closed form without cancellation.
-    fn integral_cdf_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
+    /// ∫₀^t_p F(t) dt in ns, in closed form without cancellation (for a measured surface:
+    /// p (t_p − mean) with its mean switching times, else by quadrature).
+    pub fn integral_cdf_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
         match self {
             Switching::Precessional {
                 a,
@@ -208,6 +251,10 @@ impl Switching {
                 tau * g
             }
             Switching::Fixed { .. } => pulse_ns - self.mean_active_ns(pulse_ns, current_ua),
+            Switching::Measured(s) => match self.measured_mean_ns(pulse_ns, current_ua) {
+                Some(m) => self.p_switch(pulse_ns, current_ua) * (pulse_ns - m),
+                None => s.integral_ns(pulse_ns, current_ua, false),
+            },
         }
     }
 }
