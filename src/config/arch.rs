@@ -451,3 +451,104 @@ pub fn load_files(a: &mut Loaded<ArchConfig>) -> Result<(), InputError> {
         .map_err(|(k, msg)| a.error_at(&k, &msg))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::Source;
+    use crate::config::{Override, load_source};
+
+    /// Loads `text` as `dir/a.toml` with `sets`, then its files.
+    fn load(dir: &Path, text: &str, sets: &[&str]) -> Result<Loaded<ArchConfig>, InputError> {
+        let o: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        let src = Source::from_text(dir.join("a.toml"), text);
+        let mut a = load_source(src, &o, ArchConfig::validate)?;
+        load_files(&mut a)?;
+        Ok(a)
+    }
+
+    const MEASURED: &str = "[device]\nswitching = \"measured\"\nmeasured_csv = \"dev/d.csv\"\n";
+
+    #[test]
+    fn measured_switching_reads_its_csv_beside_the_arch_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir(d.join("dev")).unwrap();
+        std::fs::write(
+            d.join("dev/d.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.4\n3,120,0.9\n",
+        )
+        .unwrap();
+        let a = load(d, MEASURED, &[]).unwrap();
+        let s = a.config.device.measured.as_ref().unwrap();
+        assert_eq!(s.path, d.join("dev/d.csv"));
+        assert_eq!(s.p, vec![0.4, 0.9]);
+        assert!(a.config.warnings().is_empty());
+        // Other laws leave it unread.
+        let a = load(d, "[device]\nmeasured_csv = \"nope.csv\"\n", &[]).unwrap();
+        assert!(a.config.device.measured.is_none());
+        // A program current off the grid is a warning.
+        let a = load(d, MEASURED, &["update.program_current_ua=200"]).unwrap();
+        let w = a.config.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("update.program_current_ua 200 µA is outside"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn measured_switching_errors_name_the_key_then_the_csv() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let arch = d.join("a.toml").display().to_string();
+        let e = load(d, "[device]\nswitching = \"measured\"\n", &[]).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!(
+                "{arch}:2: device.switching: \"measured\" needs device.measured_csv"
+            )),
+            "{}",
+            e.message
+        );
+        let e = load(d, MEASURED, &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "{arch}:3: device.measured_csv: no such file {} (a relative path is relative to the arch file's folder)",
+                d.join("dev/d.csv").display()
+            )
+        );
+        std::fs::write(
+            d.join("bad.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.4\n3,120,1.2\n",
+        )
+        .unwrap();
+        let e = load(d, MEASURED, &["device.measured_csv=bad.csv"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "--set device.measured_csv=bad.csv: device.measured_csv: {}:3: p_switch must be a probability from 0 to 1, got 1.2",
+                d.join("bad.csv").display()
+            )
+        );
+        // An MTJ random source needs a P = 0.5 pulse, checked once the data are read.
+        std::fs::write(
+            d.join("low.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.1\n3,120,0.4\n",
+        )
+        .unwrap();
+        let e = load(
+            d,
+            MEASURED,
+            &["device.measured_csv=low.csv", "weights.random_source=mtj"],
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "--set weights.random_source=mtj: weights.random_source: \"mtj\" needs a pulse"
+            ),
+            "{}",
+            e.message
+        );
+    }
+}

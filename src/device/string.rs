@@ -640,6 +640,52 @@ mod tests {
         assert_eq!(l.string(5, 3), (2, 3, 0x00FF));
     }
 
+    /// A measured surface at 120 µA: P 0.5 at 1 ns and 0.9 at 2 ns, and, with `means`,
+    /// mean switching times 0.6 and 0.8 ns.
+    fn measured(means: bool) -> ArchConfig {
+        use crate::device::measured::Surface;
+        let m = [Some(0.6), Some(0.8)];
+        let s = Surface::from_grid(&[1.0, 2.0], &[120.0], &[0.5, 0.9], means.then_some(&m[..]))
+            .unwrap();
+        let mut a = ArchConfig::default();
+        a.device.switching = SwitchingModel::Measured;
+        a.device.measured = Some(std::sync::Arc::new(s));
+        a.update.program_pulse_ns = PulseWidths::One(2.0);
+        a
+    }
+
+    #[test]
+    fn measured_means_are_every_switched_pulses_time() {
+        let a = measured(true);
+        let sw = Switching::new(&a.device);
+        let t = SwitchTimes::new(&sw, 2.0, 120.0);
+        for v in [0.0, 0.001, 0.3, 0.999] {
+            assert_eq!(t.sample(v), 0.8);
+        }
+        // Without means: the quantile of the interpolated law, spread over the pulse.
+        let sw = Switching::new(&measured(false).device);
+        let t = SwitchTimes::new(&sw, 2.0, 120.0);
+        assert_eq!(t.sample(0.1), 0.0);
+        let late = t.sample(0.99);
+        assert!(late > 1.9 && late <= 2.0, "{late}");
+        // A write's program energy averages to the measured mean's.
+        let w = StringWriter::new(&a, 5);
+        let new: Vec<u32> = vec![0xFF; 4000];
+        let mut stored = vec![0u32; 4000];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        let pulse = ProgramPulse::new(&a.device, &a.energy);
+        let (fail, base, slope) = pulse.linear_pj(120.0, 2.0);
+        let want = c.switches as f64 * (base + slope * 0.8) + c.program_failures as f64 * fail;
+        assert!(
+            (c.program_energy_pj - want).abs() < 1e-9 * want,
+            "{} vs {want}",
+            c.program_energy_pj
+        );
+        let p = c.switches as f64 / c.program_pulses as f64;
+        assert!((p - 0.9).abs() < 0.01, "{p}");
+    }
+
     #[test]
     fn certain_switching_stores_exactly_and_counts() {
         let w = StringWriter::new(&arch(1.0), 1);
