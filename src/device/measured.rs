@@ -591,8 +591,8 @@ impl Surface {
 
 /// Gauss–Legendre nodes (positive half) and weights, 8 points on [−1, 1].
 const GL8: [(f64, f64); 4] = [
-    (0.183_434_642_495_649_8, 0.362_683_783_378_362_0),
-    (0.525_532_409_916_329_0, 0.313_706_645_877_887_3),
+    (0.183_434_642_495_649_8, 0.362_683_783_378_362),
+    (0.525_532_409_916_329, 0.313_706_645_877_887_3),
     (0.796_666_477_413_626_7, 0.222_381_034_453_374_5),
     (0.960_289_856_497_536_3, 0.101_228_536_290_376_3),
 ];
@@ -884,7 +884,7 @@ mod tests {
             ),
             "{e}"
         );
-        let e = err(&format!("pulse_ns,PULSE_NS,current_uA,p_switch\n"));
+        let e = err("pulse_ns,PULSE_NS,current_uA,p_switch\n");
         assert!(
             e.starts_with("d.csv:1: the header names column pulse_ns 2 times"),
             "{e}"
@@ -922,5 +922,76 @@ mod tests {
             w,
             "warning: measured switching data d.csv: update.program_pulse_ns 0.5 ns is below the shortest pulse width (1 ns; P_sw there is taken as at 1 ns, which overstates switching); update.program_current_ua 300 µA is outside the currents (100 to 100 µA); the surface is clamped to the grid's edge"
         );
+    }
+
+    use proptest::prelude::*;
+
+    /// A random monotone grid: 2-6 increasing widths, 1-4 increasing currents, and per
+    /// current probabilities sorted along the widths (0 and 1 included now and then).
+    fn any_surface() -> impl Strategy<Value = Surface> {
+        (2usize..7, 1usize..5)
+            .prop_flat_map(|(m, n)| {
+                (
+                    proptest::collection::vec(0.01f64..2.0, m),
+                    proptest::collection::vec(1.0f64..50.0, n),
+                    proptest::collection::vec(
+                        prop_oneof![Just(0.0), Just(1.0), 0.0f64..1.0, 1e-12f64..1e-3],
+                        m * n,
+                    ),
+                )
+            })
+            .prop_map(|(dw, dc, mut p)| {
+                let widths: Vec<f64> = dw
+                    .iter()
+                    .scan(0.0, |a, d| {
+                        *a += d;
+                        Some(*a)
+                    })
+                    .collect();
+                let currents: Vec<f64> = dc
+                    .iter()
+                    .scan(0.0, |a, d| {
+                        *a += d;
+                        Some(*a)
+                    })
+                    .collect();
+                for row in p.chunks_mut(widths.len()) {
+                    row.sort_by(f64::total_cmp);
+                }
+                Surface::from_grid(&widths, &currents, &p, None).unwrap()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn surfaces_are_monotone_and_invert(
+            s in any_surface(),
+            a in 0.0f64..1.2,
+            b in 0.0f64..1.2,
+            c in 0.0f64..1.2,
+        ) {
+            let (t, i) = (&s.pulse_ns, &s.current_ua);
+            let span = t[t.len() - 1];
+            let current = i[0] + c * (i[i.len() - 1] - i[0] + 10.0) - 5.0;
+            let (t1, t2) = (a * span, (a + b) * span);
+            let (f1, f2) = (s.cdf(t1, current), s.cdf(t2, current));
+            prop_assert!((0.0..=1.0).contains(&f1) && f2 >= f1, "{t1} {f1} {t2} {f2}");
+            // The quantile is the smallest width reaching u: F(q(u)) >= u, below it F < u.
+            let u = f1.max(1e-9);
+            let q = s.quantile(u, current);
+            prop_assert!(q >= 0.0 && q <= span);
+            if u <= s.cdf(span, current) {
+                prop_assert!(s.cdf(q.max(1e-300), current) >= u * (1.0 - 1e-9), "q {q} u {u}");
+                if q > 1e-9 {
+                    prop_assert!(s.cdf(q * (1.0 - 1e-6), current) <= u * (1.0 + 1e-9) + 1e-12);
+                }
+            }
+            // The two integrals add up to the pulse, and each lies within it.
+            let (f, g) = (s.integral_ns(t2, current, false), s.integral_ns(t2, current, true));
+            prop_assert!(f >= 0.0 && g >= 0.0);
+            prop_assert!((f + g - t2).abs() <= 1e-9 * t2.max(1.0), "{f} + {g} vs {t2}");
+        }
     }
 }
