@@ -57,6 +57,9 @@ pub struct Prepared {
     /// The placement of the weights on the chip (`None` when the store has no device model,
     /// so no chip is simulated).
     pub map: Option<Map>,
+    /// One-line warnings (`warning: ...`) the command should print once: see
+    /// [`ArchConfig::warnings`].
+    pub warnings: Vec<String>,
 }
 
 impl Prepared {
@@ -76,11 +79,16 @@ impl Prepared {
     }
 
     /// The configs as `run.toml` records them: [`Self::named_configs`] with the data folder
-    /// made absolute, so the record reruns from anywhere.
+    /// and the measured switching data (`device.measured_csv`) made absolute, so the record
+    /// reruns from anywhere.
     pub fn recorded_configs(&self) -> (ArchConfig, WorkloadConfig) {
-        let (arch, mut workload) = self.named_configs();
+        let (mut arch, mut workload) = self.named_configs();
         workload.data.dir =
             std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        if let Some(s) = &self.arch.config.device.measured {
+            arch.device.measured_csv =
+                Some(std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone()));
+        }
         (arch, workload)
     }
 }
@@ -241,7 +249,8 @@ pub fn prepare_with(
             .unwrap_or_default(),
     };
     let work_name_default = stem(&req.workload);
-    let arch = config::load_source(arch_src, &arch_sets, ArchConfig::validate)?;
+    let mut arch = config::load_source(arch_src, &arch_sets, ArchConfig::validate)?;
+    config::arch::load_files(&mut arch)?;
     let mut workload = config::load_source(work_src, &work_sets, WorkloadConfig::validate)?;
     if let Some(seed) = req.seed {
         workload.config.training.seed = seed;
@@ -274,6 +283,7 @@ pub fn prepare_with(
         "workload",
         &req.workload,
     )?;
+    let warnings = arch.config.warnings();
     Ok(Prepared {
         arch_name,
         workload_name,
@@ -287,6 +297,7 @@ pub fn prepare_with(
             .into_iter()
             .chain(overrides.iter().map(|o| o.raw.clone()))
             .collect(),
+        warnings,
         map,
     })
 }
@@ -535,5 +546,7 @@ pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, Inp
             clip(&o.path[0])
         )));
     }
-    config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)
+    let mut arch = config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)?;
+    config::arch::load_files(&mut arch)?;
+    Ok(arch)
 }

@@ -180,11 +180,20 @@ pub fn check(
 ) -> Result<String, InputError> {
     match kind {
         Kind::Arch => {
-            let a = config::load_source(source, &[], arch::ArchConfig::validate)?;
+            let mut a = config::load_source(source, &[], arch::ArchConfig::validate)?;
+            arch::load_files(&mut a)?;
             run::checked_name(&a, a.config.name.as_ref(), &run::stem(path), "arch", path)?;
             let (w, c) = (&a.config.weights, &a.config);
+            let measured = c.device.measured.as_ref().map_or(String::new(), |s| {
+                format!(
+                    "; switching measured in {} ({} pulse widths x {} currents)",
+                    clip(&s.path.display().to_string()),
+                    s.pulse_ns.len(),
+                    s.current_ua.len()
+                )
+            });
             Ok(format!(
-                "weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each",
+                "weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each{measured}",
                 format!("{:?}", w.store).to_lowercase(),
                 w.bits,
                 c.chip.tiles,

@@ -642,6 +642,7 @@ proptest! {
             SwitchingModel::Fixed => fixed(&[0.5, 2.0], &[0.3, 0.9]),
             SwitchingModel::Thermal => thermal(),
             SwitchingModel::Precessional => precessional(),
+            SwitchingModel::Measured => unreachable!("any_model draws the three model laws"),
         };
         // 1 ns pulses: p = 0.84 (precessional), 0.31 (thermal), 0.5 (fixed).
         let i = if model == SwitchingModel::Thermal { 27.0 } else { 120.0 };

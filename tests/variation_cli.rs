@@ -203,3 +203,39 @@ fn device_prints_the_spread_of_the_switching_probability() {
     assert_eq!(rows[0]["p_q01"], rows[0]["p_switch"]);
     assert_eq!(rows[0]["p_q99"], rows[0]["p_switch"]);
 }
+
+#[test]
+fn an_ic0_spread_on_measured_data_scales_its_current_axis() {
+    // A device whose I_c0 is f times the nominal one behaves at current I as the nominal
+    // device at I / f: on the precessional model's own surface, the same MTJs fail.
+    let tmp = TempDir::new().unwrap();
+    let spread = [
+        "--set",
+        "update.program_pulse_ns=1",
+        "--set",
+        "variation.ic0=0.05",
+        "--set",
+        "variation.program_current=0.03",
+    ];
+    let model = run_with(&tmp, "model", &spread);
+    let mut measured = spread.to_vec();
+    measured.extend(["--arch", "arch/nandspin-measured.toml"]);
+    let measured = run_with(&tmp, "measured", &measured);
+    let (m, d) = (summary(&model), summary(&measured));
+    for c in [
+        "bit_errors",
+        "program_failures",
+        "final_test_accuracy",
+        "p_fail_worst1pct",
+    ] {
+        assert_eq!(m[c], d[c], "{c}");
+    }
+    // A spread the measured law cannot use is refused.
+    let line = bad_run(&[
+        "--arch",
+        "arch/nandspin-measured.toml",
+        "--set",
+        "variation.delta=0.05",
+    ]);
+    assert_contains(&line, "variation.delta");
+}

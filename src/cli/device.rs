@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use nandspin::device::{curve, variation};
+use nandspin::device::{curve, measured, variation};
 use nandspin::report;
 use nandspin::run;
 
@@ -49,10 +49,19 @@ pub fn command(args: DeviceArgs) -> anyhow::Result<()> {
         super::check_out_file(out)?;
     }
     let a = run::load_arch(&args.arch, &args.sets)?;
-    let currents = match args.current_ua {
-        Some(spec) => curve::parse_currents(&spec)?,
-        None => vec![a.config.update.program_current_ua],
+    let (currents, current_what) = match args.current_ua {
+        Some(spec) => (curve::parse_currents(&spec)?, "--current-ua"),
+        None => (
+            vec![a.config.update.program_current_ua],
+            "update.program_current_ua",
+        ),
     };
+    if let Some(s) = &a.config.device.measured {
+        let warn = measured::grid_warning(s, "--pulse-ns", &pulses, current_what, &currents);
+        for w in s.warnings.iter().chain(&warn) {
+            super::console::error_line(w);
+        }
+    }
     let points = curve::characterise(&a.config, &pulses, &currents);
     let csv = if args.variation {
         let q = variation::p_switch_quantiles(

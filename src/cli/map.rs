@@ -70,6 +70,9 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
     super::check_input(&req.arch, "--arch")?;
     super::check_input(&req.workload, "--workload")?;
     let p = run::prepare(&req)?;
+    for w in &p.warnings {
+        super::console::error_line(w);
+    }
     let batch = u64::from(p.workload.config.training.batch_size);
     let m = match p.map.clone() {
         Some(m) => m,

@@ -136,6 +136,9 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         super::check_input(&req.workload, "--workload")?;
     }
     let mut prepared = run::prepare(&req)?;
+    for w in &prepared.warnings {
+        super::console::error_line(w);
+    }
     let id = nandspin::dse::plan::run_id(&prepared);
     let out = out.unwrap_or_else(|| default_out(&prepared, &id));
     nandspin::folder::check_replace(&out, &id, force)?;

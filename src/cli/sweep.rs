@@ -171,7 +171,11 @@ fn load(sweep: &Path, sets: &[String], cache: &DataCache) -> anyhow::Result<Plan
         .into());
     }
     let s = Sweep::read(sweep, sets)?;
-    Ok(Plan::new(s, cache)?)
+    let plan = Plan::new(s, cache)?;
+    for w in &plan.warnings {
+        console::error_line(w);
+    }
+    Ok(plan)
 }
 
 fn default_out(plan: &Plan) -> PathBuf {

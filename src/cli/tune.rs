@@ -139,7 +139,9 @@ pub fn command(args: TuneArgs) -> anyhow::Result<()> {
     let plan = TunePlan::new(tune, &cache)?;
     // Every candidate checked, as `sweep plan` checks points, before anything runs.
     let all: Vec<usize> = (0..plan.tune.candidates()).collect();
-    plan.rung_plan(0, &all, &cache)?;
+    for w in &plan.rung_plan(0, &all, &cache)?.plan.warnings {
+        super::console::error_line(w);
+    }
     if args.plan {
         print_plan(&plan);
         return Ok(());

@@ -2,12 +2,18 @@
 //!
 //! Every key is documented in `docs/config.md`; defaults live here, in one place.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
+use super::Loaded;
 use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
 use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TileConfig};
 use super::source::{KeyPath, parse_dotted};
 use super::variation::VariationConfig;
+use crate::device::measured::{self, Surface};
+use crate::error::InputError;
 
 /// The schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -331,6 +337,17 @@ impl ArchConfig {
         if w.store == StoreKind::Nandspin {
             self.validate_device_store()?;
         }
+        // A measured law is checked once its file is read (load_files).
+        if self.device.switching != SwitchingModel::Measured || self.device.measured.is_some() {
+            self.check_random_source()?;
+        }
+        Ok(())
+    }
+
+    /// With `random_source = "mtj"` and stochastic rounding: that the device law has a pulse
+    /// that switches with probability 0.5 at the program current.
+    pub fn check_random_source(&self) -> Result<(), (KeyPath, String)> {
+        let w = &self.weights;
         if w.random_source == RandomSource::Mtj
             && w.rounding == Rounding::Stochastic
             && crate::hw::rng::half_switch_pulse_ns(self).is_none()
@@ -353,6 +370,7 @@ impl ArchConfig {
         let uses = |k: &str| match law {
             SwitchingModel::Precessional => true,
             SwitchingModel::Thermal => matches!(k, "delta" | "ic0"),
+            SwitchingModel::Measured => k == "ic0",
             SwitchingModel::Fixed => false,
         };
         for (k, s) in self.variation.switching_spreads() {
@@ -372,6 +390,28 @@ impl ArchConfig {
             }
         }
         Ok(())
+    }
+
+    /// The one-line warnings a run of this arch prints: about its measured switching data
+    /// (a dip with the current), and when its program pulse widths or current fall outside
+    /// the data's grid (where the surface is clamped). Empty for the other laws.
+    pub fn warnings(&self) -> Vec<String> {
+        let Some(s) = &self.device.measured else {
+            return Vec::new();
+        };
+        let bits = self.weights.bits;
+        let widths: Vec<f64> = (0..bits)
+            .map(|b| self.update.program_pulse_ns.for_bit(b, bits))
+            .collect();
+        let mut out = s.warnings.clone();
+        out.extend(measured::grid_warning(
+            s,
+            "update.program_pulse_ns",
+            &widths,
+            "update.program_current_ua",
+            &[self.update.program_current_ua],
+        ));
+        out
     }
 
     /// Checks that span sections, for the `nandspin` store only.
@@ -428,4 +468,132 @@ fn serde_name(law: SwitchingModel) -> String {
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
+}
+
+/// Reads the files an arch config names, once it is loaded and checked: with
+/// `device.switching = "measured"`, the CSV of `device.measured_csv` (relative to the folder
+/// of the file the config came from) into `device.measured`. Every command that reads an
+/// arch file calls this. An error is one line naming the arch file's line (or the `--set`)
+/// and the key, then the CSV file and its line.
+pub fn load_files(a: &mut Loaded<ArchConfig>) -> Result<(), InputError> {
+    let d = &a.config.device;
+    if d.switching != SwitchingModel::Measured {
+        return Ok(());
+    }
+    let key = parse_dotted("device.measured_csv");
+    let Some(rel) = &d.measured_csv else {
+        return Err(a.error_at(&key, "switching = \"measured\" needs this key"));
+    };
+    let path = if rel.is_absolute() {
+        rel.clone()
+    } else {
+        a.source.path.parent().unwrap_or(Path::new("")).join(rel)
+    };
+    let surface = Surface::read(&path).map_err(|msg| a.error_at(&key, &msg))?;
+    a.config.device.measured = Some(Arc::new(surface));
+    a.config
+        .check_random_source()
+        .map_err(|(k, msg)| a.error_at(&k, &msg))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::Source;
+    use crate::config::{Override, load_source};
+
+    /// Loads `text` as `dir/a.toml` with `sets`, then its files.
+    fn load(dir: &Path, text: &str, sets: &[&str]) -> Result<Loaded<ArchConfig>, InputError> {
+        let o: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        let src = Source::from_text(dir.join("a.toml"), text);
+        let mut a = load_source(src, &o, ArchConfig::validate)?;
+        load_files(&mut a)?;
+        Ok(a)
+    }
+
+    const MEASURED: &str = "[device]\nswitching = \"measured\"\nmeasured_csv = \"dev/d.csv\"\n";
+
+    #[test]
+    fn measured_switching_reads_its_csv_beside_the_arch_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir(d.join("dev")).unwrap();
+        std::fs::write(
+            d.join("dev/d.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.4\n3,120,0.9\n",
+        )
+        .unwrap();
+        let a = load(d, MEASURED, &[]).unwrap();
+        let s = a.config.device.measured.as_ref().unwrap();
+        assert_eq!(s.path, d.join("dev/d.csv"));
+        assert_eq!(s.p, vec![0.4, 0.9]);
+        assert!(a.config.warnings().is_empty());
+        // Other laws leave it unread.
+        let a = load(d, "[device]\nmeasured_csv = \"nope.csv\"\n", &[]).unwrap();
+        assert!(a.config.device.measured.is_none());
+        // A program current off the grid is a warning.
+        let a = load(d, MEASURED, &["update.program_current_ua=200"]).unwrap();
+        let w = a.config.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("update.program_current_ua 200 µA is outside"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn measured_switching_errors_name_the_key_then_the_csv() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let arch = d.join("a.toml").display().to_string();
+        let e = load(d, "[device]\nswitching = \"measured\"\n", &[]).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!(
+                "{arch}:2: device.switching: \"measured\" needs device.measured_csv"
+            )),
+            "{}",
+            e.message
+        );
+        let e = load(d, MEASURED, &[]).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "{arch}:3: device.measured_csv: no such file {} (a relative path is relative to the arch file's folder)",
+                d.join("dev/d.csv").display()
+            )
+        );
+        std::fs::write(
+            d.join("bad.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.4\n3,120,1.2\n",
+        )
+        .unwrap();
+        let e = load(d, MEASURED, &["device.measured_csv=bad.csv"]).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "--set device.measured_csv=bad.csv: device.measured_csv: {}:3: p_switch must be a probability from 0 to 1, got 1.2",
+                d.join("bad.csv").display()
+            )
+        );
+        // An MTJ random source needs a P = 0.5 pulse, checked once the data are read.
+        std::fs::write(
+            d.join("low.csv"),
+            "pulse_ns,current_uA,p_switch\n1,120,0.1\n3,120,0.4\n",
+        )
+        .unwrap();
+        let e = load(
+            d,
+            MEASURED,
+            &["device.measured_csv=low.csv", "weights.random_source=mtj"],
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "--set weights.random_source=mtj: weights.random_source: \"mtj\" needs a pulse"
+            ),
+            "{}",
+            e.message
+        );
+    }
 }

@@ -5,6 +5,9 @@
 //! Every key is documented in `docs/config.md`; defaults live here, in one place, and the
 //! bundled `arch/nandspin.toml` says where each comes from.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::source::{KeyPath, Seg, parse_dotted};
@@ -19,6 +22,9 @@ pub enum SwitchingModel {
     Thermal,
     /// A table of probabilities per pulse width (`fixed_pulse_ns`, `fixed_p_switch`).
     Fixed,
+    /// Measured data: P_sw over pulse width and current from the CSV file
+    /// `measured_csv` (see [`crate::device::measured`]).
+    Measured,
 }
 
 /// How the write driver drives a program pulse.
@@ -67,6 +73,14 @@ pub struct DeviceConfig {
     /// `switching = "fixed"`: switching probability at each width (0 at 0 ns is implied;
     /// linear in between; the last value beyond the last width).
     pub fixed_p_switch: Vec<f64>,
+    /// `switching = "measured"`: the CSV file of measured switching probabilities over pulse
+    /// width and current (relative paths are relative to the arch file's folder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_csv: Option<PathBuf>,
+    /// The surface read from `measured_csv`, filled when the arch file is loaded
+    /// ([`crate::config::arch::load_files`]); `None` for the other laws.
+    #[serde(skip)]
+    pub measured: Option<Arc<crate::device::measured::Surface>>,
 }
 
 impl Default for DeviceConfig {
@@ -87,6 +101,8 @@ impl Default for DeviceConfig {
             read_overhead_pj: 0.02,
             fixed_pulse_ns: vec![1.0, 3.0],
             fixed_p_switch: vec![0.84, 1.0],
+            measured_csv: None,
+            measured: None,
         }
     }
 }
@@ -497,6 +513,23 @@ impl DeviceConfig {
         energy("device.read_overhead_pj", self.read_overhead_pj)?;
         if self.switching == SwitchingModel::Fixed {
             self.validate_table()?;
+        }
+        if self.switching == SwitchingModel::Measured {
+            match &self.measured_csv {
+                None => {
+                    return key_err(
+                        "device.switching",
+                        "\"measured\" needs device.measured_csv, the CSV file of measured switching probabilities (columns pulse_ns, current_uA, p_switch; see docs/config.md)".into(),
+                    );
+                }
+                Some(p) if p.as_os_str().is_empty() => {
+                    return key_err(
+                        "device.measured_csv",
+                        "must name a CSV file, got an empty path".into(),
+                    );
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 pub mod circuit;
 pub mod counts;
 pub mod curve;
+pub mod measured;
 pub mod normal;
 pub mod string;
 pub mod switching;

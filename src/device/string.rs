@@ -119,16 +119,24 @@ pub struct SwitchTimes {
     p: f64,
     pulse_ns: f64,
     current_ua: f64,
+    /// Every switched pulse's switching time, when the law gives only its mean (a measured
+    /// surface with `mean_switch_ns`), in ns.
+    constant_ns: Option<f64>,
 }
 
 impl SwitchTimes {
-    /// The table for pulses of `pulse_ns` at `current_ua`.
+    /// The table for pulses of `pulse_ns` at `current_ua`: the law's quantile, or, for a
+    /// measured surface with mean switching times, that mean for every switched pulse (so
+    /// the energy of switched pulses matches the measured mean).
     pub fn new(sw: &Switching, pulse_ns: f64, current_ua: f64) -> Self {
         let p = sw.p_switch(pulse_ns, current_ua);
+        let constant_ns = sw.measured_mean_ns(pulse_ns, current_ua);
         let knots = (0..=QUANTILE_KNOTS)
             .map(|j| {
                 let v = j as f64 / QUANTILE_KNOTS as f64;
-                let t = if p <= 0.0 {
+                let t = if let Some(t) = constant_ns {
+                    t
+                } else if p <= 0.0 {
                     0.0
                 } else if j == QUANTILE_KNOTS {
                     pulse_ns
@@ -144,6 +152,7 @@ impl SwitchTimes {
             p,
             pulse_ns,
             current_ua,
+            constant_ns,
         }
     }
 
@@ -152,6 +161,9 @@ impl SwitchTimes {
     /// last intervals (2 draws in 256), where the law's tails make the quantile steep.
     #[inline]
     pub fn sample(&self, v: f64) -> f64 {
+        if let Some(t) = self.constant_ns {
+            return t;
+        }
         let x = v * QUANTILE_KNOTS as f64;
         let j = (x as usize).min(QUANTILE_KNOTS - 1);
         if j == 0 || j == QUANTILE_KNOTS - 1 {
@@ -738,9 +750,12 @@ impl StringWriter {
                     stored[e] |= 1 << b;
                     tally.switched[bi] += 1;
                     let at = self.timed_energy.then(|| {
-                        mtj.law
-                            .quantile(nominal, n as f64 / TWO_POW_53, current_ua)
-                            .clamp(0.0, bp.pulse_ns)
+                        mtj.law.switch_time_ns(
+                            nominal,
+                            n as f64 / TWO_POW_53,
+                            bp.pulse_ns,
+                            current_ua,
+                        )
                     });
                     tally.devices_pj +=
                         mtj.pulse
@@ -781,6 +796,52 @@ mod tests {
         assert_eq!(l.strings_for(3), 6);
         assert_eq!(l.string(0, 3), (0, 1, 0xFF00));
         assert_eq!(l.string(5, 3), (2, 3, 0x00FF));
+    }
+
+    /// A measured surface at 120 µA: P 0.5 at 1 ns and 0.9 at 2 ns, and, with `means`,
+    /// mean switching times 0.6 and 0.8 ns.
+    fn measured(means: bool) -> ArchConfig {
+        use crate::device::measured::Surface;
+        let m = [Some(0.6), Some(0.8)];
+        let s = Surface::from_grid(&[1.0, 2.0], &[120.0], &[0.5, 0.9], means.then_some(&m[..]))
+            .unwrap();
+        let mut a = ArchConfig::default();
+        a.device.switching = SwitchingModel::Measured;
+        a.device.measured = Some(std::sync::Arc::new(s));
+        a.update.program_pulse_ns = PulseWidths::One(2.0);
+        a
+    }
+
+    #[test]
+    fn measured_means_are_every_switched_pulses_time() {
+        let a = measured(true);
+        let sw = Switching::new(&a.device);
+        let t = SwitchTimes::new(&sw, 2.0, 120.0);
+        for v in [0.0, 0.001, 0.3, 0.999] {
+            assert_eq!(t.sample(v), 0.8);
+        }
+        // Without means: the quantile of the interpolated law, spread over the pulse.
+        let sw = Switching::new(&measured(false).device);
+        let t = SwitchTimes::new(&sw, 2.0, 120.0);
+        assert_eq!(t.sample(0.1), 0.0);
+        let late = t.sample(0.99);
+        assert!(late > 1.9 && late <= 2.0, "{late}");
+        // A write's program energy averages to the measured mean's.
+        let w = StringWriter::new(&a, 5);
+        let new: Vec<u32> = vec![0xFF; 4000];
+        let mut stored = vec![0u32; 4000];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        let pulse = ProgramPulse::new(&a.device, &a.energy);
+        let (fail, base, slope) = pulse.linear_pj(120.0, 2.0);
+        let want = c.switches as f64 * (base + slope * 0.8) + c.program_failures as f64 * fail;
+        assert!(
+            (c.program_energy_pj - want).abs() < 1e-9 * want,
+            "{} vs {want}",
+            c.program_energy_pj
+        );
+        let p = c.switches as f64 / c.program_pulses as f64;
+        assert!((p - 0.9).abs() < 0.01, "{p}");
     }
 
     #[test]

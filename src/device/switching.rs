@@ -5,6 +5,9 @@
 //! current: a pulse of width t_p switches with probability F(t_p), and a pulse that switches
 //! does so at T drawn from F restricted to [0, t_p].
 
+use std::sync::Arc;
+
+use super::measured::Surface;
 use crate::config::device::{DeviceConfig, SwitchingModel};
 
 /// Gyromagnetic ratio of the electron, γ, in rad s⁻¹ T⁻¹ (CODATA 2018).
@@ -40,10 +43,16 @@ pub enum Switching {
         /// F at each width.
         p: Vec<f64>,
     },
+    /// A measured surface of F over pulse width and current (`device.measured_csv`),
+    /// interpolated as [`super::measured`] describes; with a `mean_switch_ns` column, the
+    /// mean switching times are the measured ones.
+    Measured(Arc<Surface>),
 }
 
 impl Switching {
-    /// The model a `[device]` section describes.
+    /// The model a `[device]` section describes. For `switching = "measured"` the section's
+    /// surface must have been loaded ([`crate::config::arch::load_files`] does so wherever
+    /// an arch file is read); without it this panics.
     pub fn new(d: &DeviceConfig) -> Self {
         match d.switching {
             SwitchingModel::Precessional => Switching::Precessional {
@@ -60,7 +69,27 @@ impl Switching {
                 pulse_ns: d.fixed_pulse_ns.clone(),
                 p: d.fixed_p_switch.clone(),
             },
+            SwitchingModel::Measured => Switching::Measured(Arc::clone(
+                d.measured
+                    .as_ref()
+                    .expect("a measured law's surface is loaded with its arch file"),
+            )),
         }
+    }
+
+    /// With a measured surface that has mean switching times: the measured mean switching
+    /// time of the pulses of `pulse_ns` at `current_ua` that switch (ns, within the pulse),
+    /// which every switched pulse is then taken to take; `None` for every other law, or
+    /// when the pulse never switches.
+    pub fn measured_mean_ns(&self, pulse_ns: f64, current_ua: f64) -> Option<f64> {
+        let Switching::Measured(s) = self else {
+            return None;
+        };
+        if self.p_switch(pulse_ns, current_ua) <= 0.0 {
+            return None;
+        }
+        s.mean_at(pulse_ns, current_ua)
+            .map(|m| m.clamp(0.0, pulse_ns.max(0.0)))
     }
 
     /// F(t): the probability that a pulse of `current_ua` has switched the MTJ within
@@ -87,6 +116,7 @@ impl Switching {
                 -(-t_ns / tau).exp_m1()
             }
             Switching::Fixed { pulse_ns, p } => through_table(pulse_ns, p, t_ns),
+            Switching::Measured(s) => s.cdf(t_ns, current_ua),
         }
     }
 
@@ -119,6 +149,7 @@ impl Switching {
             } => -neel_brown_tau_ns(*delta, *tau0_ns, *ic0_ua, current_ua) * (-u).ln_1p(),
             // The inverse of a piecewise-linear law is the same table read the other way.
             Switching::Fixed { pulse_ns, p } => through_table(p, pulse_ns, u),
+            Switching::Measured(s) => s.quantile(u, current_ua),
         }
     }
 
@@ -160,6 +191,14 @@ impl Switching {
                 let f_end = self.cdf(pulse_ns, current_ua);
                 total + (pulse_ns - t0) * (1.0 - 0.5 * (f0 + f_end))
             }
+            Switching::Measured(s) => match self.measured_mean_ns(pulse_ns, current_ua) {
+                // E[min(T, t_p)] = p E[T | T <= t_p] + (1 - p) t_p.
+                Some(m) => {
+                    let p = self.p_switch(pulse_ns, current_ua);
+                    p * m + (1.0 - p) * pulse_ns
+                }
+                None => s.integral_ns(pulse_ns, current_ua, true),
+            },
         }
     }
 
@@ -170,14 +209,18 @@ impl Switching {
         if p <= 0.0 {
             return None;
         }
+        if let Some(m) = self.measured_mean_ns(pulse_ns, current_ua) {
+            return Some(m);
+        }
         // E[T; T <= t_p] = t_p F(t_p) - ∫₀^t_p F dt, so the mean is t_p - (∫F) / p; the
         // integral is computed directly so that this stays exact when p is tiny.
         let integral = self.integral_cdf_ns(pulse_ns, current_ua);
         Some((pulse_ns - integral / p).clamp(0.0, pulse_ns))
     }
 
-    /// ∫₀^t_p F(t) dt in ns, in closed form without cancellation.
-    fn integral_cdf_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
+    /// ∫₀^t_p F(t) dt in ns, in closed form without cancellation (for a measured surface:
+    /// p (t_p − mean) with its mean switching times, else by quadrature).
+    pub fn integral_cdf_ns(&self, pulse_ns: f64, current_ua: f64) -> f64 {
         match self {
             Switching::Precessional {
                 a,
@@ -208,6 +251,10 @@ impl Switching {
                 tau * g
             }
             Switching::Fixed { .. } => pulse_ns - self.mean_active_ns(pulse_ns, current_ua),
+            Switching::Measured(s) => match self.measured_mean_ns(pulse_ns, current_ua) {
+                Some(m) => self.p_switch(pulse_ns, current_ua) * (pulse_ns - m),
+                None => s.integral_ns(pulse_ns, current_ua, false),
+            },
         }
     }
 }
@@ -424,6 +471,117 @@ mod tests {
         assert_eq!(s.p_switch(1.0, 1.0), 0.8);
         assert!((s.p_switch(2.0, 1.0) - 0.9).abs() < 1e-12);
         assert_eq!(s.p_switch(9.0, 1.0), 1.0);
+    }
+
+    /// The precessional law of the default device sampled on a grid (exact values, no
+    /// rounding), as a measured surface; with the law's mean switching times if `means`.
+    fn sampled(widths: &[f64], currents: &[f64], means: bool) -> Switching {
+        let model = precessional();
+        let mut p = Vec::new();
+        let mut m = Vec::new();
+        for &i in currents {
+            for &t in widths {
+                p.push(model.p_switch(t, i));
+                m.push(model.mean_switch_ns(t, i));
+            }
+        }
+        let s = Surface::from_grid(widths, currents, &p, means.then_some(&m[..])).unwrap();
+        Switching::Measured(Arc::new(s))
+    }
+
+    #[test]
+    fn a_measured_precessional_surface_reproduces_the_law() {
+        // Fine in width from 0.05 ns, so that the atom below the grid (F(0.05 ns) < 1e-30)
+        // does not count; coarse in current, where the law's ln(-ln F) is exactly linear.
+        let widths: Vec<f64> = (1..=100).map(|k| 0.05 * k as f64).collect();
+        let currents = [45.0, 80.0, 120.0, 160.0, 200.0];
+        let model = precessional();
+        let from_f = sampled(&widths, &currents, false);
+        // Means are not bilinear in (t, I): they take a finer grid in current.
+        let finer: Vec<f64> = (0..=31).map(|k| 45.0 + 5.0 * k as f64).collect();
+        let from_means = sampled(&widths, &finer, true);
+        for i in [50.0, 100.0, 120.0, 137.5, 190.0] {
+            for t in [0.33, 0.8, 1.0, 1.37, 2.21, 3.0, 4.66] {
+                let (want, got) = (model.p_switch(t, i), from_f.p_switch(t, i));
+                // Exact up to rounding: near F = 1 the grid's P holds 1 - P to an ulp of 1
+                // only (1 - P(4.66 ns, 120 µA) = 1.5e-11 carries 7e-6 of relative error).
+                assert!(
+                    (got - want).abs() <= 1e-12 * want + 1e-13,
+                    "P({t} ns, {i} µA): {got} vs {want}"
+                );
+                if (1e-6..1.0 - 1e-6).contains(&want) {
+                    let (q, back) = (model.quantile(want, i), from_f.quantile(want, i));
+                    assert!(
+                        (q - back).abs() < 1e-9,
+                        "quantile at {t} ns, {i} µA: {back} vs {q}"
+                    );
+                }
+                // Mean switching time and E[min(T, t_p)]: integrated from F, or interpolated
+                // from the law's own means (exact on the grid, bilinear between).
+                let want_mean = model.mean_switch_ns(t, i).unwrap();
+                let got_mean = from_f.mean_switch_ns(t, i).unwrap();
+                assert!(
+                    (got_mean - want_mean).abs() < 1e-9,
+                    "mean at {t} ns, {i} µA: {got_mean} vs {want_mean}"
+                );
+                let want_active = model.mean_active_ns(t, i);
+                assert!((from_f.mean_active_ns(t, i) - want_active).abs() < 1e-9);
+                assert!(
+                    (from_means.mean_active_ns(t, i) - want_active).abs() < 1e-2 * t,
+                    "E[min(T, t_p)] at {t} ns, {i} µA from interpolated means: {} vs {want_active}",
+                    from_means.mean_active_ns(t, i)
+                );
+                assert!((from_f.integral_cdf_ns(t, i) - (t - want_active)).abs() < 1e-9);
+            }
+        }
+        // On grid points the interpolated means are the law's.
+        for (t, i) in [(1.0, 120.0), (3.0, 80.0), (0.5, 200.0), (4.0, 50.0)] {
+            let want = model.mean_switch_ns(t, i).unwrap();
+            assert!((from_means.mean_switch_ns(t, i).unwrap() - want).abs() < 1e-12);
+            assert!((from_means.mean_active_ns(t, i) - model.mean_active_ns(t, i)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn the_shipped_precessional_csv_reproduces_the_law() {
+        // arch/devices/precessional.csv: the default device's law at 0.5-5 ns x 40-200 µA,
+        // P with 9 decimals and means with 6, read as an arch file reads it.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("arch/devices/precessional.csv");
+        let csv = Switching::Measured(Arc::new(Surface::read(&path).unwrap()));
+        let model = precessional();
+        let pulse = crate::device::circuit::ProgramPulse::new(
+            &DeviceConfig::default(),
+            &crate::config::device::EnergyConfig::default(),
+        );
+        // On grid points: P as printed (9 decimals).
+        for (t, i) in [(1.0, 120.0), (3.0, 120.0), (0.5, 150.0), (2.5, 60.0)] {
+            assert!(
+                (csv.p_switch(t, i) - model.p_switch(t, i)).abs() < 6e-10,
+                "{t} {i}"
+            );
+        }
+        // Between them P is still close (the rounding of small P at the neighbours moves
+        // ln(-ln P)), and so are the mean switching time (bilinear in t, not the law's
+        // shape) and the mean pulse energy.
+        for (t, i) in [(0.75, 120.0), (1.25, 135.0), (2.2, 95.0), (3.7, 64.0)] {
+            let (got, want) = (csv.p_switch(t, i), model.p_switch(t, i));
+            assert!((got - want).abs() < 1e-6, "P({t}, {i}): {got} vs {want}");
+            let (got, want) = (
+                csv.mean_switch_ns(t, i).unwrap(),
+                model.mean_switch_ns(t, i).unwrap(),
+            );
+            assert!(
+                (got - want).abs() < 0.05 * t,
+                "mean({t}, {i}): {got} vs {want}"
+            );
+            let got = pulse.expected_energy_pj(&csv, i, t);
+            let want = pulse.expected_energy_pj(&model, i, t);
+            assert!(
+                (got / want - 1.0).abs() < 0.01,
+                "energy({t}, {i}): {got} vs {want}"
+            );
+        }
     }
 
     #[test]

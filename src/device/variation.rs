@@ -164,6 +164,23 @@ impl Law {
         self.with(nominal, current_ua, |s, i| s.quantile(u, i))
     }
 
+    /// The switching time (ns) of a pulse of `pulse_ns` at `current_ua` that switched with
+    /// uniform draw `u`: the law's quantile, or, for measured data with mean switching
+    /// times, the measured mean (as for the nominal device), within the pulse.
+    pub fn switch_time_ns(
+        &self,
+        nominal: &Switching,
+        u: f64,
+        pulse_ns: f64,
+        current_ua: f64,
+    ) -> f64 {
+        self.with(nominal, current_ua, |s, i| {
+            s.measured_mean_ns(pulse_ns, i)
+                .unwrap_or_else(|| s.quantile(u, i))
+                .clamp(0.0, pulse_ns)
+        })
+    }
+
     /// Whether the switching probability never falls as the current rises (true of the
     /// closed-form laws; a table is not assumed to be).
     fn monotone_in_current(&self) -> bool {

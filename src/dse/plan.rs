@@ -49,6 +49,9 @@ pub struct Plan {
     pub points: Vec<PointPlan>,
     /// The trainings: for each, the indices of the points sharing it (the first trains).
     pub groups: Vec<Vec<usize>>,
+    /// The distinct warnings of the points ([`Prepared::warnings`]), in order, for the
+    /// command to print once.
+    pub warnings: Vec<String>,
 }
 
 /// Hex digits of a point id (48 bits: collisions are negligible for any sweep).
@@ -129,8 +132,14 @@ impl Plan {
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut warnings: Vec<String> = Vec::new();
         for index in 0..n {
             let p = prepare(&sweep, index, cache)?;
+            for w in &p.warnings {
+                if !warnings.contains(w) {
+                    warnings.push(w.clone());
+                }
+            }
             let id = point_id(&p);
             let point = PointPlan {
                 index,
@@ -168,6 +177,7 @@ impl Plan {
             sweep,
             points,
             groups,
+            warnings,
         })
     }
 

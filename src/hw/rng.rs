@@ -116,6 +116,21 @@ mod tests {
     }
 
     #[test]
+    fn a_measured_law_has_the_half_switch_pulse_of_its_data() {
+        // The shipped CSV tabulates the default law: its P = 0.5 width is the law's, to the
+        // CSV's rounding.
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("arch/devices/precessional.csv");
+        let surface = crate::device::measured::Surface::read(&path).unwrap();
+        let mut a = ArchConfig::default();
+        let want = half_switch_pulse_ns(&a).unwrap();
+        a.device.switching = SwitchingModel::Measured;
+        a.device.measured = Some(std::sync::Arc::new(surface));
+        let got = half_switch_pulse_ns(&a).unwrap();
+        assert!((got - want).abs() < 1e-8, "{got} vs {want}");
+    }
+
+    #[test]
     fn mtj_strings_cost_their_pulses() {
         let mut a = ArchConfig::default();
         assert_eq!(RngCost::new(&a), RngCost::Lfsr { bit_pj: 0.03 });

@@ -36,7 +36,9 @@ pub fn best_toml(
     let t = &plan.tune;
     let c = best.candidate;
     let p = plan.prepare_candidate(c, cache)?;
-    let (mut arch, _) = p.named_configs();
+    // As run.toml records it: a measured switching CSV by its absolute path, since
+    // best.toml is written elsewhere than the arch file it names the CSV from.
+    let (mut arch, _) = p.recorded_configs();
     arch.name = Some(best_name(&t.sweep.name));
     let last = f.rungs.len() - 1;
     let reference = &f.rungs[last].reference;
