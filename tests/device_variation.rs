@@ -88,11 +88,8 @@ fn per_device_failure_rates_follow_each_devices_closed_form() {
     });
     let (fails, w) = measured_failures(&a);
     let pop = w.population().expect("devices drawn");
-    let devices = pop.tensor(0).expect("a stored tensor");
-    let q: Vec<f64> = devices
-        .mtjs
-        .iter()
-        .map(|m| 1.0 - closed_form(m, 1.0, 120.0))
+    let q: Vec<f64> = (0..CODES * 8)
+        .map(|i| 1.0 - closed_form(&pop.mtj(0, i / 8, (i % 8) as u32), 1.0, 120.0))
         .collect();
     let z = chi_square_z(&fails, &q);
     assert!(z.abs() < 4.0, "chi-square z {z} against the drawn devices");
@@ -116,9 +113,11 @@ fn drawn_critical_currents_follow_the_lognormal() {
         ..VariationConfig::default()
     });
     let w = StringWriter::new(&a, 3).with_devices(&a, 3, &[Some(CODES)]);
-    let devices = w.population().unwrap().tensor(0).unwrap();
-    let mut ln_f: Vec<f64> = devices
-        .mtjs
+    let pop = w.population().unwrap();
+    let mtjs: Vec<Mtj> = (0..CODES * 8)
+        .map(|i| pop.mtj(0, i / 8, (i % 8) as u32))
+        .collect();
+    let mut ln_f: Vec<f64> = mtjs
         .iter()
         .map(|m| match m.law {
             Law::Precessional { ic0_ua, .. } => (ic0_ua / a.device.ic0_ua).ln(),
@@ -148,10 +147,13 @@ fn drawn_critical_currents_follow_the_lognormal() {
         ..VariationConfig::default()
     });
     let wb = StringWriter::new(&b, 3).with_devices(&b, 3, &[Some(CODES)]);
-    assert_ne!(
-        wb.population().unwrap().tensor(0).unwrap().mtjs[0],
-        devices.mtjs[0]
-    );
+    assert_ne!(wb.population().unwrap().mtj(0, 0, 0), mtjs[0]);
+    // The write path's thresholds are the drawn MTJs' probabilities.
+    let devices = pop.tensor(0).unwrap();
+    for (i, m) in mtjs.iter().enumerate().take(500) {
+        let p = closed_form(m, 1.0, 120.0);
+        assert!((devices.threshold[i] as f64 / 2f64.powi(53) - p).abs() < 1e-15);
+    }
 }
 
 #[test]
@@ -163,10 +165,10 @@ fn cycle_to_cycle_current_spread_follows_the_mean_over_currents() {
     });
     let (fails, w) = measured_failures(&a);
     let pop = w.population().unwrap();
-    let q: Vec<f64> = pop
-        .tensor(0)
-        .unwrap()
-        .mtjs
+    let mtjs: Vec<Mtj> = (0..CODES * 8)
+        .map(|i| pop.mtj(0, i / 8, (i % 8) as u32))
+        .collect();
+    let q: Vec<f64> = mtjs
         .iter()
         .map(|m| 1.0 - pop.drawer.mean_p_switch(m, 1.0, 120.0))
         .collect();
@@ -174,10 +176,7 @@ fn cycle_to_cycle_current_spread_follows_the_mean_over_currents() {
     assert!(z.abs() < 4.0, "chi-square z {z}");
     // Without the per-pulse spread in the prediction the test sees the difference: a
     // pulse's current spread lowers the mean probability of a strongly driven MTJ.
-    let q_fixed: Vec<f64> = pop
-        .tensor(0)
-        .unwrap()
-        .mtjs
+    let q_fixed: Vec<f64> = mtjs
         .iter()
         .map(|m| 1.0 - closed_form(m, 1.0, 120.0))
         .collect();

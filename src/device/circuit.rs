@@ -52,6 +52,17 @@ impl ProgramPulse {
         }
     }
 
+    /// This pulse through an MTJ of resistance `r_before_ohm` until it switches and an
+    /// effective `r_after_ohm` after (see [`Self::with_resistances`]).
+    #[inline]
+    pub fn with_ohms(&self, r_before_ohm: f64, r_after_ohm: f64) -> Self {
+        Self {
+            r_before_ohm,
+            r_after_ohm,
+            ..*self
+        }
+    }
+
     /// Whether the energy of a pulse depends on when it switched (false when fixed).
     pub fn depends_on_switch_time(&self) -> bool {
         self.fixed_pj.is_none()

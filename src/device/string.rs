@@ -209,6 +209,8 @@ pub struct StringWriter {
     seed: u64,
     /// The drawn devices under `[variation]` (`None`: every MTJ is the nominal one).
     population: Option<Arc<Population>>,
+    /// The nominal MTJ's program pulse.
+    pulse: ProgramPulse,
 }
 
 /// One tensor's write in progress.
@@ -377,6 +379,7 @@ impl StringWriter {
             read_ps: ns_to_ps(d.read_ns),
             seed,
             population: None,
+            pulse,
         }
     }
 
@@ -488,10 +491,8 @@ impl StringWriter {
         // Outcomes to counts and energy, bit by bit in a fixed order.
         let (t, c) = (&w.tally, &mut *w.counts);
         if w.devices.is_some() {
-            c.switches += t.switched.iter().sum::<u64>();
-            c.program_failures += t.failed.iter().sum::<u64>();
+            // Pulses costed one by one (see `program_devices`).
             c.program_energy_pj += t.devices_pj;
-            return;
         }
         let mut energy_pj = 0.0;
         for (b, bp) in self.bits.iter().enumerate() {
@@ -692,9 +693,11 @@ impl StringWriter {
         rounds.finish()
     }
 
-    /// [`Self::program`] on drawn devices: each MTJ switches with its own probability,
-    /// each pulse's current is drawn under cycle-to-cycle variation, and each pulse's
-    /// energy comes from the MTJ's own resistances and the pulse's current.
+    /// [`Self::program`] on drawn devices: each MTJ switches with its own probability and
+    /// its own switching time; under cycle-to-cycle variation each pulse's current is drawn;
+    /// with spreads of the resistances (or of the current) each pulse's energy comes from
+    /// the MTJ's own resistances and the pulse's current, else from the bit's pulse as for
+    /// nominal MTJs.
     #[allow(clippy::too_many_arguments)]
     fn program_devices(
         &self,
@@ -712,6 +715,8 @@ impl StringWriter {
             .as_deref()
             .expect("devices come from the population");
         let (nominal, spread) = (&pop.drawer.nominal, &pop.drawer.pulse_current);
+        let c2c = spread.is_on();
+        let per_pulse_energy = c2c || !devices.resist.is_empty();
         let width = pop.width;
         let mut rounds = Rounds::new(self.parallelism);
         for e in elems {
@@ -723,46 +728,69 @@ impl StringWriter {
                 rounds.pulse(bp.pulse_ps);
                 counts.program_pulses += 1;
                 let d = (base + e) * width + bi;
-                let mtj = &devices.mtjs[d];
                 let index = draw_index(base + e, b, attempt);
-                let c = if spread.is_on() {
+                // The pulse's current over the MTJ's own, and the MTJ's resistances.
+                let c = if c2c {
                     spread.factor(keyed_u53(current_key, index) as f64 / TWO_POW_53)
                 } else {
                     1.0
                 };
-                let current_ua = self.current_ua * mtj.current_factor * c;
+                let energy = |t_switch: Option<f64>| {
+                    let (pulse, factor) = match devices.resist.get(d) {
+                        Some(&[r_before, r_after, f]) => (
+                            self.pulse
+                                .with_ohms(f64::from(r_before), f64::from(r_after)),
+                            f64::from(f),
+                        ),
+                        None => (self.pulse, 1.0),
+                    };
+                    pulse.energy_pj(self.current_ua * factor * c, bp.pulse_ns, t_switch)
+                };
                 if stored[e] & (1 << b) != 0 {
                     // Already parallel: the post-switch energy throughout.
-                    tally.devices_pj += mtj.pulse.energy_pj(current_ua, bp.pulse_ns, Some(0.0));
+                    if per_pulse_energy {
+                        tally.devices_pj += energy(Some(0.0));
+                    } else {
+                        tally.idle[bi] += 1;
+                    }
                     continue;
                 }
                 let n = keyed_u53(program_key, index);
-                let threshold = if !spread.is_on() {
+                let threshold = if !c2c {
                     devices.threshold[d]
                 } else {
                     match devices.bounds.get(d) {
                         Some(&[lo, _]) if n < lo => lo,
                         Some(&[_, hi]) if n >= hi => hi,
-                        _ => threshold_u53(mtj.law.p_switch(nominal, bp.pulse_ns, current_ua)),
+                        _ => {
+                            let i_ua = self.current_ua * devices.current_factor(d) * c;
+                            threshold_u53(devices.laws[d].p_switch(nominal, bp.pulse_ns, i_ua))
+                        }
                     }
                 };
+                let u = n as f64 / TWO_POW_53;
                 if n < threshold {
                     stored[e] |= 1 << b;
-                    tally.switched[bi] += 1;
                     let at = self.timed_energy.then(|| {
-                        mtj.law.switch_time_ns(
-                            nominal,
-                            n as f64 / TWO_POW_53,
-                            bp.pulse_ns,
-                            current_ua,
-                        )
+                        if c2c {
+                            let i_ua = self.current_ua * devices.current_factor(d) * c;
+                            devices.laws[d].switch_time_ns(nominal, u, bp.pulse_ns, i_ua)
+                        } else {
+                            pop.switch_time_ns(devices, d, u, bp.pulse_ns)
+                        }
                     });
-                    tally.devices_pj +=
-                        mtj.pulse
-                            .energy_pj(current_ua, bp.pulse_ns, at.or(Some(0.0)));
+                    if per_pulse_energy {
+                        counts.switches += 1;
+                        tally.devices_pj += energy(at.or(Some(0.0)));
+                    } else {
+                        tally.switched[bi] += 1;
+                        tally.switch_ns[bi] += at.unwrap_or(0.0);
+                    }
+                } else if per_pulse_energy {
+                    counts.program_failures += 1;
+                    tally.devices_pj += energy(None);
                 } else {
                     tally.failed[bi] += 1;
-                    tally.devices_pj += mtj.pulse.energy_pj(current_ua, bp.pulse_ns, None);
                 }
             }
         }

@@ -35,6 +35,8 @@ pub struct Spread {
     sigma_ln: f64,
     /// The draws' truncation, in standard deviations.
     z_max: f64,
+    /// Φ(−z_max).
+    lo: f64,
 }
 
 impl Spread {
@@ -49,6 +51,7 @@ impl Spread {
             s,
             sigma_ln: (1.0 + s * s).ln().sqrt(),
             z_max,
+            lo: normal::cdf(-z_max),
         }
     }
 
@@ -72,7 +75,7 @@ impl Spread {
         if self.s == 0.0 {
             return 1.0;
         }
-        self.at_z(normal::truncated(u, self.z_max))
+        self.at_z(normal::truncated(u, self.z_max, self.lo))
     }
 
     /// The smallest and largest factor a draw can give.
@@ -316,6 +319,14 @@ impl Drawer {
         }
     }
 
+    /// The R_P and R_AP factors of the MTJ at `mtj` of string `string` (1 when off).
+    pub fn resistance_factors(&self, stream: u64, string: u64, mtj: u64) -> (f64, f64) {
+        (
+            self.factor(stream, string, mtj, Kind::Rp),
+            self.factor(stream, string, mtj, Kind::Rap),
+        )
+    }
+
     /// Whether the erase current reaches string `string`'s drawn SOT threshold.
     pub fn erases(&self, stream: u64, string: u64) -> bool {
         if !self.erase.is_on() {
@@ -328,17 +339,28 @@ impl Drawer {
 
     /// The switching probability of `mtj` for one pulse of `pulse_ns` at `current_ua`
     /// (the arch's program current, before the MTJ's own factor), averaged over the
-    /// cycle-to-cycle spread of the current (a 32-point midpoint rule in its quantiles).
+    /// cycle-to-cycle spread of the current (a 16-point midpoint rule in its quantiles).
     pub fn mean_p_switch(&self, mtj: &Mtj, pulse_ns: f64, current_ua: f64) -> f64 {
-        let i = current_ua * mtj.current_factor;
+        self.mean_p_switch_of(&mtj.law, mtj.current_factor, pulse_ns, current_ua)
+    }
+
+    /// [`Self::mean_p_switch`] of an MTJ of law `law` and current factor `current_factor`.
+    pub fn mean_p_switch_of(
+        &self,
+        law: &Law,
+        current_factor: f64,
+        pulse_ns: f64,
+        current_ua: f64,
+    ) -> f64 {
+        let i = current_ua * current_factor;
         if !self.pulse_current.is_on() {
-            return mtj.law.p_switch(&self.nominal, pulse_ns, i);
+            return law.p_switch(&self.nominal, pulse_ns, i);
         }
-        const POINTS: usize = 32;
+        const POINTS: usize = 16;
         (0..POINTS)
             .map(|j| {
                 let c = self.pulse_current.factor((j as f64 + 0.5) / POINTS as f64);
-                mtj.law.p_switch(&self.nominal, pulse_ns, i * c)
+                law.p_switch(&self.nominal, pulse_ns, i * c)
             })
             .sum::<f64>()
             / POINTS as f64
@@ -360,18 +382,76 @@ pub fn place(layout: &Layout, elem: usize, bit: u32) -> (u64, u64) {
     }
 }
 
-/// The devices of one parameter tensor.
+/// The devices of one parameter tensor, as the write path reads them: per MTJ (bit `b` of
+/// code `e` at `e * width + b`), only what a pulse needs, in compact arrays.
 #[derive(Debug, Clone)]
 pub struct TensorDevices {
-    /// Bit `b` of code `e` at `e * width + b`.
-    pub mtjs: Vec<Mtj>,
-    /// Per MTJ: a switching draw below this switches a pulse at the MTJ's current.
+    /// A switching draw below this switches a pulse at the MTJ's own current.
     pub threshold: Vec<u64>,
-    /// Per MTJ, under cycle-to-cycle variation: the thresholds at the smallest and
-    /// largest current a pulse can have (empty without it, or when the law is a table).
+    /// The MTJ's switching-time law at its own current (see [`TimeKind`]).
+    pub times: Vec<[f32; 2]>,
+    /// (R_before, R_after in Ω, current factor): empty without spreads of R_P or R_AP.
+    pub resist: Vec<[f32; 3]>,
+    /// The MTJs' laws, under cycle-to-cycle variation only (a pulse's probability at its
+    /// drawn current needs the law).
+    pub laws: Vec<Law>,
+    /// Under cycle-to-cycle variation, when the law is monotone in the current: the
+    /// thresholds at the smallest and largest current a pulse can have.
     pub bounds: Vec<[u64; 2]>,
     /// Per string: whether an erase switches it.
     pub erases: Vec<bool>,
+}
+
+impl TensorDevices {
+    /// The program current through MTJ `d` over `update.program_current_ua`.
+    #[inline]
+    pub fn current_factor(&self, d: usize) -> f64 {
+        self.resist.get(d).map_or(1.0, |r| f64::from(r[2]))
+    }
+}
+
+/// How [`TensorDevices::times`] gives a switched pulse's time from its uniform draw u.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeKind {
+    /// `[ln a, 1/k]`: T = (ln a − ln(−ln u)) / k (the precessional law's quantile).
+    Precessional,
+    /// `[τ, 0]`: T = −τ ln(1 − u) (the thermal law's quantile).
+    Thermal,
+    /// `[I_c0 factor, 0]`: the arch's own table at the current over the factor.
+    Scaled,
+}
+
+impl TimeKind {
+    fn of(law: &Law) -> Self {
+        match law {
+            Law::Precessional { .. } => TimeKind::Precessional,
+            Law::Thermal { .. } => TimeKind::Thermal,
+            Law::Scaled { .. } => TimeKind::Scaled,
+        }
+    }
+}
+
+/// The compact switching-time parameters of `law` at `current_ua`.
+fn time_params(law: &Law, current_ua: f64) -> [f32; 2] {
+    match *law {
+        Law::Precessional {
+            a,
+            tau_d_ns,
+            ic0_ua,
+        } => {
+            let k = 2.0 * (current_ua / ic0_ua - 1.0) / tau_d_ns;
+            [a.ln() as f32, if k > 0.0 { (1.0 / k) as f32 } else { 0.0 }]
+        }
+        Law::Thermal {
+            delta,
+            tau0_ns,
+            ic0_ua,
+        } => [
+            (tau0_ns * (delta * (1.0 - current_ua / ic0_ua)).exp()) as f32,
+            0.0,
+        ],
+        Law::Scaled { ic0_factor } => [ic0_factor as f32, 0.0],
+    }
 }
 
 /// Every device of a store's tensors.
@@ -385,8 +465,11 @@ pub struct Population {
     pub pulse_ns: Vec<f64>,
     /// `update.program_current_ua`.
     pub current_ua: f64,
+    /// How `times` reads.
+    pub time_kind: TimeKind,
     /// By parameter id; `None` for tensors held digitally.
     pub tensors: Vec<Option<TensorDevices>>,
+    layout: Layout,
 }
 
 impl Population {
@@ -398,50 +481,72 @@ impl Population {
         let width = layout.bits as usize;
         let current_ua = arch.update.program_current_ua;
         let (lo, hi) = drawer.pulse_current.range();
+        let c2c = drawer.pulse_current.is_on();
+        let resistances =
+            drawer.spreads[Kind::Rp as usize].is_on() || drawer.spreads[Kind::Rap as usize].is_on();
+        let (r_p, r_ap) = (arch.device.r_p_ohm, arch.device.r_ap_ohm);
+        let voltage = arch.device.drive == Drive::Voltage;
+        let time_kind = TimeKind::of(&drawer.mtj(0, 0, 0).law);
         let tensors = lens
             .iter()
             .enumerate()
             .map(|(param, len)| {
                 let len = (*len)?;
                 let stream = drawer.tensor_key(param as u64);
-                let mtjs: Vec<Mtj> = (0..len * width)
+                // Per MTJ: (threshold, times, resistances, bounds, the MTJ if kept).
+                type Row = (u64, [f32; 2], [f32; 3], [u64; 2], Option<Law>);
+                let rows: Vec<Row> = (0..len * width)
                     .into_par_iter()
                     .map(|i| {
                         let (s, m) = place(&layout, i / width, (i % width) as u32);
-                        drawer.mtj(stream, s, m)
+                        let mtj = drawer.mtj(stream, s, m);
+                        let t = pulse_ns[i % width];
+                        let i_ua = current_ua * mtj.current_factor;
+                        let at =
+                            |c: f64| threshold_u53(mtj.law.p_switch(&drawer.nominal, t, i_ua * c));
+                        let bounds = if c2c && mtj.law.monotone_in_current() {
+                            [at(lo), at(hi)]
+                        } else {
+                            [0, 0]
+                        };
+                        let (f_p, f_ap) = drawer.resistance_factors(stream, s, m);
+                        let r_after = if voltage {
+                            r_ap * f_ap * (r_ap * f_ap) / (r_p * f_p)
+                        } else {
+                            r_p * f_p
+                        };
+                        (
+                            at(1.0),
+                            time_params(&mtj.law, i_ua),
+                            [
+                                (r_ap * f_ap) as f32,
+                                r_after as f32,
+                                mtj.current_factor as f32,
+                            ],
+                            bounds,
+                            c2c.then_some(mtj.law),
+                        )
                     })
                     .collect();
-                let at = |i: usize, c: f64| {
-                    let m = &mtjs[i];
-                    let p = m.law.p_switch(
-                        &drawer.nominal,
-                        pulse_ns[i % width],
-                        current_ua * m.current_factor * c,
-                    );
-                    threshold_u53(p)
-                };
-                let threshold = (0..mtjs.len())
-                    .into_par_iter()
-                    .map(|i| at(i, 1.0))
-                    .collect();
-                let bounds = if drawer.pulse_current.is_on()
-                    && mtjs.first().is_some_and(|m| m.law.monotone_in_current())
-                {
-                    (0..mtjs.len())
-                        .into_par_iter()
-                        .map(|i| [at(i, lo), at(i, hi)])
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let erases = (0..layout.strings_for(len) as u64)
-                    .map(|s| drawer.erases(stream, s))
-                    .collect();
+                // The closed-form laws are monotone in the current; a table is not assumed.
+                let monotone = time_kind != TimeKind::Scaled;
                 Some(TensorDevices {
-                    mtjs,
-                    threshold,
-                    bounds,
-                    erases,
+                    threshold: rows.iter().map(|r| r.0).collect(),
+                    times: rows.iter().map(|r| r.1).collect(),
+                    resist: if resistances {
+                        rows.iter().map(|r| r.2).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    bounds: if c2c && monotone {
+                        rows.iter().map(|r| r.3).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    laws: rows.into_iter().filter_map(|r| r.4).collect(),
+                    erases: (0..layout.strings_for(len) as u64)
+                        .map(|s| drawer.erases(stream, s))
+                        .collect(),
                 })
             })
             .collect();
@@ -450,13 +555,40 @@ impl Population {
             width,
             pulse_ns: pulse_ns.to_vec(),
             current_ua,
+            time_kind,
             tensors,
+            layout,
         }
     }
 
     /// The devices of tensor `param` (`None` when it is held digitally).
     pub fn tensor(&self, param: usize) -> Option<&TensorDevices> {
         self.tensors.get(param).and_then(Option::as_ref)
+    }
+
+    /// The MTJ holding bit `bit` of code `elem` of tensor `param`, drawn again.
+    pub fn mtj(&self, param: usize, elem: usize, bit: u32) -> Mtj {
+        let (s, m) = place(&self.layout, elem, bit);
+        self.drawer.mtj(self.drawer.tensor_key(param as u64), s, m)
+    }
+
+    /// The switching time (ns) of a pulse of `pulse_ns` on MTJ `d` of `devices` at the
+    /// MTJ's own current, switched with uniform draw `u`.
+    #[inline]
+    pub fn switch_time_ns(&self, devices: &TensorDevices, d: usize, u: f64, pulse_ns: f64) -> f64 {
+        let [x, y] = devices.times[d];
+        let t = match self.time_kind {
+            TimeKind::Precessional => (f64::from(x) - (-u.ln()).ln()) * f64::from(y),
+            TimeKind::Thermal => -f64::from(x) * (-u).ln_1p(),
+            TimeKind::Scaled => {
+                let i_ua = self.current_ua * devices.current_factor(d);
+                return Law::Scaled {
+                    ic0_factor: f64::from(x),
+                }
+                .switch_time_ns(&self.drawer.nominal, u, pulse_ns, i_ua);
+            }
+        };
+        t.clamp(0.0, pulse_ns)
     }
 
     /// The failure probability of one program pulse that the worst 1 % of MTJs reach or
@@ -466,9 +598,10 @@ impl Population {
         let mut fails: Vec<f64> = Vec::new();
         for t in self.tensors.iter().flatten() {
             if self.drawer.pulse_current.is_on() {
-                fails.par_extend((0..t.mtjs.len()).into_par_iter().map(|i| {
-                    1.0 - self.drawer.mean_p_switch(
-                        &t.mtjs[i],
+                fails.par_extend((0..t.laws.len()).into_par_iter().map(|i| {
+                    1.0 - self.drawer.mean_p_switch_of(
+                        &t.laws[i],
+                        t.current_factor(i),
                         self.pulse_ns[i % self.width],
                         self.current_ua,
                     )
