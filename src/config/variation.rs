@@ -98,11 +98,6 @@ impl VariationConfig {
         ]
     }
 
-    /// Whether any MTJ differs from the nominal one (device-to-device spreads of the MTJ).
-    pub fn per_device(&self) -> bool {
-        self.spreads()[..6].iter().any(|(_, s)| *s > 0.0)
-    }
-
     /// Whether any spread is on.
     pub fn any(&self) -> bool {
         self.spreads().iter().any(|(_, s)| *s > 0.0)

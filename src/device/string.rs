@@ -234,17 +234,20 @@ struct Write<'a> {
     tally: Tally,
 }
 
+/// Most MTJs one code takes: 16 bits and the inversion flag.
+const MAX_CELL_BITS: usize = 17;
+
 /// Program-pulse outcomes per bit position, turned into counts and energy once per call.
 #[derive(Default)]
 struct Tally {
     /// Pulses that switched their MTJ.
-    switched: [u64; 16],
+    switched: [u64; MAX_CELL_BITS],
     /// Sum of their switching times, in ns.
-    switch_ns: [f64; 16],
+    switch_ns: [f64; MAX_CELL_BITS],
     /// Pulses that failed.
-    failed: [u64; 16],
+    failed: [u64; MAX_CELL_BITS],
     /// Pulses on MTJs already at 1.
-    idle: [u64; 16],
+    idle: [u64; MAX_CELL_BITS],
     /// Energy of the pulses on drawn devices (which is not per bit position), in pJ.
     devices_pj: f64,
 }

@@ -501,7 +501,14 @@ impl Population {
                         let (s, m) = place(&layout, i / width, (i % width) as u32);
                         let mtj = drawer.mtj(stream, s, m);
                         let t = pulse_ns[i % width];
-                        let i_ua = current_ua * mtj.current_factor;
+                        // The current factor as the write path reads it back (f32), so that
+                        // every probability of this MTJ is at the same current.
+                        let factor = if resistances {
+                            f64::from(mtj.current_factor as f32)
+                        } else {
+                            1.0
+                        };
+                        let i_ua = current_ua * factor;
                         let at =
                             |c: f64| threshold_u53(mtj.law.p_switch(&drawer.nominal, t, i_ua * c));
                         let bounds = if c2c && mtj.law.monotone_in_current() {
