@@ -816,6 +816,22 @@ mod tests {
     }
 
     #[test]
+    fn sixteen_bit_codes_with_their_flag_write_every_bit() {
+        let mut a = ArchConfig::default();
+        a.weights.bits = 16;
+        a.weights.invert = Inversion::FewerOnes;
+        a.string.mtjs = 17;
+        a.validate().unwrap();
+        let w = StringWriter::new(&a, 1);
+        let mut stored = vec![0u32; 4];
+        let new = vec![(1u32 << 17) - 1; 4];
+        let mut counts = WriteCounts::default();
+        w.write(0, 1, 0, &mut stored, &new, &mut counts, &mut Vec::new());
+        assert_eq!(counts.program_pulses, 4 * 17);
+        assert_eq!(counts.switches + counts.program_failures, 4 * 17);
+    }
+
+    #[test]
     fn layouts() {
         let l = Layout { bits: 8, mtjs: 8 };
         assert_eq!(l.strings_for(10), 10);
