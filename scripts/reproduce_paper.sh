@@ -326,6 +326,7 @@ if [ -z "$var_fails" ]; then
 else
   var_text="The 1 ns policy holds the project's targets at $var_holds${var_holds:+ and }does not at $var_fails."
 fi
+var_text+=" The accuracy does not move: the master copy repairs whatever the weak MTJs fail. The repairs are what the spread costs: the weakest percent of the MTJs fails a 1 ns pulse far more often than the nominal one, so more strings are rewritten at 1 ns (last column), and the program time saved shrinks with the spread."
 
 # Wall time of the trainings (replayed points share theirs).
 read -r n_trainings train_wall < <(cat "$pulse_dir/sweep.csv" "$front_dir/sweep.csv" runs/sweeps/scheme-*/sweep.csv "$var_dir/sweep.csv" | awk "$CSV_AWK"'
