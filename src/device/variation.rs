@@ -793,6 +793,49 @@ mod tests {
     }
 
     #[test]
+    fn the_write_path_keeps_only_what_the_spreads_need() {
+        let a = with(VariationConfig {
+            ic0: 0.05,
+            ..VariationConfig::default()
+        });
+        let pop = Population::draw(&a, 0, &[Some(10)], &bit_pulses_ns(&a));
+        let t = pop.tensor(0).unwrap();
+        assert_eq!((t.threshold.len(), t.times.len()), (80, 80));
+        assert!(t.laws.is_empty() && t.bounds.is_empty() && t.resist.is_empty());
+        let b = with(VariationConfig {
+            ic0: 0.05,
+            r_p: 0.05,
+            program_current: 0.02,
+            ..VariationConfig::default()
+        });
+        let pop = Population::draw(&b, 0, &[Some(10)], &bit_pulses_ns(&b));
+        let t = pop.tensor(0).unwrap();
+        assert_eq!((t.laws.len(), t.bounds.len(), t.resist.len()), (80, 80, 80));
+        // The bounds bracket the threshold at the MTJ's own current.
+        assert!(
+            t.bounds
+                .iter()
+                .zip(&t.threshold)
+                .all(|(b, &n)| b[0] <= n && n <= b[1])
+        );
+    }
+
+    #[test]
+    fn a_scaled_table_sees_the_current_over_the_factor() {
+        let nominal = Switching::new(&ArchConfig::default().device);
+        let law = Law::Scaled { ic0_factor: 1.25 };
+        assert_eq!(
+            law.p_switch(&nominal, 1.0, 150.0),
+            nominal.p_switch(1.0, 120.0)
+        );
+        let u = 0.3 * nominal.p_switch(1.0, 120.0);
+        assert_eq!(
+            law.switch_time_ns(&nominal, u, 1.0, 150.0),
+            nominal.quantile(u, 120.0).clamp(0.0, 1.0)
+        );
+    }
+
+    #[test]
     fn percentiles_by_nearest_rank() {
         let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
         v.reverse();
