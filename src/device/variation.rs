@@ -161,12 +161,6 @@ impl Law {
         self.with(nominal, current_ua, |s, i| s.p_switch(pulse_ns, i))
     }
 
-    /// The switching time (ns) of a pulse at `current_ua` whose uniform draw `u` is below
-    /// its switching probability.
-    pub fn quantile(&self, nominal: &Switching, u: f64, current_ua: f64) -> f64 {
-        self.with(nominal, current_ua, |s, i| s.quantile(u, i))
-    }
-
     /// The switching time (ns) of a pulse of `pulse_ns` at `current_ua` that switched with
     /// uniform draw `u`: the law's quantile, or, for measured data with mean switching
     /// times, the measured mean (as for the nominal device), within the pulse.
