@@ -63,6 +63,12 @@ impl ProgramPulse {
         }
     }
 
+    /// The resistances the pulse sees before and after the switch, in Ω (R_AP, and R_P or
+    /// R_AP²/R_P by the drive).
+    pub fn ohms(&self) -> (f64, f64) {
+        (self.r_before_ohm, self.r_after_ohm)
+    }
+
     /// Whether the energy of a pulse depends on when it switched (false when fixed).
     pub fn depends_on_switch_time(&self) -> bool {
         self.fixed_pj.is_none()

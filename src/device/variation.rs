@@ -313,14 +313,6 @@ impl Drawer {
         }
     }
 
-    /// The R_P and R_AP factors of the MTJ at `mtj` of string `string` (1 when off).
-    pub fn resistance_factors(&self, stream: u64, string: u64, mtj: u64) -> (f64, f64) {
-        (
-            self.factor(stream, string, mtj, Kind::Rp),
-            self.factor(stream, string, mtj, Kind::Rap),
-        )
-    }
-
     /// Whether the erase current reaches string `string`'s drawn SOT threshold.
     pub fn erases(&self, stream: u64, string: u64) -> bool {
         if !self.erase.is_on() {
@@ -478,8 +470,6 @@ impl Population {
         let c2c = drawer.pulse_current.is_on();
         let resistances =
             drawer.spreads[Kind::Rp as usize].is_on() || drawer.spreads[Kind::Rap as usize].is_on();
-        let (r_p, r_ap) = (arch.device.r_p_ohm, arch.device.r_ap_ohm);
-        let voltage = arch.device.drive == Drive::Voltage;
         let time_kind = TimeKind::of(&drawer.mtj(0, 0, 0).law);
         let tensors = lens
             .iter()
@@ -510,20 +500,11 @@ impl Population {
                         } else {
                             [0, 0]
                         };
-                        let (f_p, f_ap) = drawer.resistance_factors(stream, s, m);
-                        let r_after = if voltage {
-                            r_ap * f_ap * (r_ap * f_ap) / (r_p * f_p)
-                        } else {
-                            r_p * f_p
-                        };
+                        let (r_before, r_after) = mtj.pulse.ohms();
                         (
                             at(1.0),
                             time_params(&mtj.law, i_ua),
-                            [
-                                (r_ap * f_ap) as f32,
-                                r_after as f32,
-                                mtj.current_factor as f32,
-                            ],
+                            [r_before as f32, r_after as f32, factor as f32],
                             bounds,
                             c2c.then_some(mtj.law),
                         )
