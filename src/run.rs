@@ -524,6 +524,21 @@ pub fn check_workload_with(
             ),
         ));
     }
+    // Batch statistics need two values per channel at the least.
+    let batch = u64::from(t.batch_size).min(data.train.len() as u64);
+    if let Some(l) = graph.layers.iter().find(|l| {
+        matches!(l.op, OpSpec::BatchNorm { .. }) && batch * (l.in_shape.plane() as u64) < 2
+    }) {
+        return Err(w.error_at(
+            &parse_dotted("training.batch_size"),
+            &format!(
+                "batch_norm layer `{}` would see one value per channel in a training batch ({} image(s) of {}): nothing to normalise; use a batch of 2 or more, or normalise a convolution's output",
+                clip(&l.name),
+                batch,
+                l.in_shape
+            ),
+        ));
+    }
     Ok(Checked {
         data_dir,
         data,

@@ -9,7 +9,7 @@ use crate::config::workload::TrainingConfig;
 use crate::data::{Dataset, Splits};
 use crate::device::WriteCounts;
 use crate::nn::loss::BatchScore;
-use crate::nn::network::Network;
+use crate::nn::network::{Mode, Network};
 use crate::nn::tensor::Act;
 use crate::rng::{Purpose, keyed_rng};
 use crate::sched::{ChipEpoch, Scheduler};
@@ -262,7 +262,7 @@ fn train_with(
         let mut score = BatchScore::default();
         for chunk in order.chunks(bs) {
             data.train.gather(chunk, &mut x, &mut labels);
-            net.forward(&*store, &x);
+            net.forward(&*store, &x, Mode::Train);
             let s = net.score(&labels, true);
             net.backward(&*store, &x);
             step += 1;
@@ -304,7 +304,7 @@ pub fn evaluate(net: &mut Network, store: &dyn WeightStore, set: &Dataset) -> Ba
     let idx: Vec<usize> = (0..set.len()).collect();
     for chunk in idx.chunks(EVAL_BATCH) {
         set.gather(chunk, &mut x, &mut labels);
-        net.forward(store, &x);
+        net.forward(store, &x, Mode::Eval);
         let s = net.score(&labels, false);
         score.loss_sum += s.loss_sum;
         score.correct += s.correct;

@@ -169,6 +169,9 @@ pub enum LayerKind {
     Dense,
     /// Element-wise sum of two or more inputs of one shape (residual connections).
     Add,
+    /// Batch normalisation: per channel after a convolution, per feature after a dense
+    /// layer, with a learned scale (gamma) and shift (beta).
+    BatchNorm,
 }
 
 impl LayerKind {
@@ -182,6 +185,7 @@ impl LayerKind {
             LayerKind::Flatten => "flatten",
             LayerKind::Dense => "dense",
             LayerKind::Add => "add",
+            LayerKind::BatchNorm => "batch_norm",
         }
     }
 }
@@ -222,7 +226,20 @@ pub struct LayerSpec {
     /// dense: expected input features (checked against the inferred shape).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_features: Option<u32>,
+    /// batch_norm: weight of the newest batch in the running statistics, in [0, 1]
+    /// (PyTorch's convention: `running = (1 - momentum) * running + momentum * batch`;
+    /// default [`BN_MOMENTUM`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    /// batch_norm: added to the variance before its square root (default [`BN_EPSILON`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
 }
+
+/// Default `momentum` of a batch_norm layer (PyTorch's).
+pub const BN_MOMENTUM: f64 = 0.1;
+/// Default `epsilon` of a batch_norm layer (PyTorch's).
+pub const BN_EPSILON: f64 = 1e-5;
 
 impl LayerSpec {
     /// The names of this layer's inputs, whichever key gave them.

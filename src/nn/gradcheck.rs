@@ -1,7 +1,7 @@
 //! Finite-difference checks of every layer type's backward pass.
 
 use super::graph::build;
-use super::network::Network;
+use super::network::{Mode, Network};
 use super::tensor::{Act, Shape};
 use crate::config::workload::{Kernels, LayerSpec};
 use crate::store::{FloatStore, WeightStore};
@@ -15,7 +15,7 @@ fn layers(toml_text: &str) -> Vec<LayerSpec> {
 }
 
 fn loss(net: &mut Network, store: &FloatStore, x: &Act, labels: &[u8]) -> f64 {
-    net.forward(store, x);
+    net.forward(store, x, Mode::Train);
     net.score(labels, false).loss_sum / labels.len() as f64
 }
 
@@ -40,7 +40,7 @@ fn check_with(text: &str, input: Shape, classes: u8, kernels: Kernels) {
         *v = rand::RngExt::random_range(&mut rng, -1.0f32..1.0);
     }
     let labels: Vec<u8> = (0..n as u8).map(|i| i % classes).collect();
-    net.forward(&store, &x);
+    net.forward(&store, &x, Mode::Train);
     net.score(&labels, true);
     net.backward(&store, &x);
     let grads = net.param_grads.clone();
@@ -192,5 +192,71 @@ out_features = 4
 "#,
         Shape::new(1, 9, 9),
         4,
+    );
+}
+
+#[test]
+fn batch_norm_after_conv_and_dense_in_training_mode() {
+    // Batch statistics in the loss: a wrong backward through the mean and variance shows in
+    // the gradients of gamma, beta and of every layer before the normalisation.
+    check(
+        r#"
+[[layers]]
+name = "c1"
+type = "conv2d"
+input = "input"
+out_channels = 3
+kernel = 3
+padding = 1
+[[layers]]
+name = "bn1"
+type = "batch_norm"
+input = "c1"
+[[layers]]
+name = "r1"
+type = "relu"
+input = "bn1"
+[[layers]]
+name = "c2"
+type = "conv2d"
+input = "r1"
+out_channels = 3
+kernel = 3
+padding = 1
+[[layers]]
+name = "bn2"
+type = "batch_norm"
+input = "c2"
+momentum = 0.5
+epsilon = 1e-3
+[[layers]]
+name = "sum"
+type = "add"
+inputs = ["bn2", "r1"]
+[[layers]]
+name = "f"
+type = "flatten"
+input = "sum"
+[[layers]]
+name = "d1"
+type = "dense"
+input = "f"
+out_features = 5
+[[layers]]
+name = "bn3"
+type = "batch_norm"
+input = "d1"
+[[layers]]
+name = "r2"
+type = "relu"
+input = "bn3"
+[[layers]]
+name = "d2"
+type = "dense"
+input = "r2"
+out_features = 3
+"#,
+        Shape::new(2, 5, 5),
+        3,
     );
 }

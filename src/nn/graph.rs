@@ -11,11 +11,13 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::tensor::Shape;
 use crate::config::source::{KeyPath, Seg};
-use crate::config::workload::{INPUT_NAME, LayerKind, LayerSpec, layer_key};
+use crate::config::workload::{
+    BN_EPSILON, BN_MOMENTUM, INPUT_NAME, LayerKind, LayerSpec, layer_key,
+};
 use crate::error::clip;
 
 /// What a layer computes, with its resolved hyper-parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OpSpec {
     /// Convolution: `out_channels` filters of `kernel x kernel`, with bias.
     Conv2d {
@@ -57,11 +59,19 @@ pub enum OpSpec {
     },
     /// Element-wise sum.
     Add,
+    /// Batch normalisation over each channel (feature) of its input, with learned gamma
+    /// and beta.
+    BatchNorm {
+        /// Weight of the newest batch in the running statistics.
+        momentum: f32,
+        /// Added to the variance before its square root.
+        epsilon: f32,
+    },
 }
 
 /// One layer, resolved: its inputs as indices into the ordered layer list (`None` is the
 /// data input) and its input and output shapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LayerNode {
     /// The layer's name.
     pub name: String,
@@ -153,6 +163,7 @@ fn allowed_keys(kind: LayerKind) -> &'static [&'static str] {
         LayerKind::MaxPool | LayerKind::AvgPool => &["kernel", "stride", "padding"],
         LayerKind::Dense => &["out_features", "in_features"],
         LayerKind::Relu | LayerKind::Flatten | LayerKind::Add => &[],
+        LayerKind::BatchNorm => &["momentum", "epsilon"],
     }
 }
 
@@ -165,6 +176,8 @@ fn check_keys(spec: &LayerSpec, i: usize) -> Result<(), GraphError> {
         ("padding", spec.padding.is_some()),
         ("out_features", spec.out_features.is_some()),
         ("in_features", spec.in_features.is_some()),
+        ("momentum", spec.momentum.is_some()),
+        ("epsilon", spec.epsilon.is_some()),
     ];
     let allowed = allowed_keys(spec.kind);
     for (k, set) in present {
@@ -226,6 +239,30 @@ fn window_out(
         ));
     }
     Ok(((ph - kernel) / stride + 1, (pw - kernel) / stride + 1))
+}
+
+/// A batch_norm layer's resolved keys: `momentum` in [0, 1], `epsilon` in (0, 1].
+fn batch_norm_op(spec: &LayerSpec, i: usize) -> Result<OpSpec, GraphError> {
+    let momentum = spec.momentum.unwrap_or(BN_MOMENTUM);
+    if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
+        return Err(err(
+            i,
+            Some("momentum"),
+            format!("must be in [0, 1], got {momentum}"),
+        ));
+    }
+    let epsilon = spec.epsilon.unwrap_or(BN_EPSILON);
+    if !(epsilon.is_finite() && epsilon > 0.0 && epsilon <= 1.0) {
+        return Err(err(
+            i,
+            Some("epsilon"),
+            format!("must be in (0, 1], got {epsilon}"),
+        ));
+    }
+    Ok(OpSpec::BatchNorm {
+        momentum: momentum as f32,
+        epsilon: epsilon as f32,
+    })
 }
 
 /// Checks the layers of a workload and orders them; `input_shape` is one data sample's shape.
@@ -456,6 +493,7 @@ pub fn build(specs: &[LayerSpec], input_shape: Shape) -> Result<Graph, GraphErro
                 }
                 (OpSpec::Add, in_shape)
             }
+            LayerKind::BatchNorm => (batch_norm_op(spec, i)?, in_shape),
         };
         let values = out_shape.c as u128 * out_shape.h as u128 * out_shape.w as u128;
         if values > MAX_VALUES_PER_SAMPLE as u128 {
@@ -530,6 +568,8 @@ mod tests {
             padding: None,
             out_features: None,
             in_features: None,
+            momentum: None,
+            epsilon: None,
         }
     }
 
@@ -602,6 +642,48 @@ mod tests {
         l[1].kernel = Some(3);
         let (p, _) = build(&l, Shape::new(1, 28, 28)).unwrap_err();
         assert_eq!(p, layer_key(1, "kernel"));
+    }
+
+    #[test]
+    fn batch_norm_keys() {
+        let mut l = lenet();
+        let mut b = layer("bn1", LayerKind::BatchNorm, "conv1");
+        b.momentum = Some(0.2);
+        l.insert(1, b);
+        l[2].input = Some("bn1".into());
+        let g = build(&l, Shape::new(1, 28, 28)).unwrap();
+        assert_eq!(g.layers[1].out_shape, Shape::new(6, 28, 28));
+        assert_eq!(
+            g.layers[1].op,
+            OpSpec::BatchNorm {
+                momentum: 0.2,
+                epsilon: 1e-5
+            }
+        );
+        for (key, v, want) in [
+            ("momentum", 1.5, "must be in [0, 1], got 1.5"),
+            ("momentum", -0.1, "must be in [0, 1], got -0.1"),
+            ("epsilon", 0.0, "must be in (0, 1], got 0"),
+            ("epsilon", f64::NAN, "must be in (0, 1], got NaN"),
+        ] {
+            let mut l2 = l.clone();
+            if key == "momentum" {
+                l2[1].momentum = Some(v);
+            } else {
+                l2[1].epsilon = Some(v);
+            }
+            let (p, m) = build(&l2, Shape::new(1, 28, 28)).unwrap_err();
+            assert_eq!((p, m.as_str()), (layer_key(1, key), want));
+        }
+        let mut l2 = l.clone();
+        l2[1].kernel = Some(3);
+        let (p, m) = build(&l2, Shape::new(1, 28, 28)).unwrap_err();
+        assert_eq!(p, layer_key(1, "kernel"));
+        assert_eq!(m, "`kernel` does not apply to a batch_norm layer");
+        let mut l2 = l;
+        l2[0].momentum = Some(0.1);
+        let (p, _) = build(&l2, Shape::new(1, 28, 28)).unwrap_err();
+        assert_eq!(p, layer_key(0, "momentum"));
     }
 
     #[test]

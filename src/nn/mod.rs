@@ -1,5 +1,6 @@
 //! CNN numerics: tensors, layers (forward and backward), the loss and the network graph.
 
+pub mod batch_norm;
 pub mod conv;
 pub mod dense;
 pub mod elementwise;

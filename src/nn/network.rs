@@ -2,6 +2,7 @@
 
 use rand::RngExt;
 
+use super::batch_norm::{self as bn, BnGeom, BnState};
 use super::conv::{self, ConvGeom};
 use super::dense;
 use super::elementwise as ew;
@@ -23,6 +24,26 @@ enum Op {
     Flatten,
     Dense { out: usize },
     Add,
+    BatchNorm(BnGeom),
+}
+
+/// Whether a forward pass trains (batch statistics, running statistics updated) or
+/// evaluates (running statistics). Only batch-norm layers tell the two apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A training batch.
+    Train,
+    /// Scoring (the test set).
+    Eval,
+}
+
+/// How a parameter tensor starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Init {
+    /// Uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)].
+    Uniform,
+    /// Every value the same.
+    Const(f32),
 }
 
 /// A network with buffers for one batch of any size.
@@ -31,13 +52,15 @@ pub struct Network {
     graph: Graph,
     ops: Vec<Op>,
     params: Vec<ParamSpec>,
-    /// (weight, bias) of each layer that has parameters.
+    inits: Vec<Init>,
+    /// (weight, bias) of each layer that has parameters (gamma, beta for batch norm).
     layer_params: Vec<Option<(ParamId, ParamId)>>,
     outs: Vec<Act>,
     grads: Vec<Act>,
     grad_written: Vec<bool>,
     cols: Vec<Vec<f32>>,
     argmax: Vec<Vec<u32>>,
+    bn: Vec<BnState>,
     dcols: Vec<f32>,
     kernels: Kernels,
     /// Gradient of the mean batch loss with respect to each parameter (after `backward`).
@@ -48,9 +71,37 @@ impl Network {
     /// Compiles a checked graph.
     pub fn new(graph: Graph) -> Self {
         let mut params = Vec::new();
+        let mut inits = Vec::new();
         let mut layer_params = Vec::new();
         let mut ops = Vec::new();
-        for l in &graph.layers {
+        let mut bn = Vec::new();
+        for (i, l) in graph.layers.iter().enumerate() {
+            if let OpSpec::BatchNorm { momentum, epsilon } = l.op {
+                let channels = l.in_shape.c;
+                ops.push(Op::BatchNorm(BnGeom {
+                    channels,
+                    momentum,
+                    epsilon,
+                }));
+                bn.resize(i + 1, BnState::default());
+                bn[i] = BnState::new(channels);
+                // Gamma and beta are held like biases, on the tile of the weight layer
+                // whose output they normalise.
+                let host = host_layer(&graph, i).to_string();
+                let g = params.len();
+                for (suffix, init) in [("gamma", 1.0), ("beta", 0.0)] {
+                    params.push(ParamSpec {
+                        name: format!("{}.{suffix}", l.name),
+                        layer: host.clone(),
+                        kind: ParamKind::Bias,
+                        len: channels,
+                        fan_in: 1,
+                    });
+                    inits.push(Init::Const(init));
+                }
+                layer_params.push(Some((g, g + 1)));
+                continue;
+            }
             let (op, p) = match l.op {
                 OpSpec::Conv2d {
                     out_channels,
@@ -93,6 +144,7 @@ impl Network {
                     )
                 }
                 OpSpec::Add => (Op::Add, None),
+                OpSpec::BatchNorm { .. } => unreachable!("handled above"),
             };
             ops.push(op);
             layer_params.push(p.map(|(wlen, blen, fan_in)| {
@@ -111,21 +163,25 @@ impl Network {
                     len: blen,
                     fan_in,
                 });
+                inits.extend([Init::Uniform, Init::Uniform]);
                 (w, w + 1)
             }));
         }
         let n = graph.layers.len();
+        bn.resize(n, BnState::default());
         Self {
             param_grads: params.iter().map(|p| vec![0.0; p.len]).collect(),
             graph,
             ops,
             params,
+            inits,
             layer_params,
             outs: vec![Act::default(); n],
             grads: vec![Act::default(); n],
             grad_written: vec![false; n],
             cols: vec![Vec::new(); n],
             argmax: vec![Vec::new(); n],
+            bn,
             dcols: Vec::new(),
             kernels: Kernels::Native,
         }
@@ -157,26 +213,43 @@ impl Network {
         &self.graph.layers
     }
 
-    /// Initial parameter values, as PyTorch initialises conv and linear layers:
-    /// uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] for weights and biases alike.
-    /// Each tensor draws from its own stream keyed on (seed, tensor index).
+    /// Initial parameter values, as PyTorch initialises its layers: uniform in
+    /// [-1/sqrt(fan_in), 1/sqrt(fan_in)] for the weights and biases of conv and dense
+    /// layers (each tensor draws from its own stream keyed on (seed, tensor index)); 1 for a
+    /// batch norm's gamma, 0 for its beta.
     pub fn init_params(&self, seed: u64) -> Vec<Vec<f32>> {
         self.params
             .iter()
+            .zip(&self.inits)
             .enumerate()
-            .map(|(i, p)| {
-                let mut rng = keyed_rng(seed, Purpose::Init, &[i as u64]);
-                let bound = 1.0 / (p.fan_in as f32).sqrt();
-                (0..p.len)
-                    .map(|_| rng.random_range(-bound..bound))
-                    .collect()
+            .map(|(i, (p, init))| match *init {
+                Init::Const(v) => vec![v; p.len],
+                Init::Uniform => {
+                    let mut rng = keyed_rng(seed, Purpose::Init, &[i as u64]);
+                    let bound = 1.0 / (p.fan_in as f32).sqrt();
+                    (0..p.len)
+                        .map(|_| rng.random_range(-bound..bound))
+                        .collect()
+                }
             })
             .collect()
     }
 
+    /// The running (mean, variance) of batch-norm layer `name` per channel, or `None` if
+    /// there is no such batch-norm layer.
+    pub fn running_stats(&self, name: &str) -> Option<(&[f32], &[f32])> {
+        let i = self
+            .graph
+            .layers
+            .iter()
+            .position(|l| l.name == name && matches!(l.op, OpSpec::BatchNorm { .. }))?;
+        Some((&self.bn[i].running_mean, &self.bn[i].running_var))
+    }
+
     /// Runs the network on `x` (the data batch, shaped as the graph's input) and returns
-    /// the logits (classes x N).
-    pub fn forward(&mut self, store: &dyn WeightStore, x: &Act) -> &Act {
+    /// the logits (classes x N). In [`Mode::Train`] batch-norm layers use the batch's
+    /// statistics and update their running ones.
+    pub fn forward(&mut self, store: &dyn WeightStore, x: &Act, mode: Mode) -> &Act {
         for i in 0..self.ops.len() {
             let (prev, rest) = self.outs.split_at_mut(i);
             let y = &mut rest[0];
@@ -218,6 +291,16 @@ impl Network {
                 Op::Add => {
                     let xs: Vec<&Act> = (0..layer.inputs.len()).map(input).collect();
                     ew::add_forward(&xs, y);
+                }
+                Op::BatchNorm(g) => {
+                    let (gm, bt) = self.layer_params[i].expect("batch norm has parameters");
+                    let (gamma, beta) = (store.values(gm), store.values(bt));
+                    match mode {
+                        Mode::Train => {
+                            bn::forward_train(g, input(0), gamma, beta, &mut self.bn[i], y)
+                        }
+                        Mode::Eval => bn::forward_eval(g, input(0), gamma, beta, &self.bn[i], y),
+                    }
                 }
             }
         }
@@ -299,6 +382,12 @@ impl Network {
                         ew::flatten_backward(layer.in_shape, dy, dx, acc);
                     }
                 }
+                Op::BatchNorm(g) => {
+                    let (gm, bt) = self.layer_params[i].expect("batch norm has parameters");
+                    let (dg, db) = two_mut(&mut self.param_grads, gm, bt);
+                    let dx = target(gprev, &mut self.grad_written, layer.inputs[0]);
+                    bn::backward(g, dy, store.values(gm), &self.bn[i], dg, db, dx);
+                }
                 Op::Add => {
                     for k in 0..layer.inputs.len() {
                         if let Some((dx, acc)) =
@@ -311,6 +400,23 @@ impl Network {
             }
         }
     }
+}
+
+/// The weight layer whose output batch-norm layer `i` normalises: the first weight layer up
+/// its (first) inputs, through layers without parameters; the layer itself if there is
+/// none (it normalises the data).
+fn host_layer(graph: &Graph, i: usize) -> &str {
+    let mut j = i;
+    while let Some(Some(p)) = graph.layers[j].inputs.first() {
+        j = *p;
+        if matches!(
+            graph.layers[j].op,
+            OpSpec::Conv2d { .. } | OpSpec::Dense { .. }
+        ) {
+            return &graph.layers[j].name;
+        }
+    }
+    &graph.layers[i].name
 }
 
 fn pool_geom(l: &LayerNode, kernel: usize, stride: usize, padding: usize) -> PoolGeom {
@@ -340,4 +446,107 @@ fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     assert!(a < b);
     let (l, r) = v.split_at_mut(b);
     (&mut l[a], &mut r[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::workload::LayerSpec;
+    use crate::nn::graph::build;
+    use crate::nn::tensor::Shape;
+    use crate::store::FloatStore;
+
+    fn net(text: &str) -> Network {
+        #[derive(serde::Deserialize)]
+        struct L {
+            layers: Vec<LayerSpec>,
+        }
+        let layers = toml::from_str::<L>(text).unwrap().layers;
+        Network::new(build(&layers, Shape::new(1, 4, 4)).unwrap())
+    }
+
+    const BN_NET: &str = r#"
+[[layers]]
+name = "c1"
+type = "conv2d"
+input = "input"
+out_channels = 2
+kernel = 3
+padding = 1
+[[layers]]
+name = "r1"
+type = "relu"
+input = "c1"
+[[layers]]
+name = "bn1"
+type = "batch_norm"
+input = "r1"
+momentum = 0.5
+[[layers]]
+name = "f"
+type = "flatten"
+input = "bn1"
+[[layers]]
+name = "d"
+type = "dense"
+input = "f"
+out_features = 3
+"#;
+
+    #[test]
+    fn batch_norm_parameters_state_and_modes() {
+        let mut n = net(BN_NET);
+        let names: Vec<(&str, &str)> = n
+            .params()
+            .iter()
+            .map(|p| (p.name.as_str(), p.layer.as_str()))
+            .collect();
+        // Gamma and beta belong to the conv layer whose output they normalise.
+        assert_eq!(
+            names,
+            [
+                ("c1.weight", "c1"),
+                ("c1.bias", "c1"),
+                ("bn1.gamma", "c1"),
+                ("bn1.beta", "c1"),
+                ("d.weight", "d"),
+                ("d.bias", "d")
+            ]
+        );
+        let init = n.init_params(7);
+        assert_eq!(init[2], [1.0, 1.0]);
+        assert_eq!(init[3], [0.0, 0.0]);
+        // The conv and dense tensors draw the same values as without the batch norm.
+        let plain = net(&BN_NET.replace("input = \"bn1\"", "input = \"r1\"").replace(
+            "[[layers]]\nname = \"bn1\"\ntype = \"batch_norm\"\ninput = \"r1\"\nmomentum = 0.5\n",
+            "",
+        ));
+        let p0 = plain.init_params(7);
+        assert_eq!(init[0], p0[0]);
+        assert_ne!(
+            init[4], p0[2],
+            "tensor indices shift: d.weight is tensor 4 here"
+        );
+        let mut store = FloatStore::new(n.params());
+        for (i, v) in init.iter().enumerate() {
+            store.write(i, v, 0);
+        }
+        let mut x = Act::zeros(Shape::new(1, 4, 4), 2);
+        for (i, v) in x.data.iter_mut().enumerate() {
+            *v = (i as f32 * 0.37).sin();
+        }
+        // Evaluation leaves the running statistics alone; training moves them.
+        n.forward(&store, &x, Mode::Eval);
+        assert_eq!(n.running_stats("bn1").unwrap().0, [0.0, 0.0]);
+        assert_eq!(n.running_stats("bn1").unwrap().1, [1.0, 1.0]);
+        let eval0 = n.forward(&store, &x, Mode::Eval).data.clone();
+        let train = n.forward(&store, &x, Mode::Train).data.clone();
+        let (mean, var) = n.running_stats("bn1").unwrap();
+        assert!(mean.iter().all(|&m| m > 0.0), "{mean:?}");
+        assert!(var.iter().all(|&v| v != 1.0), "{var:?}");
+        let eval1 = n.forward(&store, &x, Mode::Eval).data.clone();
+        assert_ne!(eval0, eval1);
+        assert_ne!(train, eval1);
+        assert!(n.running_stats("r1").is_none());
+    }
 }
