@@ -38,7 +38,7 @@ impl Sgd {
     /// An optimiser for `params`.
     pub fn new(cfg: &TrainingConfig, params: &[ParamSpec]) -> Self {
         Self {
-            lr: cfg.learning_rate as f32,
+            lr: cfg.effective_learning_rate() as f32,
             momentum: cfg.momentum as f32,
             weight_decay: cfg.weight_decay as f32,
             velocity: params.iter().map(|p| vec![0.0; p.len]).collect(),

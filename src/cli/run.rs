@@ -166,7 +166,15 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
             prepared.data.train.shape,
             t.epochs,
             t.batch_size,
-            t.learning_rate,
+            match t.learning_rate_batch {
+                Some(b) => format!(
+                    "{} ({} x {}/{b})",
+                    t.effective_learning_rate(),
+                    t.learning_rate,
+                    t.batch_size
+                ),
+                None => t.learning_rate.to_string(),
+            },
             t.momentum
         );
         let device = if prepared.arch.config.weights.store == StoreKind::Nandspin {

@@ -92,8 +92,13 @@ pub struct TrainingConfig {
     pub epochs: u32,
     /// Images per SGD step.
     pub batch_size: u32,
-    /// SGD learning rate.
+    /// SGD learning rate (for a batch of `learning_rate_batch` images, when that is set).
     pub learning_rate: f64,
+    /// When set, `learning_rate` is meant for batches of this many images, and a batch of
+    /// `batch_size` trains with `learning_rate * batch_size / learning_rate_batch` (the
+    /// linear scaling rule); absent, `learning_rate` is used as it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learning_rate_batch: Option<u32>,
     /// SGD momentum (PyTorch convention: v = m v + g; w -= lr v); 0 disables it.
     pub momentum: f64,
     /// L2 weight decay added to the gradient of weights (not biases); 0 disables it.
@@ -134,12 +139,24 @@ impl Kernels {
     }
 }
 
+impl TrainingConfig {
+    /// The learning rate a batch of `batch_size` images trains with: `learning_rate`,
+    /// scaled by `batch_size / learning_rate_batch` when that is set.
+    pub fn effective_learning_rate(&self) -> f64 {
+        match self.learning_rate_batch {
+            Some(b) => self.learning_rate * f64::from(self.batch_size) / f64::from(b),
+            None => self.learning_rate,
+        }
+    }
+}
+
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
             epochs: 10,
             batch_size: 32,
             learning_rate: 0.01,
+            learning_rate_batch: None,
             momentum: 0.9,
             weight_decay: 0.0,
             seed: 0,
@@ -284,6 +301,9 @@ impl WorkloadConfig {
         };
         positive("training.epochs", t.epochs as u64)?;
         positive("training.batch_size", t.batch_size as u64)?;
+        if let Some(n) = t.learning_rate_batch {
+            positive("training.learning_rate_batch", n as u64)?;
+        }
         if let Some(n) = t.max_train_images {
             positive("training.max_train_images", n)?;
         }
@@ -312,5 +332,26 @@ impl WorkloadConfig {
             return Err((parse_dotted("layers"), "the network has no layers".into()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rate_follows_the_batch_only_when_asked() {
+        let mut t = TrainingConfig {
+            batch_size: 4,
+            ..TrainingConfig::default()
+        };
+        assert_eq!(t.effective_learning_rate(), 0.01);
+        t.learning_rate_batch = Some(32);
+        assert_eq!(t.effective_learning_rate(), 0.01 * 4.0 / 32.0);
+        t.batch_size = 32;
+        assert_eq!(t.effective_learning_rate(), 0.01);
+        // Left out of the serialised config when absent, so existing run ids stay.
+        let text = toml::to_string(&TrainingConfig::default()).unwrap();
+        assert!(!text.contains("learning_rate_batch"), "{text}");
     }
 }
