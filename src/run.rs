@@ -495,6 +495,9 @@ pub fn check_workload_with(
         t.max_train_images,
         t.max_test_images,
     )?;
+    if let Some(msg) = data::image_size_mismatch(&w.config.data, &data) {
+        return Err(w.error_at(&parse_dotted("data.image_size"), &msg));
+    }
     let shape = data.train.shape;
     let graph = graph::build(&w.config.layers, shape).map_err(|(path, msg)| {
         // Blame the file only if the file alone has the same problem.

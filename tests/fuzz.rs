@@ -469,6 +469,7 @@ fn run_case(seed: u64, w: &World, worker: usize, cache: &DataCache) -> Result<bo
             train_labels: "tl".into(),
             test_images: "ti".into(),
             test_labels: "tl".into(),
+            image_size: None,
         };
         return match nandspin::data::load(&cfg, &dir) {
             Ok(s) => {

@@ -66,6 +66,48 @@ pub struct DataConfig {
     /// Test labels file name.
     #[serde(default = "test_labels")]
     pub test_labels: String,
+    /// The size of every image as `[rows, columns]` in pixels, checked against the image
+    /// files when given (so that a workload written for 28x28 images refuses others).
+    /// Left out of the serialised config when absent, so that configs (and run ids)
+    /// written before the key existed stay the same.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "rows_cols"
+    )]
+    pub image_size: Option<[u32; 2]>,
+}
+
+/// Reads `[rows, columns]`: exactly two numbers (a fixed-size array alone would let the
+/// TOML reader drop a third).
+fn rows_cols<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<[u32; 2]>, D::Error> {
+    let v: Vec<u32> = Vec::deserialize(d)?;
+    match v[..] {
+        [rows, cols] => Ok(Some([rows, cols])),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected [rows, columns], got {} number{}",
+            v.len(),
+            if v.len() == 1 { "" } else { "s" }
+        ))),
+    }
+}
+
+impl DataConfig {
+    /// Checks values that the types alone do not; the key path is below `data`.
+    pub fn validate(&self) -> Result<(), (KeyPath, String)> {
+        if let Some(size) = self.image_size
+            && size.contains(&0)
+        {
+            return Err((
+                parse_dotted("data.image_size"),
+                format!(
+                    "rows and columns must be at least 1, got [{}, {}]",
+                    size[0], size[1]
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn idx() -> DataFormat {
@@ -291,6 +333,7 @@ impl WorkloadConfig {
                 ),
             ));
         }
+        self.data.validate()?;
         let t = &self.training;
         let positive = |key: &str, v: u64| -> Result<(), (KeyPath, String)> {
             if v == 0 {

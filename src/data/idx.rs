@@ -180,6 +180,24 @@ pub enum IdxError {
         /// The dimensions from the header.
         dims: Vec<usize>,
     },
+    /// The file reads as valid IDX, but the SHA-256 of its decompressed content is not the
+    /// one a checksum list (`SHA256SUMS`, see [`crate::data::checksums`]) gives for it.
+    #[error(
+        "{}: decompressed SHA-256 is {actual}, {list} line {line} expects {expected}",
+        .file.display()
+    )]
+    ChecksumMismatch {
+        /// The file.
+        file: PathBuf,
+        /// The SHA-256 of its decompressed content, 64 lower-case hex digits.
+        actual: String,
+        /// The SHA-256 the list gives, 64 lower-case hex digits.
+        expected: String,
+        /// The list's file name (`SHA256SUMS`; it sits beside the file).
+        list: String,
+        /// The 1-based line of the list that names the file.
+        line: usize,
+    },
     /// An images file and its labels file disagree on the number of items.
     #[error(
         "{}: {images} images, but {} has {labels} labels",
@@ -395,6 +413,27 @@ fn count_rest<R: Read>(reader: &mut R) -> io::Result<usize> {
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+/// The SHA-256 of the IDX file `arr` was parsed from, as decompressed: the header is
+/// rebuilt from `arr.dims` (`00 00 08 <rank>`, then each dimension as a big-endian u32) and
+/// hashed with the data. The parser accepts no other header for these dims and no bytes
+/// after the data, so this equals `zcat FILE | sha256sum` without keeping the decompressed
+/// file in memory twice.
+pub fn content_sha256(arr: &IdxArray) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let rank = u8::try_from(arr.dims.len()).expect("a parsed IDX array has rank <= 255");
+    h.update([0, 0, TYPE_U8, rank]);
+    for &d in &arr.dims {
+        h.update(
+            u32::try_from(d)
+                .expect("a parsed IDX dimension fits in u32")
+                .to_be_bytes(),
+        );
+    }
+    h.update(&arr.data);
+    h.finalize().into()
+}
+
 /// Read an images file (rank 3) and a labels file (rank 1) and check their counts agree.
 ///
 /// Label values are not checked; that is left to the caller.
@@ -405,7 +444,22 @@ fn count_rest<R: Read>(reader: &mut R) -> io::Result<usize> {
 /// are not rank 3 or the labels not rank 1; [`IdxError::CountMismatch`] if the
 /// number of images and labels differ.
 pub fn read_image_set(images: &Path, labels: &Path) -> Result<ImageSet, IdxError> {
+    read_image_set_verified(images, labels, |_, _| Ok(()))
+}
+
+/// [`read_image_set`], calling `verify` on each file as soon as it has been read (before
+/// its rank is checked), so that a checksum check reports a damaged file as such.
+///
+/// # Errors
+///
+/// Those of [`read_image_set`], and any error of `verify`.
+pub fn read_image_set_verified(
+    images: &Path,
+    labels: &Path,
+    mut verify: impl FnMut(&Path, &IdxArray) -> Result<(), IdxError>,
+) -> Result<ImageSet, IdxError> {
     let image_array = read_idx(images)?;
+    verify(images, &image_array)?;
     let [n, rows, cols] = image_array.dims[..] else {
         return Err(IdxError::BadRank {
             file: images.to_owned(),
@@ -415,6 +469,7 @@ pub fn read_image_set(images: &Path, labels: &Path) -> Result<ImageSet, IdxError
         });
     };
     let label_array = read_idx(labels)?;
+    verify(labels, &label_array)?;
     let [n_labels] = label_array.dims[..] else {
         return Err(IdxError::BadRank {
             file: labels.to_owned(),
@@ -783,6 +838,86 @@ mod tests {
         assert!(matches!(err, IdxError::Gzip { .. }), "{err:?}");
     }
 
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn content_sha256_is_the_digest_of_the_decompressed_file() {
+        use sha2::{Digest, Sha256};
+        for (dims, data) in [
+            (vec![3u32, 4, 5], noise(60)),
+            (vec![7], noise(7)),
+            (vec![1, 1, 1, 1], vec![9]),
+            // A dimension with a high byte set, to catch a wrong byte order.
+            (vec![0x0100_0001, 0, 2], vec![]),
+        ] {
+            let file = encode(&dims, &data);
+            let arr = IdxArray {
+                dims: dims.iter().map(|&d| d as usize).collect(),
+                data: data.clone(),
+            };
+            assert_eq!(
+                content_sha256(&arr),
+                <[u8; 32]>::from(Sha256::digest(&file))
+            );
+        }
+        // Parsed from gzip, the digest is still the decompressed file's.
+        let file = encode(&[2, 3, 4], &noise(24));
+        let arr = parse(&gzip(&file)).unwrap();
+        assert_eq!(
+            hex(&content_sha256(&arr)),
+            hex(&Sha256::digest(&file)),
+            "gzip input"
+        );
+        // One pixel changed changes the digest.
+        let mut other = arr.clone();
+        other.data[5] ^= 1;
+        assert_ne!(content_sha256(&arr), content_sha256(&other));
+    }
+
+    #[test]
+    fn image_set_verify_sees_both_files_and_stops_on_error() {
+        let images = TempFile::new("vimages", &encode(&[2, 1, 1], &[4, 5]));
+        let labels = TempFile::new("vlabels", &encode(&[2], &[0, 1]));
+        let mut seen = Vec::new();
+        read_image_set_verified(&images.0, &labels.0, |p, a| {
+            seen.push((p.to_owned(), a.dims.clone()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (images.0.clone(), vec![2, 1, 1]),
+                (labels.0.clone(), vec![2])
+            ]
+        );
+        let err = read_image_set_verified(&images.0, &labels.0, |p, _| {
+            Err(IdxError::ChecksumMismatch {
+                file: p.to_owned(),
+                actual: "a".repeat(64),
+                expected: "b".repeat(64),
+                list: "SHA256SUMS".into(),
+                line: 1,
+            })
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, IdxError::ChecksumMismatch { file, .. } if *file == images.0),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: decompressed SHA-256 is {}, SHA256SUMS line 1 expects {}",
+                images.0.display(),
+                "a".repeat(64),
+                "b".repeat(64)
+            )
+        );
+    }
+
     #[test]
     fn image_set_round_trip() {
         let pixels = noise(3 * 4 * 5);
@@ -912,6 +1047,13 @@ mod tests {
                 labels_file: file(),
                 images: 1,
                 labels: 2,
+            },
+            IdxError::ChecksumMismatch {
+                file: file(),
+                actual: "0".repeat(64),
+                expected: "1".repeat(64),
+                list: "SHA256SUMS".into(),
+                line: 3,
             },
         ];
         for err in errors {
