@@ -324,12 +324,13 @@ HEADER = """# Picking a tile count
 How a training's time, energy, energy-delay product, area and utilisation change with the
 number of tiles (`chip.tiles`), for LeNet-5 and a VGG-style network, at program pulses of 3 ns
 and 1 ns: the page to read before choosing a tile count. It is a **cost study**: each point
-trains for one epoch on a subset of the images, enough for the chip's cost per training image
-(which does not depend on how far training has gone), not for a trained network; accuracy is
-not its point. Too few tiles for the weights swap them through DRAM
+trains for one epoch on a subset of the images: enough for the chip's cost per training image,
+which the MACs (a fixed number per image) dominate and the weight writes (which change as
+training goes on) hardly move, not for a trained network; accuracy is not its point. Too few tiles for the weights swap them through DRAM
 (`chip.on_overflow = "swap"`, [config.md](config.md#when-the-weights-do-not-fit-chipon_overflow)).
-Everything else is the default chip of `arch/nandspin.toml` (8 subarrays and 128 MAC lanes per
-tile, 0.25 mm² a tile), apart from the VGG sweep's larger tile buffer (see its sweep file).
+Everything else is the default chip of `arch/nandspin.toml` ({subarrays} subarrays of {strings}
+strings and {lanes} MAC lanes per tile, {area} mm² a tile), apart from the VGG sweep's larger
+tile buffer (see its sweep file).
 
 This page, its tables and figures are written by `scripts/tile_study.sh` from the sweeps'
 CSV files (`arch/sweeps/tiles-lenet.toml`, `arch/sweeps/tiles-vgg.toml`); {wall}
@@ -370,20 +371,33 @@ def main():
     a = ap.parse_args()
     minutes, seconds = divmod(round(a.wall_s), 60)
     try:
-        load = f" (load average over the last 15 minutes when it ended: {os.getloadavg()[2]:.1f})"
+        load = f" whose load average over the last 15 minutes was {os.getloadavg()[2]:.1f} at the end"
     except OSError:
         load = ""
     wall = (
         "regenerate them with\n\n```\nscripts/tile_study.sh\n```\n\n"
-        f"The run that wrote this page took {minutes} min {seconds} s of wall-clock time on a "
-        f"2-core machine{load} (building, both sweeps, figures and page); each sweep's line below says "
+        f"The run that wrote this page took {minutes} min {seconds} s of wall-clock time "
+        f"(building, both sweeps, figures and page) on a 2-core machine{load}; each sweep's "
+        "line below says "
         "how many of its points that run computed. Like `nandspin sweep run`, the script reuses "
         "the points a previous run finished: delete `runs/sweeps/tiles-lenet` and "
         "`runs/sweeps/tiles-vgg` first to time the whole study."
     )
+    # The chip of the first sweep's first point, as its run record resolved it.
+    folder = a.sweep[0].split("=", 2)[1]
+    with open(os.path.join(folder, "sweep.csv"), newline="") as f:
+        first = next(csv.DictReader(f))["id"]
+    with open(os.path.join(folder, "points", first, "run.toml"), "rb") as f:
+        arch = tomllib.load(f)["arch"]
     parts = [
         HEADER.format(
-            wall=wall, within=sig(100 * EDP_WITHIN, 2), speedup=sig(TIME_SPEEDUP, 3)
+            wall=wall,
+            within=sig(100 * EDP_WITHIN, 2),
+            speedup=sig(TIME_SPEEDUP, 3),
+            subarrays=arch["tile"]["subarrays"],
+            strings=arch["subarray"]["rows"] * arch["subarray"]["columns"],
+            lanes=arch["tile"]["mac_lanes"],
+            area=f"{arch['tile']['area_mm2']:g}",
         )
     ]
     for spec in a.sweep:
