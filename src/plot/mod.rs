@@ -1,7 +1,8 @@
 //! Figures (SVG) of a run's or a sweep's reports: `nandspin plot DIR`.
 //!
 //! A run folder (with `epochs.csv`) gives `accuracy.svg`, `loss.svg` and `energy.svg`; a sweep
-//! folder (with `sweep.csv`) gives `<metric>_vs_<axis>.svg` for each metric and axis, the
+//! folder (with `sweep.csv`) gives `<metric>_vs_<axis>.svg` for each metric and axis (some
+//! derived from several columns and each point's `components.csv`), the
 //! Pareto figures (chip energy and write energy against accuracy, time against tiles) and
 //! `pareto.csv`. Everything is read and checked before `DIR/plots/` is
 //! created, each file is written atomically, and the same inputs give byte-identical files.
@@ -9,6 +10,7 @@
 
 mod axis;
 mod bars;
+mod derived;
 pub mod pareto;
 mod run;
 mod sweep;

@@ -1,11 +1,13 @@
-//! Figures of a sweep's output folder (`sweep.csv`): each metric against each axis, and the
-//! three Pareto fronts (chip energy and device write energy against accuracy, time against
+//! Figures of a sweep's output folder (`sweep.csv`): each metric against each axis (the
+//! columns of [`METRICS`], then the [`derived`] ones: area, time, energy and their product
+//! per image, utilisation of compute units and write drivers), and the three Pareto fronts (chip energy and device write energy against accuracy, time against
 //! tiles), with `pareto.csv`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::axis::{Axis, Ticks};
+use super::derived;
 use super::pareto::{Goal, Objective, front_figure};
 use super::table::Table;
 use super::xy::{Join, Series, XyFigure, palette, series_style};
@@ -215,16 +217,25 @@ pub(crate) fn figures(dir: &Path) -> anyhow::Result<Vec<Output>> {
         .map_err(|e| InputError::new(format!("{}: {e}", table.path.display())))?;
     let axes: Vec<SweepAxis> = names.iter().map(|n| SweepAxis::new(&table, n)).collect();
     let title = sweep_title(&table);
+    let extra = derived::metrics(dir, &table)?;
     let mut out = Vec::new();
     for (a, axis) in axes.iter().enumerate() {
         for (column, label, scale) in METRICS {
             let Some(values) = table.numbers(column)? else {
                 continue;
             };
-            let Some(fig) = metric_vs_axis(&axes, a, &values, label, scale, &title) else {
+            let Some(fig) = metric_vs_axis(&axes, a, &values, label, scale, false, &title) else {
                 continue;
             };
             let file = format!("{column}_vs_{}.svg", sanitize(&axis.name));
+            out.push(render_xy(&file, &fig)?);
+        }
+        for m in &extra {
+            let Some(fig) = metric_vs_axis(&axes, a, &m.values, m.label, 1.0, m.allow_log, &title)
+            else {
+                continue;
+            };
+            let file = format!("{}_vs_{}.svg", m.name, sanitize(&axis.name));
             out.push(render_xy(&file, &fig)?);
         }
     }
@@ -250,14 +261,16 @@ fn sweep_title(table: &Table) -> String {
     }
 }
 
-/// One metric (`values`, per point) against axis `a`, one series per combination of the
-/// other axes' values; `None` when no point has both values.
+/// One metric (`values`, per point, drawn times `scale`) against axis `a`, one series per
+/// combination of the other axes' values; the y axis is logarithmic only with `log_y` and
+/// when [`super::axis::log_base`] says so. `None` when no point has both values.
 fn metric_vs_axis(
     axes: &[SweepAxis],
     a: usize,
     values: &[Option<f64>],
     label: &str,
     scale: f64,
+    log_y: bool,
     title: &str,
 ) -> Option<XyFigure> {
     let axis = &axes[a];
@@ -279,7 +292,7 @@ fn metric_vs_axis(
         .filter_map(|&r| values[r])
         .map(|v| v * scale)
         .collect();
-    let y = Axis::numeric(label, &ys, false, Ticks::Auto);
+    let y = Axis::numeric(label, &ys, log_y, Ticks::Auto);
     let others: Vec<&SweepAxis> = axes
         .iter()
         .enumerate()
@@ -482,16 +495,16 @@ mod tests {
             SweepAxis::new(&t, "chip.mapping"),
         ];
         let acc = t.numbers("final_test_accuracy").unwrap().unwrap();
-        let f = metric_vs_axis(&axes, 0, &acc, "acc", 100.0, "t").unwrap();
+        let f = metric_vs_axis(&axes, 0, &acc, "acc", 100.0, false, "t").unwrap();
         let labels: Vec<_> = f.series.iter().map(|s| s.label.clone().unwrap()).collect();
         assert_eq!(labels, ["chip.mapping=spread", "chip.mapping=pack"]);
         assert_eq!(f.series[0].points.len(), 2);
         // Energy is empty at point c: the pack series has one point.
         let e = t.numbers("energy_pJ").unwrap().unwrap();
-        let f = metric_vs_axis(&axes, 0, &e, "e", 1e-6, "t").unwrap();
+        let f = metric_vs_axis(&axes, 0, &e, "e", 1e-6, false, "t").unwrap();
         assert_eq!(f.series[1].points.len(), 1);
         // Categorical axis.
-        let f = metric_vs_axis(&axes, 1, &acc, "acc", 1.0, "t").unwrap();
+        let f = metric_vs_axis(&axes, 1, &acc, "acc", 1.0, false, "t").unwrap();
         assert_eq!(
             f.x.scale,
             super::super::axis::Scale::Category(vec!["spread".into(), "pack".into()])
@@ -500,10 +513,52 @@ mod tests {
     }
 
     #[test]
+    fn y_is_logarithmic_only_when_asked_and_wide() {
+        let t = table();
+        let axes = vec![SweepAxis::new(&t, "chip.tiles")];
+        let wide = [Some(1.0), Some(100.0), Some(10.0), Some(5.0)];
+        let f = metric_vs_axis(&axes, 0, &wide, "t", 1.0, true, "t").unwrap();
+        assert_eq!(f.y.scale, super::super::axis::Scale::Log(10.0));
+        let f = metric_vs_axis(&axes, 0, &wide, "t", 1.0, false, "t").unwrap();
+        assert_eq!(f.y.scale, super::super::axis::Scale::Linear);
+        let narrow = [Some(1.0), Some(1.5), Some(3.0), Some(5.0)];
+        let f = metric_vs_axis(&axes, 0, &narrow, "t", 1.0, true, "t").unwrap();
+        assert_eq!(f.y.scale, super::super::axis::Scale::Linear);
+    }
+
+    #[test]
+    fn derived_metrics_follow_the_columns_in_the_file_list() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            tmp.path().join("sweep.csv"),
+            "point,id,chip.tiles,training,replayed,epochs,train_images,time_ns,energy_pJ\n\
+             0,a,1,a,false,1,10,1000.000,5.000\n\
+             1,b,2,a,true,1,10,600.000,6.000\n",
+        )
+        .unwrap();
+        let names: Vec<String> = figures(tmp.path())
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "energy_pJ_vs_chip-tiles.svg",
+                "time_per_image_vs_chip-tiles.svg",
+                "energy_per_image_vs_chip-tiles.svg",
+                "edp_per_image_vs_chip-tiles.svg",
+            ]
+        );
+    }
+
+    #[test]
     fn empty_metric_gives_no_figure() {
         let t = table();
         let axes = vec![SweepAxis::new(&t, "chip.tiles")];
-        assert!(metric_vs_axis(&axes, 0, &[None, None, None, None], "m", 1.0, "t").is_none());
+        assert!(
+            metric_vs_axis(&axes, 0, &[None, None, None, None], "m", 1.0, false, "t").is_none()
+        );
     }
 
     #[test]
