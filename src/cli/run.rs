@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// No progress bar and no per-epoch table; only the final summary.
     #[arg(long, short)]
     quiet: bool,
+    /// Threads the training runs on (its matrix products, layers and weight writes; the chip
+    /// model has threads of its own) [default: RAYON_NUM_THREADS if set, else one per CPU].
+    /// Results are the same bits for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
 }
 
 struct Console {
@@ -123,6 +128,7 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         sets,
         quiet,
         force,
+        threads,
     } = args;
     let req = RunRequest {
         arch,
@@ -201,7 +207,9 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
         quiet,
         epochs: u64::from(t.epochs),
     };
-    let outcome = run::execute(&mut prepared, &mut console);
+    let pool = nandspin::nn::kernels::thread_pool(threads.map(|n| n as usize))
+        .map_err(|e| anyhow::anyhow!("cannot start the training's threads: {e}"))?;
+    let outcome = pool.install(|| run::execute(&mut prepared, &mut console));
     console.bar.finish_and_clear();
     let paths = report::write_all(
         &out,

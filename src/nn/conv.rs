@@ -1,6 +1,11 @@
 //! 2-D convolution by im2col + GEMM, in the (C, N, H, W) layout of [`Act`].
 
-use super::gemm::{Mat, gemm};
+use std::ops::Range;
+
+use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Slice};
+
+use super::gemm::{Mat, cut_parts, gemm_cut, gemm_view};
+use super::kernels::{BLOCK_VALUES, block, blocks, run_blocks, split_view};
 use super::tensor::{Act, Shape};
 use crate::config::workload::Kernels;
 
@@ -53,25 +58,37 @@ impl ConvGeom {
     }
 }
 
-/// Unfolds `x` into `cols`, a (C_in*k*k) x (N*H_out*W_out) row-major matrix.
+/// Unfolds `x` into `cols`, a (C_in*k*k) x (N*H_out*W_out) row-major matrix (blocks of
+/// images in parallel).
 pub fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
-    let n = x.n;
+    let (n, ohw) = (x.n, g.out_h * g.out_w);
+    cols.resize(g.k_len() * n * ohw, 0.0);
+    let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
+    let cv = ArrayViewMut2::from_shape((g.k_len(), n * ohw), &mut cols[..]).expect("cols size");
+    run_blocks(split_view(cv, Axis(1), ohw.max(1), parts), |i, cb| {
+        im2col_block(g, x, block(n, parts, i), cb);
+    });
+}
+
+/// The columns of images `imgs` of the im2col matrix: `cols` is (C_in*k*k) x
+/// (imgs.len()*H_out*W_out), rows contiguous.
+fn im2col_block(g: &ConvGeom, x: &Act, imgs: Range<usize>, mut cols: ArrayViewMut2<f32>) {
     let (h, w, k, s, p) = (g.input.h, g.input.w, g.kernel, g.stride, g.padding);
     let (oh, ow) = (g.out_h, g.out_w);
-    let np = n * oh * ow;
-    cols.resize(g.k_len() * np, 0.0);
+    let ohw = oh * ow;
     let plane = h * w;
+    let mut rows = cols
+        .rows_mut()
+        .into_iter()
+        .map(|r| r.into_slice().expect("im2col rows are contiguous"));
     for c in 0..g.input.c {
-        let xc = x.channel(c);
+        let xc = &x.channel(c)[imgs.start * plane..imgs.end * plane];
         for ky in 0..k {
             let (ylo, yhi) = g.valid(ky, oh, h);
             for kx in 0..k {
                 let (xlo, xhi) = g.valid(kx, ow, w);
-                let r = (c * k + ky) * k + kx;
-                let row = &mut cols[r * np..(r + 1) * np];
-                for b in 0..n {
-                    let img = &xc[b * plane..(b + 1) * plane];
-                    let out = &mut row[b * oh * ow..(b + 1) * oh * ow];
+                let row = rows.next().expect("one row per (channel, ky, kx)");
+                for (img, out) in xc.chunks_exact(plane).zip(row.chunks_exact_mut(ohw)) {
                     for oy in 0..oh {
                         let dst = &mut out[oy * ow..(oy + 1) * ow];
                         if oy < ylo || oy >= yhi {
@@ -129,28 +146,53 @@ pub fn sum8(v: &[f32]) -> f32 {
 }
 
 /// Folds `dcols` (the gradient of the im2col matrix) back into `dx`, adding to it when
-/// `accumulate`, overwriting it otherwise.
+/// `accumulate`, overwriting it otherwise (blocks of images in parallel).
 pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
-    let n = dx.n;
+    let (n, ohw) = (dx.n, g.out_h * g.out_w);
+    let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
+    let dcv = ArrayView2::from_shape((g.k_len(), n * ohw), dcols).expect("dcols size");
+    let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
+        .expect("dx size");
+    run_blocks(split_view(dxv, Axis(1), 1, parts), |i, dxb| {
+        let imgs = block(n, parts, i);
+        let cols = dcv.slice_axis(Axis(1), Slice::from(imgs.start * ohw..imgs.end * ohw));
+        col2im_block(g, cols, dxb, accumulate);
+    });
+}
+
+/// Folds the columns of a block of images of the im2col matrix's gradient (`dcols`,
+/// (C_in*k*k) x (images*H_out*W_out), rows contiguous) into those images of `dx`
+/// ((C_in, images, H*W)). Each input value receives its terms in (ky, kx) order, as the
+/// whole batch's loop would add them.
+fn col2im_block(
+    g: &ConvGeom,
+    dcols: ArrayView2<f32>,
+    mut dx: ArrayViewMut3<f32>,
+    accumulate: bool,
+) {
     let (h, w, k, s, p) = (g.input.h, g.input.w, g.kernel, g.stride, g.padding);
     let (oh, ow) = (g.out_h, g.out_w);
-    let np = n * oh * ow;
-    if !accumulate {
-        dx.data.fill(0.0);
-    }
+    let ohw = oh * ow;
     let plane = h * w;
-    let chan = n * plane;
+    let rows: Vec<&[f32]> = dcols
+        .rows()
+        .into_iter()
+        .map(|r| r.to_slice().expect("dcols rows are contiguous"))
+        .collect();
     for c in 0..g.input.c {
-        let xc = &mut dx.data[c * chan..(c + 1) * chan];
-        for ky in 0..k {
-            let (ylo, yhi) = g.valid(ky, oh, h);
-            for kx in 0..k {
-                let (xlo, xhi) = g.valid(kx, ow, w);
-                let r = (c * k + ky) * k + kx;
-                let row = &dcols[r * np..(r + 1) * np];
-                for b in 0..n {
-                    let img = &mut xc[b * plane..(b + 1) * plane];
-                    let src = &row[b * oh * ow..(b + 1) * oh * ow];
+        let xc = dx
+            .index_axis_mut(Axis(0), c)
+            .into_slice()
+            .expect("a channel's images are contiguous");
+        if !accumulate {
+            xc.fill(0.0);
+        }
+        for (b, img) in xc.chunks_exact_mut(plane).enumerate() {
+            for ky in 0..k {
+                let (ylo, yhi) = g.valid(ky, oh, h);
+                for kx in 0..k {
+                    let (xlo, xhi) = g.valid(kx, ow, w);
+                    let src = &rows[(c * k + ky) * k + kx][b * ohw..(b + 1) * ohw];
                     for oy in ylo..yhi {
                         let iy = oy * s + ky - p;
                         let dst = &mut img[iy * w..(iy + 1) * w];
@@ -176,7 +218,8 @@ pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
 }
 
 /// Forward: `y = W * im2col(x) + b`. `weight` is C_out x (C_in*k*k), `bias` has C_out values.
-/// Leaves the im2col matrix in `cols` for the backward pass.
+/// Leaves the im2col matrix in `cols` for the backward pass. Blocks of images run in
+/// parallel, each unfolding its images and multiplying them while they are in cache.
 pub fn forward(
     kern: Kernels,
     g: &ConvGeom,
@@ -186,24 +229,45 @@ pub fn forward(
     cols: &mut Vec<f32>,
     y: &mut Act,
 ) {
-    im2col(g, x, cols);
-    let np = x.n * g.out_h * g.out_w;
-    y.reshape(g.out_shape(), x.n);
-    for (c, &b) in bias.iter().enumerate() {
-        y.data[c * np..(c + 1) * np].fill(b);
-    }
-    gemm(
-        kern,
-        1.0,
-        Mat::new(weight, g.out_channels, g.k_len()),
-        Mat::new(cols, g.k_len(), np),
-        1.0,
-        &mut y.data,
-    );
+    forward_cut(kern, g, x, weight, bias, cols, y, true);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_cut(
+    kern: Kernels,
+    g: &ConvGeom,
+    x: &Act,
+    weight: &[f32],
+    bias: &[f32],
+    cols: &mut Vec<f32>,
+    y: &mut Act,
+    cut: bool,
+) {
+    let (n, ohw, kl, co) = (x.n, g.out_h * g.out_w, g.k_len(), g.out_channels);
+    let np = n * ohw;
+    cols.resize(kl * np, 0.0);
+    y.reshape(g.out_shape(), n);
+    let parts = if cut { cut_parts(n, co, kl, ohw) } else { 1 };
+    let w = ArrayView2::from_shape((co, kl), weight).expect("weight size");
+    let cv = ArrayViewMut2::from_shape((kl, np), &mut cols[..]).expect("cols size");
+    let yv = ArrayViewMut2::from_shape((co, np), &mut y.data[..]).expect("output size");
+    let unit = ohw.max(1);
+    let items: Vec<_> = split_view(cv, Axis(1), unit, parts)
+        .into_iter()
+        .zip(split_view(yv, Axis(1), unit, parts))
+        .collect();
+    run_blocks(items, |i, (mut cb, mut yb)| {
+        im2col_block(g, x, block(n, parts, i), cb.view_mut());
+        for (mut row, &b) in yb.rows_mut().into_iter().zip(bias) {
+            row.fill(b);
+        }
+        gemm_view(kern, 1.0, w, cb.view(), 1.0, yb);
+    });
 }
 
 /// Backward: weight and bias gradients into `dw`, `db` (overwritten); when `dx` is given,
-/// the input gradient too (`dcols` is scratch space).
+/// the input gradient too (`dcols` is scratch space; blocks of images run in parallel, each
+/// folding its columns back while they are in cache).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     kern: Kernels,
@@ -216,24 +280,57 @@ pub fn backward(
     dcols: &mut Vec<f32>,
     dx: Option<(&mut Act, bool)>,
 ) {
-    let np = dy.n * g.out_h * g.out_w;
-    let dym = Mat::new(&dy.data, g.out_channels, np);
-    gemm(kern, 1.0, dym, Mat::new(cols, g.k_len(), np).t(), 0.0, dw);
+    backward_cut(kern, g, dy, weight, cols, dw, db, dcols, dx, true);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_cut(
+    kern: Kernels,
+    g: &ConvGeom,
+    dy: &Act,
+    weight: &[f32],
+    cols: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dcols: &mut Vec<f32>,
+    dx: Option<(&mut Act, bool)>,
+    cut: bool,
+) {
+    let (n, ohw, kl, co) = (dy.n, g.out_h * g.out_w, g.k_len(), g.out_channels);
+    let np = n * ohw;
+    let dym = Mat::new(&dy.data, co, np);
+    gemm_cut(kern, 1.0, dym, Mat::new(cols, kl, np).t(), 0.0, dw, cut);
     for (c, d) in db.iter_mut().enumerate() {
         *d = sum8(&dy.data[c * np..(c + 1) * np]);
     }
     if let Some((dx, acc)) = dx {
-        dcols.resize(g.k_len() * np, 0.0);
-        gemm(
-            kern,
-            1.0,
-            Mat::new(weight, g.out_channels, g.k_len()).t(),
-            dym,
-            0.0,
-            dcols,
-        );
-        dx.reshape(g.input, dy.n);
-        col2im(g, dcols, dx, acc);
+        dcols.resize(kl * np, 0.0);
+        dx.reshape(g.input, n);
+        let parts = if cut { cut_parts(n, kl, co, ohw) } else { 1 };
+        let wt = ArrayView2::from_shape((co, kl), weight)
+            .expect("weight size")
+            .reversed_axes();
+        let dyv = dym.view();
+        let dcv = ArrayViewMut2::from_shape((kl, np), &mut dcols[..]).expect("dcols size");
+        let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
+            .expect("dx size");
+        let items: Vec<_> = split_view(dcv, Axis(1), ohw.max(1), parts)
+            .into_iter()
+            .zip(split_view(dxv, Axis(1), 1, parts))
+            .collect();
+        run_blocks(items, |i, (mut dcb, dxb)| {
+            let imgs = block(n, parts, i);
+            let r = Slice::from(imgs.start * ohw..imgs.end * ohw);
+            gemm_view(
+                kern,
+                1.0,
+                wt,
+                dyv.slice_axis(Axis(1), r),
+                0.0,
+                dcb.view_mut(),
+            );
+            col2im_block(g, dcb.view(), dxb, acc);
+        });
     }
 }
 
@@ -332,6 +429,111 @@ mod tests {
                 (lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0),
                 "{lhs} vs {rhs}"
             );
+        }
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Forward and backward cut into blocks of images (on 1, 2 and 3 threads) give the bits
+    /// of the whole batch on one thread, for both kernel sets, on awkward shapes: odd batch
+    /// sizes, strides and padding, output channels on either side of 64, a kernel wider than
+    /// the image.
+    #[test]
+    fn cut_conv_is_the_whole_conv_bit_for_bit() {
+        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
+            .iter()
+            .map(|&t| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        // (c_in, h, w, c_out, kernel, stride, padding, batch)
+        let cases = [
+            (1, 28, 28, 6, 5, 1, 2, 33),
+            (6, 14, 14, 16, 5, 1, 0, 37),
+            (3, 13, 11, 70, 3, 1, 1, 19),
+            (7, 17, 19, 5, 5, 2, 1, 45),
+            (32, 7, 7, 128, 3, 1, 1, 13),
+            (2, 3, 4, 65, 7, 1, 4, 301),
+            (5, 9, 9, 64, 3, 3, 2, 97),
+        ];
+        for (ci, h, w, co, k, stride, padding, n) in cases {
+            let input = Shape::new(ci, h, w);
+            let g = ConvGeom {
+                input,
+                out_channels: co,
+                kernel: k,
+                stride,
+                padding,
+                out_h: (h + 2 * padding - k) / stride + 1,
+                out_w: (w + 2 * padding - k) / stride + 1,
+            };
+            let ohw = g.out_h * g.out_w;
+            let fw = cut_parts(n, co, g.k_len(), ohw);
+            let bw = cut_parts(n, g.k_len(), co, ohw);
+            assert!(
+                fw > 1 && bw > 1,
+                "{ci}x{h}x{w} -> {co}: not cut ({fw}, {bw})"
+            );
+            let mut x = Act::zeros(input, n);
+            for (i, v) in x.data.iter_mut().enumerate() {
+                *v = ((i * 7919) % 1013) as f32 / 500.0 - 1.0;
+            }
+            let wt: Vec<f32> = (0..co * g.k_len())
+                .map(|i| ((i * 31) % 211) as f32 / 100.0 - 1.05)
+                .collect();
+            let b: Vec<f32> = (0..co).map(|i| i as f32 * 0.01 - 0.3).collect();
+            let mut dy = Act::zeros(g.out_shape(), n);
+            for (i, v) in dy.data.iter_mut().enumerate() {
+                *v = ((i * 104_729) % 997) as f32 / 400.0 - 1.2;
+            }
+            let dx0: Vec<f32> = (0..x.data.len()).map(|i| (i % 13) as f32 * 0.1).collect();
+            for kern in [Kernels::Native, Kernels::Portable] {
+                let run = |cut: bool| {
+                    let (mut cols, mut y, mut dcols) = (Vec::new(), Act::default(), Vec::new());
+                    forward_cut(kern, &g, &x, &wt, &b, &mut cols, &mut y, cut);
+                    let (mut dw, mut db) = (vec![0.0; wt.len()], vec![0.0; co]);
+                    let mut dxs = Vec::new();
+                    for acc in [false, true] {
+                        let mut dx = Act {
+                            shape: input,
+                            n,
+                            data: dx0.clone(),
+                        };
+                        backward_cut(
+                            kern,
+                            &g,
+                            &dy,
+                            &wt,
+                            &cols,
+                            &mut dw,
+                            &mut db,
+                            &mut dcols,
+                            Some((&mut dx, acc)),
+                            cut,
+                        );
+                        dxs.push(bits(&dx.data));
+                    }
+                    (bits(&cols), bits(&y.data), bits(&dw), bits(&db), dxs)
+                };
+                let whole = run(false);
+                for pool in &pools {
+                    let got = pool.install(|| run(true));
+                    assert!(
+                        got == whole,
+                        "{kern:?} {ci}x{h}x{w} -> {co} k{k} s{stride} p{padding} n{n}, {} threads",
+                        pool.current_num_threads()
+                    );
+                }
+                // The stand-alone im2col and col2im agree with the fused ones.
+                let mut cols = Vec::new();
+                pools[1].install(|| im2col(&g, &x, &mut cols));
+                assert_eq!(bits(&cols), whole.0);
+            }
         }
     }
 }

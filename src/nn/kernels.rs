@@ -11,8 +11,22 @@
 //! own dispatch sees, so that tests can run the other compiled copies on one machine; it
 //! never widens them (the CPU must have what runs), and it cannot change the `gemm`
 //! crate's choice.
+//!
+//! **Threads.** The kernels of a batch (matrix products, im2col and col2im, pooling,
+//! element-wise layers) cut their work into blocks and run them on rayon's current thread
+//! pool (the one they are called from: `nandspin run --threads`, or a sweep worker's).
+//! The cut is a function of the problem's shape only ([`blocks`]): the same blocks are
+//! computed, with the same operations, whatever the number of threads, and no value is ever
+//! summed across blocks (a matrix product is cut along its output rows or columns, never
+//! along its inner dimension). So results are the same bits for any thread count. Problems
+//! too small to be worth a thread hand-off (batch 1, small layers) run whole on the calling
+//! thread.
 
+use std::ops::Range;
 use std::sync::OnceLock;
+
+use ndarray::{ArrayViewMut, Axis, Dimension};
+use rayon::prelude::*;
 
 use crate::config::workload::Kernels;
 
@@ -130,9 +144,120 @@ pub fn kernel_name(k: Kernels) -> String {
     }
 }
 
+/// The fewest multiply-adds a block of a matrix product gets.
+pub const BLOCK_MACS: usize = 1 << 20;
+/// The fewest values a block of a memory-bound kernel (copies, ReLU, pooling) handles.
+pub const BLOCK_VALUES: usize = 1 << 15;
+/// The most blocks one kernel call is cut into.
+pub const MAX_BLOCKS: usize = 64;
+
+/// How many blocks to cut `units` units (rows, columns, images, planes) of `work_per_unit`
+/// work each into: the largest power of two that is at most [`MAX_BLOCKS`], leaves every
+/// block (the smallest has `units / blocks` units, rounded down) at least `min_units` units
+/// and `min_work` work. 1 when the problem is too small to split. A function of the shape alone, never of
+/// the thread count; powers of two share out evenly over 2, 4, 8... threads.
+pub fn blocks(units: usize, work_per_unit: usize, min_work: usize, min_units: usize) -> usize {
+    let mut p = 1;
+    while p * 2 <= MAX_BLOCKS
+        && units / (p * 2) >= min_units.max(1)
+        && (units / (p * 2)).saturating_mul(work_per_unit) >= min_work
+    {
+        p *= 2;
+    }
+    p
+}
+
+/// Block `i` of `parts` balanced blocks of `0..len`: the first `len % parts` blocks have one
+/// unit more than the others.
+pub fn block(len: usize, parts: usize, i: usize) -> Range<usize> {
+    let (q, r) = (len / parts, len % parts);
+    let start = i * q + i.min(r);
+    start..start + q + usize::from(i < r)
+}
+
+/// `v` cut along `axis`, which holds `len_of(axis) / unit` units of `unit` indices each,
+/// into the `parts` balanced blocks of units of [`block`], in order.
+pub fn split_view<'a, D: Dimension>(
+    v: ArrayViewMut<'a, f32, D>,
+    axis: Axis,
+    unit: usize,
+    parts: usize,
+) -> Vec<ArrayViewMut<'a, f32, D>> {
+    let len = v.len_of(axis);
+    assert!(unit > 0 && len.is_multiple_of(unit), "an axis of whole units");
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = v;
+    for i in 0..parts - 1 {
+        let (head, tail) = rest.split_at(axis, block(len / unit, parts, i).len() * unit);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+/// `s` cut into the `parts` balanced blocks of `units` units of `unit` values each.
+pub fn split_slice<T>(s: &mut [T], units: usize, unit: usize, parts: usize) -> Vec<&mut [T]> {
+    assert_eq!(s.len(), units * unit, "a slice of whole units");
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = s;
+    for i in 0..parts {
+        let (head, tail) = rest.split_at_mut(block(units, parts, i).len() * unit);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Runs `f(i, item)` for every item: on the calling thread when there is one, else as tasks
+/// of rayon's current pool (each item's work is the same whichever thread runs it).
+pub fn run_blocks<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync + Send) {
+    if items.len() == 1 {
+        let item = items.into_iter().next().expect("one item");
+        f(0, item);
+    } else {
+        items
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, item)| f(i, item));
+    }
+}
+
+/// A thread pool of `threads` threads (`None`: rayon's default, `RAYON_NUM_THREADS` when
+/// set, else one per CPU) for a training to run in.
+pub fn thread_pool(
+    threads: Option<usize>,
+) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let mut b = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("nandspin-{i}"));
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    b.build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_depend_on_the_shape_only_and_cover_it() {
+        assert_eq!(blocks(1000, 1, 1 << 20, 1), 1);
+        assert_eq!(blocks(64, 1 << 20, 1 << 20, 1), 64);
+        assert_eq!(blocks(1000, 1 << 20, 1 << 20, 1), MAX_BLOCKS);
+        assert_eq!(blocks(32, 1 << 20, 1 << 20, 3), 8);
+        assert_eq!(blocks(32, 1 << 18, 1 << 20, 1), 8);
+        for len in [0usize, 1, 5, 64, 129, 1000] {
+            for parts in [1usize, 2, 3, 8] {
+                let r: Vec<Range<usize>> = (0..parts).map(|i| block(len, parts, i)).collect();
+                assert_eq!(r[0].start, 0);
+                assert_eq!(r[parts - 1].end, len);
+                for w in r.windows(2) {
+                    assert_eq!(w[0].end, w[1].start);
+                    assert!(w[0].len() >= w[1].len() && w[0].len() <= w[1].len() + 1);
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_override_only_narrows() {
