@@ -103,3 +103,51 @@ fn help_documents_threads() {
     assert_contains(&r.stdout, "--threads <N>");
     assert_contains(&r.stdout, "RAYON_NUM_THREADS");
 }
+
+/// Every Fashion-MNIST workload (batch norm, residual adds, global average pooling) gives the
+/// same epochs, layers and summary on 1 and 2 threads; the default chip with a tile buffer
+/// large enough for VGG, 128 training images, batch 16.
+#[test]
+fn thread_count_does_not_change_any_workload() {
+    for w in ["lenet5-fashion", "vgg-fashion", "resnet-fashion"] {
+        let tmp = TempDir::new().unwrap();
+        let path = format!("workloads/{w}.toml");
+        let go = |threads: &str| -> PathBuf {
+            let out = tmp.path().join(format!("t{threads}"));
+            ok(&nandspin(&[
+                "run",
+                "--quiet",
+                "--workload",
+                &path,
+                "--set",
+                "training.max_train_images=128",
+                "--set",
+                "training.max_test_images=64",
+                "--set",
+                "training.epochs=1",
+                "--set",
+                "training.batch_size=16",
+                "--set",
+                "tile.buffer_kib=256",
+                "--threads",
+                threads,
+                "--out",
+                out.to_str().unwrap(),
+            ]));
+            out
+        };
+        let (one, two) = (go("1"), go("2"));
+        for f in ["epochs.csv", "summary.csv"] {
+            assert_eq!(
+                csv_without_wall(&one.join(f)),
+                csv_without_wall(&two.join(f)),
+                "{w}: {f} differs between 1 and 2 threads"
+            );
+        }
+        assert_eq!(
+            fs::read(one.join("layers.csv")).unwrap(),
+            fs::read(two.join("layers.csv")).unwrap(),
+            "{w}: layers.csv differs between 1 and 2 threads"
+        );
+    }
+}
