@@ -79,6 +79,7 @@ TRAINING_KEYS = {
     "epochs": 10,
     "batch_size": 32,
     "learning_rate": 0.01,
+    "learning_rate_batch": None,
     "momentum": 0.9,
     "weight_decay": 0.0,
     "seed": 0,
@@ -237,6 +238,10 @@ def load_workload(file, sets):
     tr["learning_rate"] = check_number(w("learning_rate"), tr["learning_rate"])
     if tr["learning_rate"] <= 0:
         raise InputError(f"{w('learning_rate')}: must be a positive number")
+    if tr["learning_rate_batch"] is not None:
+        check_int(w("learning_rate_batch"), tr["learning_rate_batch"], 1)
+        # The linear scaling rule, as nandspin applies it.
+        tr["learning_rate"] = tr["learning_rate"] * tr["batch_size"] / tr["learning_rate_batch"]
     tr["momentum"] = check_number(w("momentum"), tr["momentum"])
     if not 0 <= tr["momentum"] < 1:
         raise InputError(f"{w('momentum')}: must be in [0, 1), got {tr['momentum']}")
