@@ -184,7 +184,10 @@ pub fn split_view<'a, D: Dimension>(
     parts: usize,
 ) -> Vec<ArrayViewMut<'a, f32, D>> {
     let len = v.len_of(axis);
-    assert!(unit > 0 && len.is_multiple_of(unit), "an axis of whole units");
+    assert!(
+        unit > 0 && len.is_multiple_of(unit),
+        "an axis of whole units"
+    );
     let mut out = Vec::with_capacity(parts);
     let mut rest = v;
     for i in 0..parts - 1 {
