@@ -74,6 +74,26 @@ fn per_channel<A: Send, B: Send>(
     }
 }
 
+/// The sum over `i` of `f(a[i], b[i])` in f64, with four independent accumulators (element
+/// `i` goes to accumulator `i % 4`, the rest of the last group of four goes last): a fixed
+/// order, so the same bits on every run, and four times the throughput of one chain.
+#[inline]
+fn sum4(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..4 {
+            acc[j] += f(x[j], y[j]);
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (&x, &y) in ra.iter().zip(rb) {
+        s += f(x, y);
+    }
+    s
+}
+
 /// Training forward: normalises each channel of `x` with the batch's statistics, scales by
 /// `gamma` and shifts by `beta` into `y`, and updates the running statistics in `state`.
 pub fn forward_train(
@@ -99,15 +119,11 @@ pub fn forward_train(
             x.data.len(),
             |c, xhat, st| {
                 let xs = &xd[c * m..(c + 1) * m];
-                let mean = xs.iter().map(|&v| f64::from(v)).sum::<f64>() / m as f64;
-                let var = xs
-                    .iter()
-                    .map(|&v| {
-                        let d = f64::from(v) - mean;
-                        d * d
-                    })
-                    .sum::<f64>()
-                    / m as f64;
+                let mean = sum4(xs, xs, |v, _| f64::from(v)) / m as f64;
+                let var = sum4(xs, xs, |v, _| {
+                    let d = f64::from(v) - mean;
+                    d * d
+                }) / m as f64;
                 let inv = (1.0 / (var + f64::from(g.epsilon)).sqrt()) as f32;
                 let mean32 = mean as f32;
                 for (h, &v) in xhat.iter_mut().zip(xs) {
@@ -190,12 +206,8 @@ pub fn backward(
     let mut none: Vec<()> = vec![(); g.channels];
     per_channel(&mut sums, 1, &mut none, 1, dy.data.len(), |c, s, _| {
         let (d, h) = (&dyd[c * m..(c + 1) * m], &xhat[c * m..(c + 1) * m]);
-        let mut sd = 0.0f64;
-        let mut sdh = 0.0f64;
-        for (&a, &b) in d.iter().zip(h) {
-            sd += f64::from(a);
-            sdh += f64::from(a) * f64::from(b);
-        }
+        let sd = sum4(d, d, |a, _| f64::from(a));
+        let sdh = sum4(d, h, |a, b| f64::from(a) * f64::from(b));
         s[0] = (sd, sdh);
     });
     for (c, &(sd, sdh)) in sums.iter().enumerate() {
