@@ -11,6 +11,10 @@
 # Both see the same data (the workload's own), batch size, image limits and float weights.
 # Rounds repeat so that both sides see the same machine load; medians over rounds are quoted,
 # with the ratios nandspin / PyTorch at each thread count and 2 threads / 1 thread.
+# Measure on a quiet machine: PyTorch's OpenMP threads wait on each other at every operation,
+# so its 2-thread figure collapses when other work holds the cores (LeNet-5, 1,000 images, on
+# the 2-core development machine under a load average of about 6: median 63 images/s at 2
+# threads against 1,410 at 1 thread).
 #
 # usage: scripts/bench_workloads.sh [ROUNDS] [EPOCHS]     (default 3 rounds, 2 epochs)
 # env:   PYTHON     python with torch and numpy (default python3; PyTorch is skipped without)
@@ -18,7 +22,8 @@
 #                   resnet-fashion")
 #        THREADS    thread counts (default "1 2")
 #        BATCH      batch size for every workload (default: the workload's own; BATCH=1 is the
-#                   batch-1 mode, with 4x smaller default image limits)
+#                   batch-1 mode, with 4x smaller default image limits); the learning rate
+#                   follows the batch (training.learning_rate_batch = the workload's batch)
 #        MAX_TRAIN  training images per epoch for every workload (default: 8000 for LeNet-5,
 #                   1000 for VGG and ResNet, so that a round stays short)
 #        MAX_TEST   test images (default 500; testing is not timed)
@@ -67,7 +72,15 @@ done
 for r in $(seq 1 "$rounds"); do
   for w in "${present[@]}"; do
     sets=(--set "training.max_train_images=$(max_train_of "$w")" --set "training.max_test_images=$max_test")
-    if [ -n "$batch" ]; then sets+=(--set "training.batch_size=$batch"); fi
+    if [ -n "$batch" ]; then
+      sets+=(--set "training.batch_size=$batch")
+      # Keep the step per image (batch 1 at the batch-32 rate diverges): the linear scaling
+      # rule from the workload's own batch size, unless the file sets its own reference.
+      if ! grep -q '^learning_rate_batch' "workloads/$w.toml"; then
+        own=$(sed -n 's/^batch_size *= *\([0-9]*\).*/\1/p' "workloads/$w.toml" | head -1)
+        sets+=(--set "training.learning_rate_batch=${own:-32}")
+      fi
+    fi
     line="round $r $w (training images/s):"
     for t in $threads; do
       rm -rf "$tmp/run"

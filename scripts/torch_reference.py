@@ -26,9 +26,11 @@ What is matched, key by key:
   - [data]: IDX files, gzipped or raw (told apart by the gzip magic, not by the name), the
     names of [data] with `.gz` added or removed tried too, `dir` relative to the workload
     file; pixels byte / 255, no normalisation; `image_size = [rows, cols]` checked if given;
-    the number of classes is the largest label plus one (train and test).
+    the number of classes is the largest label plus one (train and test). A folder's
+    SHA256SUMS is not checked here.
   - [training]: epochs, batch_size (the last batch of an epoch may be smaller), mean softmax
-    cross-entropy, SGD with PyTorch's momentum (v = m v + g; w -= lr v), weight_decay added
+    cross-entropy, SGD with PyTorch's momentum (v = m v + g; w -= lr v), learning_rate
+    (scaled by batch_size / learning_rate_batch when that is set), weight_decay added
     to the gradients of conv2d and dense weights only (not to biases, not to batch-norm
     gamma and beta), shuffle (a new order every epoch), max_train_images and
     max_test_images (the first N images). `kernels` is read and ignored.
@@ -232,7 +234,7 @@ def load_workload(file, sets):
     for k in ("epochs", "batch_size"):
         check_int(w(k), tr[k], 1)
     check_int(w("seed"), tr["seed"], 0)
-    for k in ("max_train_images", "max_test_images"):
+    for k in ("learning_rate_batch", "max_train_images", "max_test_images"):
         if tr[k] is not None:
             check_int(w(k), tr[k], 1)
     tr["learning_rate"] = check_number(w("learning_rate"), tr["learning_rate"])
@@ -430,8 +432,8 @@ def build_graph(layers, input_shape, where):
                 e = check_number(f"{lw}: epsilon", spec.get("epsilon", 1e-5))
                 if not 0 <= m <= 1:
                     raise InputError(f"{lw}: momentum: must be in [0, 1], got {m}")
-                if e <= 0:
-                    raise InputError(f"{lw}: epsilon: must be positive, got {e}")
+                if not 0 < e <= 1:
+                    raise InputError(f"{lw}: epsilon: must be in (0, 1], got {e}")
             shape = (c, h, w)
         elif kind == "flatten":
             shape = (c * h * w, 1, 1)
