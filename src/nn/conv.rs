@@ -526,15 +526,7 @@ mod tests {
     /// the image.
     #[test]
     fn cut_conv_is_the_whole_conv_bit_for_bit() {
-        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
-            .iter()
-            .map(|&t| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
+        let pools = crate::nn::kernels::test_pools();
         // (c_in, h, w, c_out, kernel, stride, padding, batch)
         let cases = [
             (1, 28, 28, 6, 5, 1, 2, 33),

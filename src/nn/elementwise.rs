@@ -150,11 +150,7 @@ mod tests {
             }
         }
         let sum: Vec<f32> = x.data.iter().zip(&x2.data).map(|(a, b)| a + b).collect();
-        for t in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap();
+        for pool in crate::nn::kernels::test_pools() {
             pool.install(|| {
                 let mut y = Act::default();
                 relu_forward(&x, &mut y);

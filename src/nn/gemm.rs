@@ -492,15 +492,7 @@ mod tests {
     /// the same bits on 1, 2 and 3 threads.
     #[test]
     fn cut_products_are_the_whole_product_bit_for_bit() {
-        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
-            .iter()
-            .map(|&t| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
+        let pools = crate::nn::kernels::test_pools();
         let mut cut = 0;
         for (m, n, k) in cut_shapes() {
             if gemm_blocks(m, n, k).1 > 1 {

@@ -238,6 +238,15 @@ pub fn thread_pool(
     b.build()
 }
 
+/// Pools of 1, 2 and 3 threads, for tests that a kernel gives the same bits on each.
+#[cfg(test)]
+pub(crate) fn test_pools() -> Vec<rayon::ThreadPool> {
+    [1, 2, 3]
+        .into_iter()
+        .map(|t| thread_pool(Some(t)).expect("a test thread pool"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,15 +220,7 @@ mod tests {
     /// number of planes, gradients added to old values and written over them.
     #[test]
     fn cut_pooling_is_the_plain_loop_bit_for_bit() {
-        let pools: Vec<rayon::ThreadPool> = [1, 2, 3]
-            .iter()
-            .map(|&t| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
+        let pools = crate::nn::kernels::test_pools();
         for g in [geom(5, 17, 19, 2, 2, 0), geom(3, 13, 15, 3, 2, 1)] {
             let n = 263;
             let planes = g.input.c * n;
