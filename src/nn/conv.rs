@@ -84,7 +84,8 @@ fn im2col_block(g: &ConvGeom, x: &Act, imgs: Range<usize>, mut cols: ArrayViewMu
     // A "same" convolution (stride 1, output as wide as the input): output pixel q of an
     // image reads input pixel q + delta, so each image's row is one shifted copy with the
     // rows and columns outside the image zeroed.
-    let shifted = s == 1 && ow == w && oh == h;
+    // (With stride 1, `ow == w` means 2 * padding = kernel - 1, and then `oh == h` too.)
+    let shifted = s == 1 && ow == w;
     for c in 0..g.input.c {
         let xc = &x.channel(c)[imgs.start * plane..imgs.end * plane];
         for ky in 0..k {
