@@ -5,7 +5,7 @@ use std::ops::Range;
 use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Slice};
 
 use super::gemm::{Mat, cut_parts, gemm_cut, gemm_view};
-use super::kernels::{BLOCK_VALUES, block, blocks, run_blocks, split_view};
+use super::kernels::{block, run_blocks, split_view};
 use super::tensor::{Act, Shape};
 use crate::config::workload::Kernels;
 
@@ -56,18 +56,6 @@ impl ConvGeom {
         };
         (lo.min(hi), hi)
     }
-}
-
-/// Unfolds `x` into `cols`, a (C_in*k*k) x (N*H_out*W_out) row-major matrix (blocks of
-/// images in parallel).
-pub fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
-    let (n, ohw) = (x.n, g.out_h * g.out_w);
-    cols.resize(g.k_len() * n * ohw, 0.0);
-    let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
-    let cv = ArrayViewMut2::from_shape((g.k_len(), n * ohw), &mut cols[..]).expect("cols size");
-    run_blocks(split_view(cv, Axis(1), ohw.max(1), parts), |i, cb| {
-        im2col_block(g, x, block(n, parts, i), cb);
-    });
 }
 
 /// The columns of images `imgs` of the im2col matrix: `cols` is (C_in*k*k) x
@@ -172,21 +160,6 @@ pub fn sum8(v: &[f32]) -> f32 {
         s += x;
     }
     s
-}
-
-/// Folds `dcols` (the gradient of the im2col matrix) back into `dx`, adding to it when
-/// `accumulate`, overwriting it otherwise (blocks of images in parallel).
-pub fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
-    let (n, ohw) = (dx.n, g.out_h * g.out_w);
-    let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
-    let dcv = ArrayView2::from_shape((g.k_len(), n * ohw), dcols).expect("dcols size");
-    let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
-        .expect("dx size");
-    run_blocks(split_view(dxv, Axis(1), 1, parts), |i, dxb| {
-        let imgs = block(n, parts, i);
-        let cols = dcv.slice_axis(Axis(1), Slice::from(imgs.start * ohw..imgs.end * ohw));
-        col2im_block(g, cols, dxb, accumulate);
-    });
 }
 
 /// Folds the columns of a block of images of the im2col matrix's gradient (`dcols`,
@@ -418,6 +391,35 @@ fn backward_cut(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::{BLOCK_VALUES, blocks};
+
+    /// The stand-alone unfolding the fused forward must match: `x` into `cols`, a
+    /// (C_in*k*k) x (N*H_out*W_out) row-major matrix (blocks of images in parallel).
+    fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
+        let (n, ohw) = (x.n, g.out_h * g.out_w);
+        cols.resize(g.k_len() * n * ohw, 0.0);
+        let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
+        let cv = ArrayViewMut2::from_shape((g.k_len(), n * ohw), &mut cols[..]).expect("cols size");
+        run_blocks(split_view(cv, Axis(1), ohw.max(1), parts), |i, cb| {
+            im2col_block(g, x, block(n, parts, i), cb);
+        });
+    }
+
+    /// The stand-alone folding (the adjoint of [`im2col`]): `dcols` (the gradient of the
+    /// im2col matrix) back into `dx`, adding to it when `accumulate`, overwriting it
+    /// otherwise (blocks of images in parallel).
+    fn col2im(g: &ConvGeom, dcols: &[f32], dx: &mut Act, accumulate: bool) {
+        let (n, ohw) = (dx.n, g.out_h * g.out_w);
+        let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
+        let dcv = ArrayView2::from_shape((g.k_len(), n * ohw), dcols).expect("dcols size");
+        let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
+            .expect("dx size");
+        run_blocks(split_view(dxv, Axis(1), 1, parts), |i, dxb| {
+            let imgs = block(n, parts, i);
+            let cols = dcv.slice_axis(Axis(1), Slice::from(imgs.start * ohw..imgs.end * ohw));
+            col2im_block(g, cols, dxb, accumulate);
+        });
+    }
 
     /// Direct convolution, for reference.
     fn direct(g: &ConvGeom, x: &Act, w: &[f32], b: &[f32]) -> Act {
