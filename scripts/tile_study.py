@@ -183,6 +183,12 @@ def table(points):
     return "\n".join(lines)
 
 
+def fold_counts(points):
+    """The fold counts of `points`: `2`, or `4 to 10` when they differ."""
+    lo, hi = min(p["folds"] for p in points), max(p["folds"] for p in points)
+    return str(hi) if lo == hi else f"{lo} to {hi}"
+
+
 def paragraph(key, pulse, series):
     t = lambda p: fmt_tiles(p["tiles"])
     fitting = [p for p in series if p["folds"] == 1]
@@ -195,7 +201,7 @@ def paragraph(key, pulse, series):
         out.append(
             f"The weights fit from {tiles_of(fits['tiles'])} on; with "
             f"{tiles_of(swapping[-1]['tiles']) if len(swapping) == 1 else ', '.join(t(p) for p in swapping) + ' tiles'} "
-            f"the chip swaps them through DRAM in {max(p['folds'] for p in swapping)} folds "
+            f"the chip swaps them through DRAM in {fold_counts(swapping)} folds "
             f"({sig(worst['time_us'])} µs and {sig(worst['energy_uj'])} µJ per image on "
             f"{tiles_of(worst['tiles'])}, against {sig(fits['time_us'])} µs and "
             f"{sig(fits['energy_uj'])} µJ on {t(fits)})."
@@ -295,8 +301,8 @@ def section(key, folder, line, binary, prefix):
         + (
             "a single tile can run it by swapping. "
             if big[1] <= per_tile
-            else f"no chip of fewer than {math.ceil(big[1] / per_tile)} tiles can run it, even "
-            "swapping. "
+            else f"a chip of fewer than {math.ceil(big[1] / per_tile)} tiles cuts it into equal parts, "
+            "each swapped in as a fold of its own. "
         )
         + "Final test accuracy "
         f"(not the point of this study): {accs}.",

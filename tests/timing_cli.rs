@@ -807,6 +807,79 @@ fn map_strings_places_every_string_once() {
 }
 
 #[test]
+fn a_layer_larger_than_the_chip_is_cut_into_folds() {
+    // With 16-row subarrays (1,024 strings), fc1's 48,000 strings need 47 subarrays: more
+    // than a whole 8-subarray tile, so with one tile it is cut into 6 equal parts, each in a
+    // fold of its own (after the fold of conv1 and conv2).
+    let small = ["subarray.rows=16", "chip.on_overflow=swap"];
+    let m = map_ok(&[
+        "--csv",
+        "--set",
+        "chip.tiles=1",
+        "--set",
+        small[0],
+        "--set",
+        small[1],
+    ]);
+    let rows = parse_csv_text(&m.stdout, MAP_HEADER);
+    let fc1 = rows.iter().find(|r| r["layer"] == "fc1").unwrap();
+    let (a, b) = fc1["fold"].split_once('-').expect("fc1 spans folds a-b");
+    let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+    assert_eq!(
+        b - a + 1,
+        6,
+        "fc1 in 47 subarrays of a 8-subarray chip: {fc1:?}"
+    );
+    // Every part fills at most the chip: 8 subarrays of at most 1,024 strings each.
+    assert_eq!(int(fc1, "subarrays"), 6 * 8, "{fc1:?}");
+    assert!(int(fc1, "strings_per_subarray") <= 1024, "{fc1:?}");
+    // fc2's 10,080 strings (10 subarrays) take 2 parts; the others fit whole.
+    let fc2 = rows.iter().find(|r| r["layer"] == "fc2").unwrap();
+    assert_eq!(fc2["fold"], format!("{}-{}", b + 1, b + 2), "{fc2:?}");
+    for r in rows.iter().filter(|r| !r["layer"].starts_with("fc")) {
+        assert!(!r["fold"].contains('-'), "{r:?}");
+    }
+
+    let tmp = TempDir::new().unwrap();
+    let fits = run_with(&tmp, "fits", &["chip.tiles=16", small[0]]);
+    let cut = run_with(&tmp, "cut", &["chip.tiles=1", small[0], small[1]]);
+    let s = summary(&cut);
+    assert_eq!(int(&s, "folds"), b + 4, "{s:?}");
+    assert_eq!(int(&summary(&fits), "folds"), 1);
+    assert_eq!(
+        numerics(&cut),
+        numerics(&fits),
+        "folds changed the numerics"
+    );
+    // The parts share out the layer's work exactly: the MACs of every phase, the bits
+    // sensed and the strings written are those of the chip that holds it whole.
+    let (rf, rc) = (layer_rows(&fits), layer_rows(&cut));
+    for layer in WEIGHT_LAYERS {
+        for key in [
+            ["FW", "compute", "mac"],
+            ["AG", "compute", "mac"],
+            ["WG", "compute", "mac"],
+            ["WU", "compute", "mac"],
+            ["FW", "mtj", "read"],
+            ["WU", "subarray", "write"],
+        ] {
+            let k = [layer, key[0], key[1], key[2]];
+            assert_eq!(count_of(&rc, k), count_of(&rf, k), "{k:?}");
+        }
+    }
+    // Each batch brings each of fc1's parts in twice (forward and backward; none is in the
+    // first or the last fold): 8 batches x 2 x 48,000 strings.
+    let swapped = count_of(&rc, ["fc1", "SWAP", "subarray", "write"]);
+    assert_eq!(swapped, Some(8 * 2 * 48_000));
+    let sensed = count_of(&rc, ["fc1", "SWAP", "mtj", "read"]);
+    assert_eq!(
+        sensed,
+        Some(8 * 2 * 48_000 * 8),
+        "bits sensed as fc1's parts leave"
+    );
+}
+
+#[test]
 fn map_refuses_a_chip_too_small() {
     let r = nandspin(&["map", "--set", "chip.tiles=1"]);
     let msg = assert_input_error(&r, None);

@@ -258,12 +258,81 @@ fn a_chip_too_small_names_chip_tiles() {
     let (key, msg) = sched::map(&arch, &net, 1).unwrap_err();
     assert_eq!(key, "chip.tiles");
     assert!(msg.contains("at least"), "{msg}");
-    // Swapping needs each layer to fit on its own: fc1 needs 94 subarrays of 64 strings.
+    // Swapping: fc1 needs 94 subarrays of 64 strings. On 94 tiles it fits whole, with fc2
+    // in a second fold; on one tile (one subarray) it is cut into 94 parts, a fold each.
     arch.chip.on_overflow = nandspin::config::hw::Overflow::Swap;
-    let (key, msg) = sched::map(&arch, &net, 1).unwrap_err();
-    assert_eq!(key, "chip.tiles");
-    assert!(msg.contains("fc1"), "{msg}");
     arch.chip.tiles = 94;
     let map = sched::map(&arch, &net, 1).unwrap();
     assert_eq!(map.folds, 2);
+    assert_eq!(map.places[0].parts.len(), 1);
+    arch.chip.tiles = 1;
+    let map = sched::map(&arch, &net, 1).unwrap();
+    assert_eq!(map.places[0].parts.len(), 94);
+    assert_eq!(map.places[0].fold_label(), "0-93");
+    assert_eq!(map.places[1].fold_label(), "94-103");
+    assert_eq!(map.folds, 104);
+}
+
+#[test]
+fn parts_of_a_layer_larger_than_the_chip_hold_every_string_once_per_fold() {
+    for (mapping, tiles, subarrays) in [
+        (Mapping::Pack, 1, 8),
+        (Mapping::Spread, 1, 8),
+        (Mapping::Spread, 3, 2),
+        (Mapping::Pack, 2, 3),
+    ] {
+        let mut arch = ArchConfig::default();
+        arch.chip.tiles = tiles;
+        arch.chip.mapping = mapping;
+        arch.chip.on_overflow = nandspin::config::hw::Overflow::Swap;
+        arch.tile.subarrays = subarrays;
+        arch.subarray.rows = 16;
+        arch.subarray.columns = 16;
+        // fc1: 6,000 strings in 24 subarrays of 256, more than any of these chips holds.
+        let net = dense_net(&[100, 60, 40, 10]);
+        let map = sched::map(&arch, &net, 8).unwrap();
+        let chip = Scheduler::new(&arch, map.clone());
+        let cap = 16 * 16;
+        let chip_subarrays = u64::from(tiles * subarrays);
+        // Per fold, no two strings share a place and the fold fits the chip.
+        let mut seen: HashSet<(usize, u32, u32, u64, u64)> = HashSet::new();
+        let mut per_fold = vec![HashSet::new(); map.folds];
+        for (l, info) in map.layers.iter().enumerate() {
+            let place = &map.places[l];
+            let mut next = 0;
+            for (k, part) in place.parts.iter().enumerate() {
+                // Parts are contiguous, in fold order, and equal to within one string.
+                assert_eq!(part.first, next, "{mapping:?} {l}/{k}");
+                next += part.strings;
+                assert!(k == 0 || part.fold == place.parts[k - 1].fold + 1);
+                let held: u64 = place.subarrays[part.subarrays.clone()]
+                    .iter()
+                    .map(|s| s.strings)
+                    .sum();
+                assert_eq!(held, part.strings);
+                for g in part.first..part.first + part.strings {
+                    let (t, s, row, col) = chip.locate(l, g);
+                    assert!(t < tiles && s < subarrays && row < 16 && col < 16);
+                    assert!(seen.insert((part.fold, t, s, row, col)), "{mapping:?}");
+                    per_fold[part.fold].insert((t, s));
+                }
+            }
+            assert_eq!(next, info.strings);
+            let most = place.parts.iter().map(|p| p.strings).max().unwrap();
+            let least = place.parts.iter().map(|p| p.strings).min().unwrap();
+            assert!(most - least <= 1, "{mapping:?}: parts {least}..{most}");
+            if place.parts.len() > 1 {
+                // As few parts as fit: one fewer would not.
+                let fewer = info.strings.div_ceil(place.parts.len() as u64 - 1);
+                assert!(
+                    fewer.div_ceil(cap) > chip_subarrays,
+                    "{mapping:?}: too many parts"
+                );
+            }
+        }
+        assert!(map.places[0].parts.len() > 1, "fc1 is cut");
+        for f in &per_fold {
+            assert!(!f.is_empty() && f.len() as u64 <= chip_subarrays);
+        }
+    }
 }

@@ -125,7 +125,7 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
         let util = info.strings as f64 / (place.subarrays.len() as f64 * m.subarray_strings as f64);
         rows.push(vec![
             info.name.clone(),
-            place.fold.to_string(),
+            place.fold_label(),
             info.strings.to_string(),
             tiles.len().to_string(),
             ranges(&tiles),

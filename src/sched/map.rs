@@ -4,9 +4,10 @@
 //! topological order. `pack` fills subarrays one layer after another (layers share tiles);
 //! `spread` gives every weight layer tiles of its own and hands the spare tiles, one at a
 //! time, to the layer with the largest estimated cost per batch (MACs over lanes, strings
-//! per subarray), as long as one more tile lowers that cost; the others stay idle. When the weights do not fit, the layers are split
-//! into folds that each fit and are swapped through DRAM (`chip.on_overflow = "swap"`),
-//! or the run is refused.
+//! per subarray), as long as one more tile lowers that cost; the others stay idle. When the
+//! weights do not fit, the layers are split into folds that each fit and are swapped through
+//! DRAM (`chip.on_overflow = "swap"`), or the run is refused. A layer larger than the whole
+//! chip is cut into equal parts, one per fold of its own.
 
 use crate::config::ArchConfig;
 use crate::config::arch::BiasPlacement;
@@ -72,17 +73,58 @@ pub struct SubarrayPlace {
     pub strings: u64,
 }
 
+/// The strings of a layer resident in one fold: the whole layer, or, for a layer larger
+/// than the chip, one of its equal parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The fold.
+    pub fold: usize,
+    /// Its subarrays: these positions in [`Placement::subarrays`].
+    pub subarrays: std::ops::Range<usize>,
+    /// Index of its first string among the layer's strings.
+    pub first: u64,
+    /// Strings it holds.
+    pub strings: u64,
+    /// Its tiles with the strings each holds, in order of first use.
+    pub tiles: Vec<(u32, u64)>,
+}
+
+impl Part {
+    /// This part's share of `total` (MACs, values, bytes) of a layer of `strings` strings,
+    /// in proportion to its strings (see [`range_share`]).
+    pub fn share(&self, total: u64, strings: u64) -> u64 {
+        range_share(total, self.first, self.strings, strings)
+    }
+}
+
+/// The share of `total` that strings `first..first + len` of `strings` take, in proportion:
+/// the shares of adjacent ranges add up exactly, so a layer's parts share out all of
+/// `total`.
+pub fn range_share(total: u64, first: u64, len: u64, strings: u64) -> u64 {
+    let upto = |g: u64| {
+        if g >= strings {
+            total
+        } else {
+            (u128::from(total) * u128::from(g) / u128::from(strings.max(1))) as u64
+        }
+    };
+    upto(first + len) - upto(first)
+}
+
 /// Where one weight layer lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
     /// Index into [`Map::layers`].
     pub layer: usize,
-    /// The fold it belongs to (0 when everything fits).
+    /// The fold it belongs to (0 when everything fits); its first for a layer in parts.
     pub fold: usize,
-    /// Its subarrays, in string order; the first `strings mod n` hold one string more
-    /// than the others.
+    /// Its parts, one per fold it spans, in string (and fold) order: one part holding every
+    /// string unless the layer alone is larger than the chip.
+    pub parts: Vec<Part>,
+    /// Its subarrays, in string order; within a part, the first `strings mod n` hold one
+    /// string more than the others.
     pub subarrays: Vec<SubarrayPlace>,
-    /// Its tiles with the strings each holds, in order of first use.
+    /// Its tiles with the strings each holds (over every part), in order of first use.
     pub tiles: Vec<(u32, u64)>,
     /// Most strings held by one of its subarrays.
     pub per_subarray: u64,
@@ -91,14 +133,16 @@ pub struct Placement {
 impl Placement {
     /// Position in [`Placement::subarrays`] of the subarray holding string `g`.
     pub fn subarray_of(&self, g: u64) -> usize {
-        let n = self.subarrays.len() as u64;
-        let total: u64 = self.subarrays.last().map_or(0, |s| s.first + s.strings);
-        let (base, extra) = (total / n, total % n);
-        let big = extra * (base + 1);
-        if g < big {
-            (g / (base + 1)) as usize
-        } else {
-            (extra + (g - big) / base.max(1)) as usize
+        self.subarrays
+            .partition_point(|s| s.first + s.strings <= g)
+            .min(self.subarrays.len().saturating_sub(1))
+    }
+
+    /// The folds it spans, as the report prints them: `3`, or `2-6` for a layer in parts.
+    pub fn fold_label(&self) -> String {
+        match self.parts.last() {
+            Some(last) if last.fold != self.fold => format!("{}-{}", self.fold, last.fold),
+            _ => self.fold.to_string(),
         }
     }
 
@@ -256,21 +300,34 @@ fn min_subarrays(strings: u64, cap: u64) -> u64 {
     strings.div_ceil(cap).max(1)
 }
 
-/// A layer's strings spread evenly over `n` subarrays (fewer if there are fewer strings:
-/// every subarray holds at least one), the `j`-th going to `slot(j)`.
-fn spread_strings(
+/// The strings of one layer a fold holds: all of them, or one part of a layer larger than
+/// the chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Member {
+    /// Index into the layers.
     layer: usize,
-    fold: usize,
+    /// Its first string among the layer's strings.
+    first: u64,
+    /// Strings.
     strings: u64,
+    /// Its share of the layer's MACs per image (for ranking layers only).
+    macs_per_image: u64,
+}
+
+/// A member's strings spread evenly over `n` subarrays (fewer if there are fewer strings:
+/// every subarray holds at least one), the `j`-th going to `slot(j)`: its subarrays and
+/// its tiles with their strings.
+fn spread_strings(
+    m: &Member,
     n: u64,
     slot: impl Fn(u64) -> (u32, u32),
-) -> Placement {
-    let n = n.clamp(1, strings.max(1));
-    let (base, extra) = (strings / n, strings % n);
+) -> (Vec<SubarrayPlace>, Vec<(u32, u64)>) {
+    let n = n.clamp(1, m.strings.max(1));
+    let (base, extra) = (m.strings / n, m.strings % n);
     let mut subarrays = Vec::with_capacity(n as usize);
     let mut tiles: Vec<(u32, u64)> = Vec::new();
     let mut tile_pos = std::collections::HashMap::new();
-    let mut first = 0;
+    let mut first = m.first;
     for j in 0..n {
         let (tile, index) = slot(j);
         let s = base + u64::from(j < extra);
@@ -287,48 +344,42 @@ fn spread_strings(
         });
         tiles[pos].1 += s;
     }
-    Placement {
-        layer,
-        fold,
-        subarrays,
-        tiles,
-        per_subarray: base + u64::from(extra > 0),
-    }
+    (subarrays, tiles)
 }
 
-/// Tiles a layer can use at most: one string per subarray, at least one per tile.
-fn useful_tiles(info: &LayerInfo) -> u64 {
-    info.strings.max(1)
+/// Tiles a member can use at most: one string per subarray, at least one per tile.
+fn useful_tiles(m: &Member) -> u64 {
+    m.strings.max(1)
 }
 
-/// Estimated cost of one batch of a layer on `t` tiles, in ps, used only to rank layers
+/// Estimated cost of one batch of a member on `t` tiles, in ps, used only to rank layers
 /// when handing out spare tiles: three passes of MACs, plus one cycle per string held by
 /// each subarray as a proxy for write bandwidth. It depends on the organisation and the
 /// network only, not on write drivers, pulse widths or energies, so that those can be
 /// varied on a fixed placement.
-fn estimate_ps(arch: &ArchConfig, info: &LayerInfo, batch: u64, t: u64) -> u64 {
-    let t = t.min(useful_tiles(info));
+fn estimate_ps(arch: &ArchConfig, m: &Member, batch: u64, t: u64) -> u64 {
+    let t = t.min(useful_tiles(m));
     let lanes = u64::from(arch.tile.mac_lanes) * t;
     let cycle = arch.chip.cycle_ps();
-    let compute = 3 * (info.macs_per_image * batch).div_ceil(lanes);
-    let sa = (t * u64::from(arch.tile.subarrays)).min(info.strings.max(1));
-    (compute + info.strings.div_ceil(sa)) * cycle
+    let compute = 3 * (m.macs_per_image * batch).div_ceil(lanes);
+    let sa = (t * u64::from(arch.tile.subarrays)).min(m.strings.max(1));
+    (compute + m.strings.div_ceil(sa)) * cycle
 }
 
-/// Places the layers `members` (indices into `infos`) on the whole chip as fold `fold`.
+/// Places the members of one fold on the whole chip: per member, its subarrays and tiles
+/// (in member order), and the mapping used.
+#[allow(clippy::type_complexity)]
 fn place_fold(
     arch: &ArchConfig,
-    infos: &[LayerInfo],
-    members: &[usize],
-    fold: usize,
+    members: &[Member],
     batch: u64,
-) -> (Vec<Placement>, Mapping) {
+) -> (Vec<(Vec<SubarrayPlace>, Vec<(u32, u64)>)>, Mapping) {
     let cap = arch.subarray.strings();
     let per_tile = u64::from(arch.tile.subarrays);
     let tiles = u64::from(arch.chip.tiles);
     let min_tiles: Vec<u64> = members
         .iter()
-        .map(|&l| min_subarrays(infos[l].strings, cap).div_ceil(per_tile))
+        .map(|m| min_subarrays(m.strings, cap).div_ceil(per_tile))
         .collect();
     let exclusive: u64 = min_tiles.iter().sum();
     if arch.chip.mapping == Mapping::Spread && exclusive <= tiles {
@@ -339,14 +390,14 @@ fn place_fold(
             let best = (0..members.len())
                 .filter(|&i| !saturated[i])
                 .max_by_key(|&i| {
-                    let gain = estimate_ps(arch, &infos[members[i]], batch, given[i]);
+                    let gain = estimate_ps(arch, &members[i], batch, given[i]);
                     (gain, std::cmp::Reverse(i))
                 });
             let Some(i) = best else { break };
-            let info = &infos[members[i]];
-            if given[i] >= useful_tiles(info)
-                || estimate_ps(arch, info, batch, given[i] + 1)
-                    >= estimate_ps(arch, info, batch, given[i])
+            let m = &members[i];
+            if given[i] >= useful_tiles(m)
+                || estimate_ps(arch, m, batch, given[i] + 1)
+                    >= estimate_ps(arch, m, batch, given[i])
             {
                 saturated[i] = true;
                 continue;
@@ -356,32 +407,85 @@ fn place_fold(
         }
         let mut start = 0u64;
         let mut places = Vec::new();
-        for (i, &l) in members.iter().enumerate() {
+        for (i, m) in members.iter().enumerate() {
             let t = given[i];
             let first_tile = start;
-            places.push(spread_strings(
-                l,
-                fold,
-                infos[l].strings,
-                t * per_tile,
-                |j| ((first_tile + j % t) as u32, (j / t) as u32),
-            ));
+            places.push(spread_strings(m, t * per_tile, |j| {
+                ((first_tile + j % t) as u32, (j / t) as u32)
+            }));
             start += t;
         }
         return (places, Mapping::Spread);
     }
     let mut cursor = 0u64;
     let mut places = Vec::new();
-    for &l in members {
-        let m = min_subarrays(infos[l].strings, cap);
+    for m in members {
+        let n = min_subarrays(m.strings, cap);
         let base = cursor;
-        places.push(spread_strings(l, fold, infos[l].strings, m, |j| {
+        places.push(spread_strings(m, n, |j| {
             let g = base + j;
             ((g / per_tile) as u32, (g % per_tile) as u32)
         }));
-        cursor += m;
+        cursor += n;
     }
     (places, Mapping::Pack)
+}
+
+/// Splits the layers into folds that each fit a chip of `chip` subarrays: whole layers in
+/// topological order, a new fold when the next would not fit; a layer larger than the chip
+/// gets folds of its own, its strings cut into the fewest equal parts that each fit.
+fn folds_of(layers: &[LayerInfo], cap: u64, chip: u64) -> Vec<Vec<Member>> {
+    let whole = |l: usize, info: &LayerInfo| Member {
+        layer: l,
+        first: 0,
+        strings: info.strings,
+        macs_per_image: info.macs_per_image,
+    };
+    let mut folds: Vec<Vec<Member>> = vec![Vec::new()];
+    let mut used = 0;
+    for (l, info) in layers.iter().enumerate() {
+        let n = min_subarrays(info.strings, cap);
+        if n <= chip {
+            if used + n > chip {
+                folds.push(Vec::new());
+                used = 0;
+            }
+            used += n;
+            folds.last_mut().expect("one fold").push(whole(l, info));
+            continue;
+        }
+        // Equal parts (differing by at most one string), as few as fit the chip.
+        let mut k = n.div_ceil(chip);
+        while min_subarrays(info.strings.div_ceil(k), cap) > chip {
+            k += 1;
+        }
+        if used > 0 {
+            folds.push(Vec::new());
+        }
+        let (base, extra) = (info.strings / k, info.strings % k);
+        let mut first = 0;
+        for p in 0..k {
+            let strings = base + u64::from(p < extra);
+            let part = Member {
+                layer: l,
+                first,
+                strings,
+                macs_per_image: range_share(info.macs_per_image, first, strings, info.strings),
+            };
+            first += strings;
+            if p > 0 {
+                folds.push(Vec::new());
+            }
+            folds.last_mut().expect("one fold").push(part);
+        }
+        // The next layer starts a fresh fold.
+        folds.push(Vec::new());
+        used = 0;
+    }
+    if folds.len() > 1 && folds.last().is_some_and(Vec::is_empty) {
+        folds.pop();
+    }
+    folds
 }
 
 /// Places `net`'s weight layers on the chip `arch` describes; `batch` images per batch
@@ -391,15 +495,10 @@ pub fn map(arch: &ArchConfig, net: &Network, batch: u64) -> Result<Map, MapError
     let cap = arch.subarray.strings();
     let per_tile = u64::from(arch.tile.subarrays);
     let chip = u64::from(arch.chip.tiles) * per_tile;
-    let need: Vec<u64> = layers
-        .iter()
-        .map(|l| min_subarrays(l.strings, cap))
-        .collect();
-    let total: u64 = need.iter().sum();
-    let mut folds: Vec<Vec<usize>> = vec![Vec::new()];
-    if total > chip {
-        let tiles_needed = total.div_ceil(per_tile);
+    let total: u64 = layers.iter().map(|l| min_subarrays(l.strings, cap)).sum();
+    let folds = if total > chip {
         if arch.chip.on_overflow == Overflow::Error {
+            let tiles_needed = total.div_ceil(per_tile);
             return Err((
                 "chip.tiles".into(),
                 format!(
@@ -409,36 +508,61 @@ pub fn map(arch: &ArchConfig, net: &Network, batch: u64) -> Result<Map, MapError
                 ),
             ));
         }
-        let mut used = 0;
-        for (l, &n) in need.iter().enumerate() {
-            if n > chip {
-                return Err((
-                    "chip.tiles".into(),
-                    format!(
-                        "layer {} alone needs {n} subarrays and the chip has {chip}: even swapping needs every layer to fit; raise chip.tiles to at least {}",
-                        layers[l].name,
-                        n.div_ceil(per_tile)
-                    ),
-                ));
-            }
-            if used + n > chip {
-                folds.push(Vec::new());
-                used = 0;
-            }
-            used += n;
-            folds.last_mut().expect("one fold").push(l);
-        }
+        folds_of(&layers, cap, chip)
     } else {
-        folds[0] = (0..layers.len()).collect();
-    }
-    let mut places = Vec::new();
+        vec![
+            layers
+                .iter()
+                .enumerate()
+                .map(|(l, info)| Member {
+                    layer: l,
+                    first: 0,
+                    strings: info.strings,
+                    macs_per_image: info.macs_per_image,
+                })
+                .collect(),
+        ]
+    };
+    let mut places: Vec<Placement> = (0..layers.len())
+        .map(|l| Placement {
+            layer: l,
+            fold: 0,
+            parts: Vec::new(),
+            subarrays: Vec::new(),
+            tiles: Vec::new(),
+            per_subarray: 0,
+        })
+        .collect();
     let mut mapping = arch.chip.mapping;
     for (f, members) in folds.iter().enumerate() {
-        let (p, m) = place_fold(arch, &layers, members, f, batch);
+        let (placed, m) = place_fold(arch, members, batch);
         if m == Mapping::Pack {
             mapping = Mapping::Pack;
         }
-        places.extend(p);
+        for (member, (subarrays, tiles)) in members.iter().zip(placed) {
+            let place = &mut places[member.layer];
+            if place.parts.is_empty() {
+                place.fold = f;
+            }
+            let start = place.subarrays.len();
+            place.subarrays.extend(subarrays);
+            place.parts.push(Part {
+                fold: f,
+                subarrays: start..place.subarrays.len(),
+                first: member.first,
+                strings: member.strings,
+                tiles: tiles.clone(),
+            });
+            for (t, s) in tiles {
+                match place.tiles.iter_mut().find(|(u, _)| *u == t) {
+                    Some(e) => e.1 += s,
+                    None => place.tiles.push((t, s)),
+                }
+            }
+        }
+    }
+    for p in &mut places {
+        p.per_subarray = p.subarrays.iter().map(|s| s.strings).max().unwrap_or(0);
     }
     let mut used_tiles = vec![false; arch.chip.tiles as usize];
     for p in &places {
@@ -455,4 +579,73 @@ pub fn map(arch: &ArchConfig, net: &Network, batch: u64) -> Result<Map, MapError
         subarray_strings: cap,
         mapping,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_shares_add_up_and_follow_the_strings() {
+        for (total, strings) in [(0u64, 5u64), (7, 3), (1000, 7), (u64::MAX / 4, 9), (10, 1)] {
+            for parts in 1..=strings {
+                let (base, extra) = (strings / parts, strings % parts);
+                let (mut first, mut sum) = (0, 0);
+                for p in 0..parts {
+                    let len = base + u64::from(p < extra);
+                    let s = range_share(total, first, len, strings);
+                    let exact = u128::from(total) * u128::from(len) / u128::from(strings);
+                    assert!(u128::from(s).abs_diff(exact) <= 1, "{total} {strings} {p}");
+                    sum += u128::from(s);
+                    first += len;
+                }
+                assert_eq!(sum, u128::from(total), "{total} over {parts} parts");
+            }
+        }
+    }
+
+    #[test]
+    fn subarray_of_finds_uneven_subarrays() {
+        let sizes = [3u64, 2, 4, 1];
+        let mut first = 0;
+        let subarrays: Vec<SubarrayPlace> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &strings)| {
+                let s = SubarrayPlace {
+                    tile: 0,
+                    index: i as u32,
+                    first,
+                    strings,
+                };
+                first += strings;
+                s
+            })
+            .collect();
+        let part = |fold, subarrays, first, strings| Part {
+            fold,
+            subarrays,
+            first,
+            strings,
+            tiles: vec![(0, strings)],
+        };
+        let place = Placement {
+            layer: 0,
+            fold: 3,
+            parts: vec![part(3, 0..2, 0, 5), part(4, 2..4, 5, 5)],
+            subarrays: subarrays.clone(),
+            tiles: vec![(0, 10)],
+            per_subarray: 4,
+        };
+        for g in 0..10 {
+            let j = place.subarray_of(g);
+            assert!(subarrays[j].first <= g && g < subarrays[j].first + subarrays[j].strings);
+        }
+        assert_eq!(place.fold_label(), "3-4");
+        let whole = Placement {
+            parts: vec![part(3, 0..4, 0, 10)],
+            ..place
+        };
+        assert_eq!(whole.fold_label(), "3");
+    }
 }

@@ -111,9 +111,9 @@ pub struct Scheduler {
     subarray_res: Vec<Vec<ResourceId>>,
     /// Physical subarrays with a resource: (tile, index, resource, layers held).
     physical: Vec<(u32, u32, ResourceId, Vec<usize>)>,
-    /// Per layer and tile (in [`Placement::tiles`] order), the most strings one subarray
+    /// Per layer, part and tile (in [`Part::tiles`] order), the most strings one subarray
     /// of that tile holds: its weights are sensed in parallel across subarrays.
-    tile_max_strings: Vec<Vec<u64>>,
+    tile_max_strings: Vec<Vec<Vec<u64>>>,
     noc: ResourceId,
     dram: ResourceId,
     /// Per layer, when its last weight update ended.
@@ -174,26 +174,32 @@ impl Scheduler {
         let mut tile_max_strings = Vec::with_capacity(map.places.len());
         for (l, p) in map.places.iter().enumerate() {
             let mut res = Vec::with_capacity(p.subarrays.len());
-            let pos: std::collections::HashMap<u32, usize> = p
-                .tiles
-                .iter()
-                .enumerate()
-                .map(|(i, &(t, _))| (t, i))
-                .collect();
-            let mut most = vec![0u64; p.tiles.len()];
-            for sa in &p.subarrays {
-                let k = *by_place.entry((sa.tile, sa.index)).or_insert_with(|| {
-                    let r = engine.add_pool(arch.subarray.write_drivers);
-                    physical.push((sa.tile, sa.index, r, Vec::new()));
-                    physical.len() - 1
-                });
-                physical[k].3.push(l);
-                res.push(physical[k].2);
-                let m = &mut most[pos[&sa.tile]];
-                *m = (*m).max(sa.strings);
+            let mut most_of_parts = Vec::with_capacity(p.parts.len());
+            for part in &p.parts {
+                let pos: std::collections::HashMap<u32, usize> = part
+                    .tiles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(t, _))| (t, i))
+                    .collect();
+                let mut most = vec![0u64; part.tiles.len()];
+                for sa in &p.subarrays[part.subarrays.clone()] {
+                    let k = *by_place.entry((sa.tile, sa.index)).or_insert_with(|| {
+                        let r = engine.add_pool(arch.subarray.write_drivers);
+                        physical.push((sa.tile, sa.index, r, Vec::new()));
+                        physical.len() - 1
+                    });
+                    if physical[k].3.last() != Some(&l) {
+                        physical[k].3.push(l);
+                    }
+                    res.push(physical[k].2);
+                    let m = &mut most[pos[&sa.tile]];
+                    *m = (*m).max(sa.strings);
+                }
+                most_of_parts.push(most);
             }
             subarray_res.push(res);
-            tile_max_strings.push(most);
+            tile_max_strings.push(most_of_parts);
         }
         let noc = engine.add_resource();
         let dram = engine.add_resource();
@@ -330,18 +336,25 @@ impl Scheduler {
         Some(op)
     }
 
-    /// One compute operation per tile of layer `l`: `macs` split by the tiles' strings,
-    /// weights sensed when `read`; returns the operations in tile order.
-    fn compute_ops(&mut self, l: usize, pass: Pass, ready: Ps, deps: &[OpId]) -> Vec<OpId> {
+    /// One compute operation per tile of part `k` of layer `l`: `macs` (the part's share)
+    /// split by the tiles' strings, weights sensed when `read`; returns the operations in
+    /// tile order.
+    fn compute_ops(
+        &mut self,
+        (l, k): (usize, usize),
+        pass: Pass,
+        ready: Ps,
+        deps: &[OpId],
+    ) -> Vec<OpId> {
         let Pass {
             phase,
             macs,
             read,
             buffer_bytes,
         } = pass;
-        let place = &self.map.places[l];
-        let total = self.map.layers[l].strings.max(1);
-        let tiles = place.tiles.clone();
+        let part = &self.map.places[l].parts[k];
+        let total = part.strings.max(1);
+        let tiles = part.tiles.clone();
         let mut given = 0u64;
         let mut ops = Vec::with_capacity(tiles.len());
         for (i, &(t, strings)) in tiles.iter().enumerate() {
@@ -353,7 +366,9 @@ impl Scheduler {
             given += share;
             let mac_ps = self.timing.mac_ps(share);
             let (bits, read_ps) = if read {
-                let slowest = self.timing.read_ps(self.tile_max_strings[l][i] * self.mtjs);
+                let slowest = self
+                    .timing
+                    .read_ps(self.tile_max_strings[l][k][i] * self.mtjs);
                 (strings * self.mtjs, slowest)
             } else {
                 (0, 0)
@@ -399,116 +414,163 @@ impl Scheduler {
         self.wall.as_secs_f64()
     }
 
+    /// The pass `phase` of part `k` of layer `l` over `n` images: the part's share of the
+    /// layer's MACs and of its output values (by strings); every part reads the whole input.
+    fn part_pass(&self, (l, k): (usize, usize), n: u64, phase: Phase, read: bool) -> Pass {
+        let info = &self.map.layers[l];
+        let part = &self.map.places[l].parts[k];
+        let out_values = part.share(info.out_values, info.strings);
+        Pass {
+            phase,
+            macs: part.share(info.macs_per_image * n, info.strings),
+            read,
+            buffer_bytes: n * (info.in_values + out_values) * VALUE_BYTES,
+        }
+    }
+
+    /// The operations bringing layer `l`'s input of `n` images to its tiles: from DRAM for
+    /// a layer the data feeds, over the network from each source layer (whose forward
+    /// operations are `fw`). Returns what its forward pass waits for.
+    fn input_ops(&mut self, l: usize, n: u64, fw: &[Vec<OpId>]) -> Vec<OpId> {
+        let info = self.map.layers[l].clone();
+        let mut deps = Vec::new();
+        if info.from_data {
+            let bytes = n * info.in_values * PIXEL_BYTES;
+            let d = self.timing.dram_ps(bytes);
+            let load = self.op(
+                self.dram,
+                Work::Fixed(d),
+                0,
+                Tag {
+                    layer: l,
+                    phase: Phase::Fw,
+                    component: "dram",
+                    action: "byte",
+                    busy_ps: None,
+                },
+            );
+            let e = bytes as f64 * self.energy.dram_byte_pj;
+            self.book((l, Phase::Fw, "dram", "byte"), bytes, 0, e);
+            match self.transfer(0, l, bytes, (l, Phase::Fw), &[load]) {
+                Some(t) => deps.push(t),
+                None => deps.push(load),
+            }
+        }
+        for &s in &info.sources {
+            let src = self.map.places[s].tiles[0].0;
+            let bytes = n * info.in_values * VALUE_BYTES;
+            match self.transfer(src, l, bytes, (l, Phase::Fw), &fw[s]) {
+                Some(t) => deps.push(t),
+                None => deps.extend(&fw[s]),
+            }
+        }
+        deps
+    }
+
+    /// The operations bringing layer `l`'s output gradient of `n` images to its tiles: the
+    /// loss (after every output layer's forward pass, `fw`) for an output layer, else over
+    /// the network from each consumer's AG (`ag`). Returns what its backward pass waits for.
+    fn gradient_ops(&mut self, l: usize, n: u64, fw: &[Vec<OpId>], ag: &[Vec<OpId>]) -> Vec<OpId> {
+        let info = self.map.layers[l].clone();
+        let mut grad = Vec::new();
+        if info.consumers.is_empty() {
+            // The loss needs every output of the network.
+            for (o, out) in self.map.layers.iter().enumerate() {
+                if out.consumers.is_empty() {
+                    grad.extend(&fw[o]);
+                }
+            }
+        }
+        for &c in &info.consumers {
+            let src = self.map.places[c].tiles[0].0;
+            let bytes = n * self.map.layers[c].in_values * VALUE_BYTES;
+            match self.transfer(src, l, bytes, (c, Phase::Ag), &ag[c]) {
+                Some(t) => grad.push(t),
+                None => grad.extend(&ag[c]),
+            }
+        }
+        grad
+    }
+
     fn emit_and_run(&mut self, n: u64, store: &dyn DeviceLog) {
         self.engine.clear_round();
         self.tags.clear();
         let layers = self.map.layers.len();
-        let mut fw: Vec<Vec<OpId>> = vec![Vec::new(); layers];
-        let mut ag: Vec<Vec<OpId>> = vec![Vec::new(); layers];
-        let mut bw_all: Vec<Vec<OpId>> = vec![Vec::new(); layers];
-        let mut wu: Vec<Vec<OpId>> = vec![Vec::new(); layers];
         let folds = self.map.folds;
-        let fold_of: Vec<usize> = self.map.places.iter().map(|p| p.fold).collect();
-        let mut swap_in: Vec<OpId> = Vec::new();
-        // Forward, fold by fold.
-        for f in 0..folds {
-            if f > 0 {
-                let before: Vec<OpId> = (0..layers)
-                    .filter(|&l| fold_of[l] == f - 1)
-                    .flat_map(|l| fw[l].clone())
-                    .collect();
-                swap_in = self.swap(f - 1, f, &before, store);
-            }
-            for l in (0..layers).filter(|&l| fold_of[l] == f) {
-                let info = self.map.layers[l].clone();
-                let mut deps: Vec<OpId> = swap_in.clone();
-                if info.from_data {
-                    let bytes = n * info.in_values * PIXEL_BYTES;
-                    let d = self.timing.dram_ps(bytes);
-                    let load = self.op(
-                        self.dram,
-                        Work::Fixed(d),
-                        0,
-                        Tag {
-                            layer: l,
-                            phase: Phase::Fw,
-                            component: "dram",
-                            action: "byte",
-                            busy_ps: None,
-                        },
-                    );
-                    let e = bytes as f64 * self.energy.dram_byte_pj;
-                    self.book((l, Phase::Fw, "dram", "byte"), bytes, 0, e);
-                    match self.transfer(0, l, bytes, (l, Phase::Fw), &[load]) {
-                        Some(t) => deps.push(t),
-                        None => deps.push(load),
-                    }
-                }
-                for &s in &info.sources {
-                    let src = self.map.places[s].tiles[0].0;
-                    let bytes = n * info.in_values * VALUE_BYTES;
-                    let src_ops = fw[s].clone();
-                    match self.transfer(src, l, bytes, (l, Phase::Fw), &src_ops) {
-                        Some(t) => deps.push(t),
-                        None => deps.extend(src_ops),
-                    }
-                }
-                let pass = |phase, read| Pass {
-                    phase,
-                    macs: info.macs_per_image * n,
-                    read,
-                    buffer_bytes: n * (info.in_values + info.out_values) * VALUE_BYTES,
-                };
-                fw[l] = self.compute_ops(l, pass(Phase::Fw, true), self.wu_end_ps[l], &deps);
+        // The (layer, part) pairs each fold holds, in layer order.
+        let mut in_fold: Vec<Vec<(usize, usize)>> = vec![Vec::new(); folds];
+        for (l, place) in self.map.places.iter().enumerate() {
+            for (k, part) in place.parts.iter().enumerate() {
+                in_fold[part.fold].push((l, k));
             }
         }
-        // Backward, fold by fold in reverse, layers in reverse order.
+        let mut fw: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let mut ag: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        let mut wu: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        // Per layer, what every part's pass waits for: its input (forward), its output
+        // gradient (backward).
+        let mut arrived: Vec<Vec<OpId>> = vec![Vec::new(); layers];
+        // The work of the fold just run, which a fold switch waits for.
+        let mut done: Vec<OpId> = Vec::new();
+        let mut swap_in: Vec<OpId> = Vec::new();
+        // Forward, fold by fold.
+        for (f, parts) in in_fold.iter().enumerate() {
+            if f > 0 {
+                swap_in = self.swap(f - 1, f, &done, store);
+                done.clear();
+            }
+            for &(l, k) in parts {
+                if k == 0 {
+                    arrived[l] = self.input_ops(l, n, &fw);
+                }
+                let mut deps: Vec<OpId> = swap_in.clone();
+                deps.extend(&arrived[l]);
+                let pass = self.part_pass((l, k), n, Phase::Fw, true);
+                let ops = self.compute_ops((l, k), pass, self.wu_end_ps[l], &deps);
+                fw[l].extend(&ops);
+                done.extend(ops);
+            }
+        }
+        // Backward, fold by fold in reverse, layers (and parts) in reverse order.
         for f in (0..folds).rev() {
             if f + 1 < folds {
-                let before: Vec<OpId> = (0..layers)
-                    .filter(|&l| fold_of[l] == f + 1)
-                    .flat_map(|l| bw_all[l].clone())
-                    .collect();
-                swap_in = self.swap(f + 1, f, &before, store);
+                swap_in = self.swap(f + 1, f, &done, store);
             } else {
                 swap_in.clear();
             }
-            for l in (0..layers).rev().filter(|&l| fold_of[l] == f) {
+            done.clear();
+            for &(l, k) in in_fold[f].iter().rev() {
                 let info = self.map.layers[l].clone();
+                if k + 1 == self.map.places[l].parts.len() {
+                    arrived[l] = self.gradient_ops(l, n, &fw, &ag);
+                }
                 let mut grad: Vec<OpId> = swap_in.clone();
-                if info.consumers.is_empty() {
-                    // The loss needs every output of the network.
-                    for o in (0..layers).filter(|&o| self.map.layers[o].consumers.is_empty()) {
-                        grad.extend(fw[o].iter().copied());
-                    }
-                }
-                for &c in &info.consumers {
-                    let src = self.map.places[c].tiles[0].0;
-                    let bytes = n * self.map.layers[c].in_values * VALUE_BYTES;
-                    let c_ops = ag[c].clone();
-                    match self.transfer(src, l, bytes, (c, Phase::Ag), &c_ops) {
-                        Some(t) => grad.push(t),
-                        None => grad.extend(c_ops),
-                    }
-                }
-                let pass = |phase, read| Pass {
-                    phase,
-                    macs: info.macs_per_image * n,
-                    read,
-                    buffer_bytes: n * (info.in_values + info.out_values) * VALUE_BYTES,
-                };
+                grad.extend(&arrived[l]);
                 if !info.sources.is_empty() {
-                    ag[l] = self.compute_ops(l, pass(Phase::Ag, true), 0, &grad);
+                    let pass = self.part_pass((l, k), n, Phase::Ag, true);
+                    let ops = self.compute_ops((l, k), pass, 0, &grad);
+                    ag[l].extend(&ops);
+                    done.extend(ops);
                 }
-                let wg = self.compute_ops(l, pass(Phase::Wg, false), 0, &grad);
+                let pass = self.part_pass((l, k), n, Phase::Wg, false);
+                let wg = self.compute_ops((l, k), pass, 0, &grad);
+                done.extend(&wg);
                 // The optimiser step per tile, then the string writes of its subarrays.
                 let mut step_ops = Vec::new();
-                // The tiles' shares of the values follow their strings.
-                let tiles = &self.map.places[l].tiles;
-                let values = shares(info.values, tiles, info.strings);
-                let stored = shares(info.stored_values, tiles, info.strings);
+                // The tiles' shares of the part's values follow their strings.
+                let part = self.map.places[l].parts[k].clone();
+                let values = shares(
+                    part.share(info.values, info.strings),
+                    &part.tiles,
+                    part.strings,
+                );
+                let stored = shares(
+                    part.share(info.stored_values, info.strings),
+                    &part.tiles,
+                    part.strings,
+                );
                 for (i, &w) in wg.iter().enumerate() {
-                    let (tile, _) = self.map.places[l].tiles[i];
+                    let (tile, _) = part.tiles[i];
                     let macs = 2 * values[i];
                     let mac_ps = self.timing.mac_ps(macs);
                     let op = self.op(
@@ -548,9 +610,10 @@ impl Scheduler {
                         step_ops.push((tile, op));
                     }
                 }
-                let writes = self.write_ops(l, store, &step_ops);
-                wu[l] = step_ops.iter().map(|&(_, o)| o).chain(writes).collect();
-                bw_all[l] = ag[l].iter().chain(&wg).chain(&wu[l]).copied().collect();
+                let writes = self.write_ops((l, k), store, &step_ops);
+                let ops: Vec<OpId> = step_ops.iter().map(|&(_, o)| o).chain(writes).collect();
+                done.extend(&ops);
+                wu[l].extend(ops);
             }
         }
         self.engine.run();
@@ -584,15 +647,16 @@ impl Scheduler {
         }
     }
 
-    /// The string-write operations of layer `l`'s update: one per subarray with strings
-    /// written, after the optimiser step on its tile.
+    /// The string-write operations of part `k` of layer `l`'s update: one per subarray
+    /// with strings written, after the optimiser step on its tile.
     fn write_ops(
         &mut self,
-        l: usize,
+        (l, k): (usize, usize),
         store: &dyn DeviceLog,
         step_ops: &[(u32, OpId)],
     ) -> Vec<OpId> {
-        let n_sub = self.map.places[l].subarrays.len();
+        let range = self.map.places[l].parts[k].subarrays.clone();
+        let n_sub = range.len();
         self.buckets
             .resize(n_sub.max(self.buckets.len()), Vec::new());
         for b in &mut self.buckets[..n_sub] {
@@ -604,13 +668,15 @@ impl Scheduler {
                 continue;
             };
             for w in log {
-                let g = p.offset + u64::from(w.string);
-                self.buckets[place.subarray_of(g)].push(w.duration_ps);
+                let j = place.subarray_of(p.offset + u64::from(w.string));
+                if range.contains(&j) {
+                    self.buckets[j - range.start].push(w.duration_ps);
+                }
             }
         }
         let mut ops = Vec::new();
         let mut lfsr_bits = 0;
-        for j in 0..n_sub {
+        for j in range.clone() {
             let tile = self.map.places[l].subarrays[j].tile;
             // The tile's optimiser step (and master copy) come before its subarrays' work.
             let steps = step_ops
@@ -658,12 +724,13 @@ impl Scheduler {
                 }
                 RngCost::Mtj { .. } => {}
             }
-            if self.buckets[j].is_empty() {
+            let b = j - range.start;
+            if self.buckets[b].is_empty() {
                 continue;
             }
             let first = self.engine.strings_len();
-            for k in 0..self.buckets[j].len() {
-                let d = self.buckets[j][k];
+            for i in 0..self.buckets[b].len() {
+                let d = self.buckets[b][i];
                 self.engine.push_string(d);
             }
             let end = self.engine.strings_len();
@@ -709,11 +776,16 @@ impl Scheduler {
         after: &[OpId],
         store: &dyn DeviceLog,
     ) -> Vec<OpId> {
-        let layers = self.map.layers.len();
-        let in_fold = |f: usize| -> Vec<usize> {
-            (0..layers)
-                .filter(|&l| self.map.places[l].fold == f)
-                .collect()
+        let in_fold = |f: usize| -> Vec<(usize, usize)> {
+            let mut v = Vec::new();
+            for (l, place) in self.map.places.iter().enumerate() {
+                for (k, part) in place.parts.iter().enumerate() {
+                    if part.fold == f {
+                        v.push((l, k));
+                    }
+                }
+            }
+            v
         };
         let (outgoing, incoming) = (in_fold(out), in_fold(into));
         let tag = |layer| Tag {
@@ -723,14 +795,13 @@ impl Scheduler {
             action: "byte",
             busy_ps: None,
         };
-        // Each outgoing layer is sensed and stored to DRAM (the longer of the two).
+        // Each outgoing layer (part) is sensed and stored to DRAM (the longer of the two).
         let mut stores = Vec::new();
-        for &l in &outgoing {
-            let s = self.map.layers[l].strings;
-            let bits = s * self.mtjs;
+        for &(l, k) in &outgoing {
+            let part = &self.map.places[l].parts[k];
+            let bits = part.strings * self.mtjs;
             let bytes = bits.div_ceil(8);
-            let read_ps = self.map.places[l]
-                .subarrays
+            let read_ps = self.map.places[l].subarrays[part.subarrays.clone()]
                 .iter()
                 .map(|sa| self.timing.read_ps(sa.strings * self.mtjs))
                 .max()
@@ -747,8 +818,9 @@ impl Scheduler {
             stores.push(op);
         }
         let mut ops = Vec::new();
-        for &l in &incoming {
-            let strings = self.map.layers[l].strings;
+        for &(l, k) in &incoming {
+            let part = self.map.places[l].parts[k].clone();
+            let strings = part.strings;
             let bytes = (strings * self.mtjs).div_ceil(8);
             let d = self.timing.dram_ps(bytes);
             let load = self.op(self.dram, Work::Fixed(d), 0, tag(l));
@@ -760,7 +832,7 @@ impl Scheduler {
             let e = strings as f64 * self.energy.erase_pj;
             self.book((l, Phase::Swap, "hm_strip", "erase_pulse"), strings, 0, e);
             let mut pulses = 0;
-            for j in 0..self.map.places[l].subarrays.len() {
+            for j in part.subarrays.clone() {
                 let sa = self.map.places[l].subarrays[j];
                 let s0 = self.engine.strings_len();
                 for g in sa.first..sa.first + sa.strings {
