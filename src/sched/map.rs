@@ -604,6 +604,87 @@ mod tests {
         }
     }
 
+    /// A layer of `strings` strings and `macs` MACs per image (the rest unused here).
+    fn info(strings: u64, macs: u64) -> LayerInfo {
+        LayerInfo {
+            name: String::new(),
+            node: 0,
+            params: Vec::new(),
+            strings,
+            values: strings,
+            stored_values: strings,
+            macs_per_image: macs,
+            in_values: 1,
+            out_values: 1,
+            from_data: false,
+            sources: Vec::new(),
+            consumers: Vec::new(),
+        }
+    }
+
+    /// The folds of layers of `strings`, as (layer, first string, strings) per member.
+    fn folds_for(strings: &[u64], cap: u64, chip: u64) -> Vec<Vec<(usize, u64, u64)>> {
+        let layers: Vec<LayerInfo> = strings.iter().map(|&s| info(s, 10 * s)).collect();
+        let folds = folds_of(&layers, cap, chip);
+        for f in &folds {
+            // No fold is empty and each fits the chip.
+            let used: u64 = f.iter().map(|m| min_subarrays(m.strings, cap)).sum();
+            assert!(!f.is_empty() && used <= chip, "{strings:?}: {folds:?}");
+        }
+        folds
+            .iter()
+            .map(|f| f.iter().map(|m| (m.layer, m.first, m.strings)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn folds_fill_the_chip_in_order_and_cut_only_layers_larger_than_it() {
+        // Subarrays of 4 strings, a chip of 3 subarrays. The layers need 1, 3, 1, 2, 8 and
+        // 1 subarrays.
+        let (cap, chip) = (4, 3);
+        let strings = [4, 12, 1, 8, 29, 2];
+        assert_eq!(
+            folds_for(&strings, cap, chip),
+            vec![
+                vec![(0, 0, 4)],
+                // 1 + 3 subarrays would not fit: a new fold.
+                vec![(1, 0, 12)],
+                // 1 + 2 fill the chip exactly.
+                vec![(2, 0, 1), (3, 0, 8)],
+                // 29 strings in 3 equal parts (as few as fit), the longer ones first.
+                vec![(4, 0, 10)],
+                vec![(4, 10, 10)],
+                vec![(4, 20, 9)],
+                // The next layer starts a fresh fold.
+                vec![(5, 0, 2)],
+            ]
+        );
+        // The parts' MACs follow their strings and add up to the layer's 290.
+        let layers: Vec<LayerInfo> = strings.iter().map(|&s| info(s, 10 * s)).collect();
+        let macs: Vec<u64> = folds_of(&layers, cap, chip)[3..6]
+            .iter()
+            .map(|f| f[0].macs_per_image)
+            .collect();
+        assert_eq!(macs, [100, 100, 90]);
+        // A cut layer first or last leaves no empty fold; after a part-filled fold, a cut
+        // layer starts a new one.
+        let cut = |l| vec![vec![(l, 0, 10)], vec![(l, 10, 10)], vec![(l, 20, 9)]];
+        let mut first_last = cut(0);
+        first_last.push(vec![(1, 0, 1)]);
+        assert_eq!(folds_for(&[29, 1], cap, chip), first_last);
+        let mut last = vec![vec![(0, 0, 1)]];
+        last.extend(cut(1));
+        assert_eq!(folds_for(&[1, 29], cap, chip), last);
+        let mut both = cut(0);
+        both.extend(cut(1));
+        assert_eq!(folds_for(&[29, 29], cap, chip), both);
+        // A layer of exactly the chip is not cut.
+        assert_eq!(
+            folds_for(&[12, 12], cap, chip),
+            vec![vec![(0, 0, 12)], vec![(1, 0, 12)]]
+        );
+    }
+
     #[test]
     fn subarray_of_finds_uneven_subarrays() {
         let sizes = [3u64, 2, 4, 1];
