@@ -867,16 +867,34 @@ fn a_layer_larger_than_the_chip_is_cut_into_folds() {
             assert_eq!(count_of(&rc, k), count_of(&rf, k), "{k:?}");
         }
     }
-    // Each batch brings each of fc1's parts in twice (forward and backward; none is in the
-    // first or the last fold): 8 batches x 2 x 48,000 strings.
-    let swapped = count_of(&rc, ["fc1", "SWAP", "subarray", "write"]);
-    assert_eq!(swapped, Some(8 * 2 * 48_000));
-    let sensed = count_of(&rc, ["fc1", "SWAP", "mtj", "read"]);
-    assert_eq!(
-        sensed,
-        Some(8 * 2 * 48_000 * 8),
-        "bits sensed as fc1's parts leave"
-    );
+    // Every part reads the layer's whole input and writes its share of the output, in the
+    // buffer, per pass: 256 images x (parts x inputs + outputs) x 4 bytes.
+    for (layer, inputs, outputs, parts) in [("fc1", 400, 120, 6), ("fc2", 120, 84, 2)] {
+        for phase in ["FW", "AG", "WG"] {
+            let k = [layer, phase, "buffer", "byte"];
+            let whole = 256 * (inputs + outputs) * 4;
+            assert_eq!(count_of(&rf, k), Some(whole), "{k:?}");
+            let cut = 256 * (parts * inputs + outputs) * 4;
+            assert_eq!(count_of(&rc, k), Some(cut), "{k:?}");
+        }
+    }
+    // Folds: 0 (conv1, conv2), 1-6 (fc1), 7-8 (fc2), 9 (fc3). A batch runs forward from the
+    // resident fold 0 to 9, then backward to 0: fold 0 leaves once and comes back once, the
+    // last fold comes in once and leaves once, the others come in and leave twice. Per
+    // batch (8 of them), strings written as a fold comes in, and bits (8 per string) sensed
+    // as it leaves.
+    for (layer, strings, times) in [
+        ("conv1", 150, 1),
+        ("conv2", 2400, 1),
+        ("fc1", 48_000, 2),
+        ("fc2", 10_080, 2),
+        ("fc3", 840, 1),
+    ] {
+        let swapped = count_of(&rc, [layer, "SWAP", "subarray", "write"]);
+        assert_eq!(swapped, Some(8 * times * strings), "{layer} brought in");
+        let sensed = count_of(&rc, [layer, "SWAP", "mtj", "read"]);
+        assert_eq!(sensed, Some(8 * times * strings * 8), "{layer} sent out");
+    }
 }
 
 #[test]
