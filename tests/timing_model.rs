@@ -1,9 +1,10 @@
 //! Analytic cross-checks of the timing model through the library: a layer's weight update
 //! through K write drivers takes exactly the list-scheduling time of its string writes, a
 //! MAC-bound pass takes ceil(MACs / lanes) cycles, and the placement puts every string in
-//! exactly one place.
+//! exactly one place. A layer cut into parts (one fold each) writes each part's own strings,
+//! and its input and gradient cross the network once per batch.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use nandspin::config::ArchConfig;
 use nandspin::config::arch::{RangeSpec, Rounding};
@@ -11,6 +12,7 @@ use nandspin::config::device::{PulseWidths, SwitchingModel};
 use nandspin::config::hw::Mapping;
 use nandspin::config::workload::LayerSpec;
 use nandspin::engine::list_schedule_ps;
+use nandspin::hw::{Mesh, PIXEL_BYTES, VALUE_BYTES};
 use nandspin::nn::graph;
 use nandspin::nn::network::Network;
 use nandspin::nn::tensor::Shape;
@@ -333,6 +335,129 @@ fn parts_of_a_layer_larger_than_the_chip_hold_every_string_once_per_fold() {
         assert!(map.places[0].parts.len() > 1, "fc1 is cut");
         for f in &per_fold {
             assert!(!f.is_empty() && f.len() as u64 <= chip_subarrays);
+        }
+    }
+}
+
+#[test]
+fn each_part_of_a_layer_writes_its_own_strings() {
+    // One subarray of 256 strings: the layer's 512 weight strings are cut into two parts, a
+    // fold each, and each part's update writes the strings it holds through the drivers.
+    for drivers in [2, 3, 16] {
+        let mut arch = one_subarray_arch(drivers);
+        arch.subarray.rows = 16;
+        arch.subarray.columns = 16;
+        arch.chip.on_overflow = nandspin::config::hw::Overflow::Swap;
+        arch.validate().unwrap();
+        let net = dense_net(&[32, 16]);
+        let params = net.params().to_vec();
+        let init: Vec<Vec<f32>> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| values(p.len, i as u64))
+            .collect();
+        let mut st = store::build(&arch, &params, &init, 7);
+        let next: Vec<Vec<f32>> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| values(p.len, 100 + i as u64))
+            .collect();
+        let updates: Vec<(ParamId, &[f32])> = next
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i, v.as_slice()))
+            .collect();
+        st.write_many(&updates, 1);
+        let log = st.last_writes(0).expect("weights live in strings").to_vec();
+        assert_eq!(log.len(), 512, "skip_unchanged is off");
+
+        let map = sched::map(&arch, &net, 1).unwrap();
+        let parts = map.places[0].parts.clone();
+        assert_eq!((map.folds, parts.len()), (2, 2));
+        let mut chip = Scheduler::new(&arch, map);
+        chip.batch(1, &*st);
+        let write = chip.rows()[&(0, Phase::Wu, "subarray", "write")];
+        assert_eq!(write.count, 512);
+        // Each part's writes take the list-scheduling time of its own strings.
+        let expect: u64 = parts
+            .iter()
+            .map(|p| {
+                let mine: Vec<u64> = log
+                    .iter()
+                    .filter(|w| (p.first..p.first + p.strings).contains(&u64::from(w.string)))
+                    .map(|w| w.duration_ps)
+                    .collect();
+                assert_eq!(mine.len() as u64, p.strings);
+                list_schedule_ps(&mine, drivers as usize)
+            })
+            .sum();
+        assert_eq!(write.busy_ps, expect, "{drivers} drivers");
+    }
+}
+
+/// Network hops from tile `src` to the other tiles of `place`, summed.
+fn hops_to(src: u32, place: &sched::Placement) -> u64 {
+    place
+        .tiles
+        .iter()
+        .filter(|&&(t, _)| t != src)
+        .map(|&(t, _)| Mesh::hops(src, t))
+        .sum()
+}
+
+#[test]
+fn every_layer_gets_its_input_and_its_gradient_once_per_batch() {
+    // Whole layers on many tiles, and layers cut into parts on small chips: however many
+    // parts, a layer's input crosses the network once per batch (forward) and so does its
+    // output gradient (backward), from the first tile of the layer that sends it.
+    for (mapping, tiles, subarrays) in [
+        (Mapping::Spread, 16, 8),
+        (Mapping::Spread, 3, 2),
+        (Mapping::Pack, 2, 3),
+    ] {
+        let mut arch = ArchConfig::default();
+        arch.chip.tiles = tiles;
+        arch.chip.mapping = mapping;
+        arch.chip.on_overflow = nandspin::config::hw::Overflow::Swap;
+        arch.tile.subarrays = subarrays;
+        arch.subarray.rows = 16;
+        arch.subarray.columns = 16;
+        let net = dense_net(&[100, 60, 40, 10]);
+        let params = net.params().to_vec();
+        let init: Vec<Vec<f32>> = params.iter().map(|p| values(p.len, 2)).collect();
+        let st = store::build(&arch, &params, &init, 1);
+        let n = 4;
+        let map = sched::map(&arch, &net, n).unwrap();
+        let mut chip = Scheduler::new(&arch, map.clone());
+        chip.batch(n, &*st);
+        let rows = chip.rows();
+        let mut expect: BTreeMap<(usize, Phase), u64> = BTreeMap::new();
+        for (l, info) in map.layers.iter().enumerate() {
+            let place = &map.places[l];
+            if info.from_data {
+                *expect.entry((l, Phase::Fw)).or_default() +=
+                    n * info.in_values * PIXEL_BYTES * hops_to(0, place);
+            }
+            for &s in &info.sources {
+                let bytes = n * info.in_values * VALUE_BYTES;
+                let (from_s, from_l) = (map.places[s].tiles[0].0, place.tiles[0].0);
+                *expect.entry((l, Phase::Fw)).or_default() += bytes * hops_to(from_s, place);
+                *expect.entry((l, Phase::Ag)).or_default() +=
+                    bytes * hops_to(from_l, &map.places[s]);
+            }
+        }
+        assert!(
+            expect.values().filter(|&&b| b > 0).count() >= 2,
+            "{mapping:?} {tiles}: nothing crosses the network"
+        );
+        for (&(l, phase), &byte_hops) in &expect {
+            let got = rows
+                .get(&(l, phase, "noc", "byte_hop"))
+                .map_or(0, |r| r.count);
+            assert_eq!(
+                got, byte_hops,
+                "{mapping:?} {tiles} tiles: layer {l} {phase}"
+            );
         }
     }
 }
