@@ -54,6 +54,30 @@ fn values(n: usize, salt: u64) -> Vec<f32> {
         .collect()
 }
 
+/// The store of `net`'s parameters on `arch` (seed 7) after one update of every tensor
+/// from one set of values to another.
+fn updated_store(arch: &ArchConfig, net: &Network) -> Box<dyn store::WeightStore> {
+    let params = net.params().to_vec();
+    let init: Vec<Vec<f32>> = params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| values(p.len, i as u64))
+        .collect();
+    let mut st = store::build(arch, &params, &init, 7);
+    let next: Vec<Vec<f32>> = params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| values(p.len, 100 + i as u64))
+        .collect();
+    let updates: Vec<(ParamId, &[f32])> = next
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.as_slice()))
+        .collect();
+    st.write_many(&updates, 1);
+    st
+}
+
 /// One tile with one subarray, exact writes: 3 ns program pulses that always switch.
 fn one_subarray_arch(drivers: u32) -> ArchConfig {
     let mut a = ArchConfig::default();
@@ -79,24 +103,7 @@ fn weight_update_takes_the_list_scheduling_time() {
     for drivers in [1, 3, 8, 64] {
         let arch = one_subarray_arch(drivers);
         let net = dense_net(&[32, 16]);
-        let params = net.params().to_vec();
-        let init: Vec<Vec<f32>> = params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| values(p.len, i as u64))
-            .collect();
-        let mut st = store::build(&arch, &params, &init, 7);
-        let next: Vec<Vec<f32>> = params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| values(p.len, 100 + i as u64))
-            .collect();
-        let updates: Vec<(ParamId, &[f32])> = next
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i, v.as_slice()))
-            .collect();
-        st.write_many(&updates, 1);
+        let st = updated_store(&arch, &net);
 
         // The device: every string written, one erase then one 3 ns pulse per 1 bit.
         let log = st.last_writes(0).expect("weights live in strings").to_vec();
@@ -117,7 +124,7 @@ fn weight_update_takes_the_list_scheduling_time() {
         chip.batch(1, &*st);
         // A copy of the log (what the chip's thread gets) gives the same schedule.
         let mut copy = Scheduler::new(&arch, map);
-        copy.batch(1, &RecordedLog::capture(&*st, params.len(), true));
+        copy.batch(1, &RecordedLog::capture(&*st, net.params().len(), true));
         assert_eq!(copy.rows(), chip.rows());
         let durations: Vec<u64> = log.iter().map(|w| w.duration_ps).collect();
         let expect = list_schedule_ps(&durations, drivers as usize);
@@ -350,24 +357,7 @@ fn each_part_of_a_layer_writes_its_own_strings() {
         arch.chip.on_overflow = nandspin::config::hw::Overflow::Swap;
         arch.validate().unwrap();
         let net = dense_net(&[32, 16]);
-        let params = net.params().to_vec();
-        let init: Vec<Vec<f32>> = params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| values(p.len, i as u64))
-            .collect();
-        let mut st = store::build(&arch, &params, &init, 7);
-        let next: Vec<Vec<f32>> = params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| values(p.len, 100 + i as u64))
-            .collect();
-        let updates: Vec<(ParamId, &[f32])> = next
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i, v.as_slice()))
-            .collect();
-        st.write_many(&updates, 1);
+        let st = updated_store(&arch, &net);
         let log = st.last_writes(0).expect("weights live in strings").to_vec();
         assert_eq!(log.len(), 512, "skip_unchanged is off");
 
