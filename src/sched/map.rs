@@ -455,10 +455,9 @@ fn folds_of(layers: &[LayerInfo], cap: u64, chip: u64) -> Vec<Vec<Member>> {
             continue;
         }
         // Equal parts (differing by at most one string), as few as fit the chip.
-        let mut k = n.div_ceil(chip);
-        while min_subarrays(info.strings.div_ceil(k), cap) > chip {
-            k += 1;
-        }
+        // ceil(strings / k) <= strings * chip / n <= cap * chip, as n >= strings / cap.
+        let k = n.div_ceil(chip);
+        debug_assert!(min_subarrays(info.strings.div_ceil(k), cap) <= chip);
         if used > 0 {
             folds.push(Vec::new());
         }
