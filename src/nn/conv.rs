@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Slice};
 
+use super::direct;
 use super::gemm::{Mat, cut_parts, gemm_cut, gemm_view};
 use super::kernels::{block, run_blocks, split_view};
 use super::tensor::{Act, Shape};
@@ -221,7 +222,8 @@ fn col2im_block(
 
 /// Forward: `y = W * im2col(x) + b`. `weight` is C_out x (C_in*k*k), `bias` has C_out values.
 /// Leaves the im2col matrix in `cols` for the backward pass. Blocks of images run in
-/// parallel, each unfolding its images and multiplying them while they are in cache.
+/// parallel, each unfolding its images and multiplying them while they are in cache. A
+/// 3x3 "same" convolution runs directly instead ([`super::direct`]), with no im2col matrix.
 pub fn forward(
     kern: Kernels,
     g: &ConvGeom,
@@ -231,6 +233,10 @@ pub fn forward(
     cols: &mut Vec<f32>,
     y: &mut Act,
 ) {
+    if direct::applies(kern, g) {
+        direct::forward(g, x, weight, bias, y);
+        return;
+    }
     forward_cut(kern, g, x, weight, bias, cols, y, true);
 }
 
@@ -317,12 +323,13 @@ const TRANSPOSED_BELOW: usize = 64;
 
 /// Backward: weight and bias gradients into `dw`, `db` (overwritten); when `dx` is given,
 /// the input gradient too (`dcols` is scratch space; blocks of images run in parallel, each
-/// folding its columns back while they are in cache).
+/// folding its columns back while they are in cache). `x` is the forward pass's input
+/// (read by the direct path, which keeps no im2col matrix).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     kern: Kernels,
     g: &ConvGeom,
-    dy: &Act,
+    (x, dy): (&Act, &Act),
     weight: &[f32],
     cols: &[f32],
     dw: &mut [f32],
@@ -330,6 +337,17 @@ pub fn backward(
     dcols: &mut Vec<f32>,
     dx: Option<(&mut Act, bool)>,
 ) {
+    if direct::applies(kern, g) {
+        direct::backward_weights(g, x, dy, dw, dcols);
+        let np = dy.n * g.out_h * g.out_w;
+        for (c, d) in db.iter_mut().enumerate() {
+            *d = sum8(&dy.data[c * np..(c + 1) * np]);
+        }
+        if let Some((dx, acc)) = dx {
+            direct::backward_data(g, dy, weight, dx, acc);
+        }
+        return;
+    }
     backward_cut(kern, g, dy, weight, cols, dw, db, dcols, dx, true);
 }
 
@@ -503,6 +521,12 @@ mod tests {
                     (a - e).abs() < 1e-5,
                     "stride {stride} pad {padding}: {a} vs {e}"
                 );
+            }
+            // The im2col path, which the direct path replaces for 3x3 "same" convolutions.
+            let mut y2 = Act::default();
+            forward_cut(Kernels::Native, &g, &x, &wt, &b, &mut cols, &mut y2, true);
+            for (a, e) in y2.data.iter().zip(&r.data) {
+                assert!((a - e).abs() < 1e-5, "im2col, stride {stride} pad {padding}");
             }
             // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>.
             let c: Vec<f32> = (0..cols.len())

@@ -3,6 +3,7 @@
 pub mod batch_norm;
 pub mod conv;
 pub mod dense;
+pub mod direct;
 pub mod elementwise;
 pub mod gemm;
 pub mod graph;

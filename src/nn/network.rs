@@ -343,7 +343,7 @@ impl Network {
                     conv::backward(
                         self.kernels,
                         g,
-                        dy,
+                        (input(0), dy),
                         store.values(w),
                         &self.cols[i],
                         gw,

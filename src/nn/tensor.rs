@@ -85,6 +85,12 @@ impl Act {
         &self.data[c * len..(c + 1) * len]
     }
 
+    /// The H x W plane of channel `c` of sample `n`.
+    pub fn plane(&self, c: usize, n: usize) -> &[f32] {
+        let len = self.shape.plane();
+        &self.data[(c * self.n + n) * len..(c * self.n + n + 1) * len]
+    }
+
     /// Index of element (c, n, y, x).
     #[inline]
     pub fn idx(&self, c: usize, n: usize, y: usize, x: usize) -> usize {
