@@ -526,7 +526,10 @@ mod tests {
             let mut y2 = Act::default();
             forward_cut(Kernels::Native, &g, &x, &wt, &b, &mut cols, &mut y2, true);
             for (a, e) in y2.data.iter().zip(&r.data) {
-                assert!((a - e).abs() < 1e-5, "im2col, stride {stride} pad {padding}");
+                assert!(
+                    (a - e).abs() < 1e-5,
+                    "im2col, stride {stride} pad {padding}"
+                );
             }
             // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)>.
             let c: Vec<f32> = (0..cols.len())

@@ -86,25 +86,29 @@ impl Grid {
 
     /// Copies the planes `src(c)` of `channels` channels into `dst` (zero borders).
     fn pad<'a>(&self, channels: usize, src: impl Fn(usize) -> &'a [f32], dst: &mut Vec<f32>) {
-        // The borders and slack are never written but here: zeroed once per buffer size.
-        if dst.len() != channels * self.stride {
-            dst.clear();
-            dst.resize(channels * self.stride, 0.0);
-        }
-        for c in 0..channels {
-            self.place(src(c), &mut dst[c * self.stride..], self.q0());
+        dst.resize(channels * self.stride, 0.0);
+        for (c, d) in dst.chunks_exact_mut(self.stride).enumerate() {
+            self.place(src(c), d, self.q0());
         }
     }
 
-    /// Writes the H x W `plane` into the padded plane `dst`, its first value at `at`.
+    /// Writes the H x W `plane` into the padded plane `dst`, its first value at `at`, and
+    /// zeros everywhere else in `dst` (borders, the two values between rows, the slack), so
+    /// `dst` needs no clearing first.
     fn place(&self, plane: &[f32], dst: &mut [f32], at: usize) {
+        let gap = self.wp - self.w;
+        dst[..at].fill(0.0);
         for y in 0..self.h {
             let d = at + y * self.wp;
             copy_row(
                 &mut dst[d..d + self.w],
                 &plane[y * self.w..(y + 1) * self.w],
             );
+            if y + 1 < self.h {
+                dst[d + self.w..d + self.w + gap].fill(0.0);
+            }
         }
+        dst[at + (self.h - 1) * self.wp + self.w..].fill(0.0);
     }
 }
 
@@ -148,16 +152,19 @@ pub fn backward_weights(g: &ConvGeom, x: &Act, dy: &Act, dw: &mut [f32], scratch
         .zip(split_slice(dypad, n, dy_img, img_parts))
         .collect();
     run_blocks(items, |p, (xs, ds)| {
-        xs.fill(0.0);
-        ds.fill(0.0);
+        // `place` writes every value of a plane, borders included: no clearing first.
         for (i, b) in block(n, img_parts, p).enumerate() {
             for c in 0..ci {
                 let plane = &mut xs[(i * ci + c) * grid.stride..][..grid.stride];
                 grid.place(x.plane(c, b), plane, grid.q0());
             }
-            for o in 0..co {
+            for o in 0..co_pad {
                 let plane = &mut ds[(i * co_pad + o) * grid.len..][..grid.len];
-                grid.place(dy.plane(o, b), plane, 0);
+                if o < co {
+                    grid.place(dy.plane(o, b), plane, 0);
+                } else {
+                    plane.fill(0.0);
+                }
             }
         }
     });
@@ -380,12 +387,15 @@ mod simd {
                         let dyb = dyp.add(b * im.dy_stride);
                         let mut q = 0;
                         while q < g.len {
-                            let d: [__m256; WB] =
-                                std::array::from_fn(|j| _mm256_loadu_ps(dyb.add(j * g.len + q)));
-                            for (kx, row) in a.iter_mut().enumerate() {
-                                let xv = _mm256_loadu_ps(base.add(q).offset(taps[ky * 3 + kx]));
-                                for (j, v) in row.iter_mut().enumerate() {
-                                    *v = _mm256_fmadd_ps(xv, d[j], *v);
+                            // 12 accumulators, 3 inputs and one output gradient at a time:
+                            // the 16 vector registers, nothing spilled.
+                            let xv: [__m256; 3] = std::array::from_fn(|kx| {
+                                _mm256_loadu_ps(base.add(q).offset(taps[ky * 3 + kx]))
+                            });
+                            for j in 0..WB {
+                                let d = _mm256_loadu_ps(dyb.add(j * g.len + q));
+                                for (row, &xv) in a.iter_mut().zip(&xv) {
+                                    row[j] = _mm256_fmadd_ps(xv, d, row[j]);
                                 }
                             }
                             q += 8;
