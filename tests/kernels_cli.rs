@@ -140,3 +140,55 @@ fn bad_kernels_and_bad_overrides_are_one_line_errors() {
     assert_contains(&line, "NANDSPIN_FORCE_ISA");
     assert_contains(&line, "sse9");
 }
+
+/// The direct 3x3 convolutions (native kernels on a CPU with AVX2 and FMA) and the im2col +
+/// GEMM path (the same kernels with FMA hidden from our dispatch) train the VGG workload to
+/// the same losses and accuracies, up to rounding: each sums the same products in its own
+/// order. On a CPU without AVX2 and FMA both runs take the GEMM path and agree exactly.
+#[test]
+fn direct_convolutions_train_like_the_im2col_path() {
+    let tmp = TempDir::new().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "run",
+            "--quiet",
+            "--workload",
+            "workloads/vgg-fashion.toml",
+            "--set",
+            "weights.store=\"float\"",
+            "--set",
+            "training.epochs=2",
+            "--set",
+            "training.max_train_images=96",
+            "--set",
+            "training.max_test_images=64",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let (direct, gemm) = (tmp.path().join("direct"), tmp.path().join("gemm"));
+    ok(&nandspin(&args(&direct)));
+    ok(&nandspin_env(
+        &args(&gemm),
+        &[("NANDSPIN_FORCE_ISA", "avx2")],
+    ));
+    let (a, b) = (epochs(&direct), epochs(&gemm));
+    assert_eq!(a.len(), 2);
+    for (ra, rb) in a.iter().zip(&b) {
+        for col in ["train_loss", "test_loss"] {
+            let (x, y) = (num(ra, col), num(rb, col));
+            assert!(
+                (x - y).abs() <= 1e-3 * y.abs(),
+                "{col}: direct {x} against im2col {y}"
+            );
+        }
+        for col in ["train_accuracy", "test_accuracy"] {
+            // One image in 64 may flip on a near tie.
+            let (x, y) = (num(ra, col), num(rb, col));
+            assert!((x - y).abs() <= 1.0 / 64.0 + 1e-9, "{col}: {x} against {y}");
+        }
+    }
+}

@@ -29,14 +29,17 @@ const MIN_BLOCK_MACS: usize = 1 << 20;
 
 /// Whether the direct path runs convolution `g` with kernels `kern`: a 3x3 kernel, stride
 /// 1 and padding 1 (a "same" convolution), the `native` kernels, and a CPU with AVX2 and
-/// FMA.
+/// FMA (as our dispatch sees it: `NANDSPIN_FORCE_ISA` can turn it off).
 pub fn applies(kern: Kernels, g: &ConvGeom) -> bool {
     kern == Kernels::Native && g.kernel == 3 && g.stride == 1 && g.padding == 1 && simd()
 }
 
+/// Whether the features our dispatch sees (the CPU's, narrowed by `NANDSPIN_FORCE_ISA`)
+/// include AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 fn simd() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    let seen = super::kernels::seen_features();
+    seen.contains(&"avx2") && seen.contains(&"fma")
 }
 
 #[cfg(not(target_arch = "x86_64"))]
