@@ -63,7 +63,9 @@ for w in "${workloads[@]}"; do
   line="$w: nandspin ${ns[*]} mean $ns_mean"
   if [ $have_torch = 1 ]; then
     pt_mean=$(printf '%s\n' "${pt[@]}" | mean)
-    diff=$(awk -v a="$ns_mean" -v b="$pt_mean" 'BEGIN { printf "%+.2f", 100 * (a - b) }')
+    # From the accuracies themselves, not from the means rounded for printing.
+    diff=$( (printf 'n %s\n' "${ns[@]}"; printf 'p %s\n' "${pt[@]}") |
+      awk '{s[$1] += $2; c[$1]++} END {printf "%+.2f", 100 * (s["n"] / c["n"] - s["p"] / c["p"])}')
     line="$line; PyTorch ${pt[*]} mean $pt_mean; nandspin - PyTorch $diff points"
   fi
   echo "$line"
