@@ -87,6 +87,17 @@ impl Grid {
         std::array::from_fn(|t| (t as isize / 3 - 1) * wp + (t as isize % 3 - 1))
     }
 
+    /// Whether every tap of every computed position reads inside one channel's plane of
+    /// `stride` values: the first tap of position 0 at index 0 or later, the last tap of the
+    /// last position before `stride`. The kernels check it before reading through raw
+    /// pointers.
+    fn reads_inside(&self) -> bool {
+        let taps = self.taps();
+        let first = self.q0() as isize + taps[0];
+        let last = (self.q0() + self.len - 1) as isize + taps[8];
+        first >= 0 && last < self.stride as isize
+    }
+
     /// Copies the planes `src(c)` of `channels` channels into `dst` (zero borders).
     fn pad<'a>(&self, channels: usize, src: impl Fn(usize) -> &'a [f32], dst: &mut Vec<f32>) {
         dst.resize(channels * self.stride, 0.0);
@@ -314,7 +325,7 @@ mod simd {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn conv_tile(g: &Grid, xp: &[f32], ins: usize, wr: &[f32], yp: &mut [f32]) {
         assert!(xp.len() >= ins * g.stride && wr.len() >= ins * 9 * CB);
-        assert!(yp.len() >= CB * g.len);
+        assert!(yp.len() >= CB * g.len && g.len % QB == 0 && g.reads_inside());
         let taps = g.taps();
         let (xp, wr, yo) = (xp.as_ptr(), wr.as_ptr(), yp.as_mut_ptr());
         let mut q = 0;
@@ -371,7 +382,7 @@ mod simd {
     ) {
         assert!(im.count >= 1 && xp.len() >= (im.count - 1) * im.x_stride + ins * g.stride);
         assert!(dyp.len() >= (im.count - 1) * im.dy_stride + WB * g.len);
-        assert!(acc.len() >= ins * 9 * WB * 8);
+        assert!(acc.len() >= ins * 9 * WB * 8 && g.len % 8 == 0 && g.reads_inside());
         let taps = g.taps();
         let (xp, dyp, ap) = (xp.as_ptr(), dyp.as_ptr(), acc.as_mut_ptr());
         for c in 0..ins {
@@ -468,6 +479,73 @@ mod tests {
     ];
 
     #[test]
+    fn runs_exactly_on_same_3x3_convolutions_where_the_dispatch_sees_avx2_and_fma() {
+        let seen = crate::nn::kernels::seen_features();
+        let cpu = cfg!(target_arch = "x86_64") && seen.contains(&"avx2") && seen.contains(&"fma");
+        assert_eq!(simd(), cpu);
+        assert_eq!(applies(Kernels::Native, &geom(4, 5, 5, 4)), cpu);
+        assert!(!applies(Kernels::Portable, &geom(4, 5, 5, 4)));
+        // (kernel, stride, padding) of convolutions the im2col path keeps.
+        for (kernel, stride, padding) in [(5, 1, 2), (3, 2, 1), (3, 1, 0), (3, 1, 2), (1, 1, 0)] {
+            let g = ConvGeom {
+                kernel,
+                stride,
+                padding,
+                ..geom(4, 5, 5, 4)
+            };
+            assert!(!applies(Kernels::Native, &g), "{kernel} {stride} {padding}");
+        }
+    }
+
+    #[test]
+    fn place_writes_the_plane_and_zeros_everywhere_else() {
+        for (h, w) in [(1, 1), (3, 4), (5, 1), (2, 30), (7, 7)] {
+            let g = Grid::new(h, w);
+            let plane: Vec<f32> = (0..h * w).map(|i| i as f32 + 1.0).collect();
+            // Output gradients start at 0 and fill `len` values; inputs start at output 0's
+            // place in a plane of `stride` values.
+            for (at, size) in [(0, g.len), (g.q0(), g.stride)] {
+                let mut dst = vec![f32::NAN; size];
+                g.place(&plane, &mut dst, at);
+                for (i, &v) in dst.iter().enumerate() {
+                    let d = i as isize - at as isize;
+                    let (r, c) = (d.div_euclid(g.wp as isize), d.rem_euclid(g.wp as isize));
+                    let inside = d >= 0 && (r as usize) < h && (c as usize) < w;
+                    let want = if inside {
+                        plane[r as usize * w + c as usize]
+                    } else {
+                        0.0
+                    };
+                    assert_eq!(v.to_bits(), want.to_bits(), "{h}x{w} at {at}: index {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_tap_reads_inside_the_padded_plane() {
+        for (h, w) in [(1, 1), (28, 28), (14, 14), (7, 7), (3, 9), (9, 1), (2, 30)] {
+            let g = Grid::new(h, w);
+            assert!(g.reads_inside(), "{h}x{w}");
+            assert_eq!(g.q0(), g.wp + 1, "output 0 sits at row 1, column 1");
+            // The computed positions cover the last output, (H-1, W-1).
+            assert!(g.len > (h - 1) * g.wp + (w - 1) && g.len % QB == 0);
+            // Taps: the 3x3 neighbourhood, row by row.
+            let wp = g.wp as isize;
+            assert_eq!(
+                g.taps(),
+                [-wp - 1, -wp, -wp + 1, -1, 0, 1, wp - 1, wp, wp + 1]
+            );
+            // One position less of slack, or output 0 one place earlier, would read outside.
+            let short = Grid {
+                stride: g.q0() + g.len + g.wp,
+                ..g
+            };
+            assert!(!short.reads_inside(), "{h}x{w}");
+        }
+    }
+
+    #[test]
     fn matches_the_definition_of_a_same_convolution() {
         if !simd() {
             return;
@@ -489,7 +567,9 @@ mod tests {
             backward_data(&g, &dy, &wt, &mut dx_set, false);
             backward_data(&g, &dy, &wt, &mut dx_add, true);
             let mut dw = vec![f32::NAN; wt.len()];
-            backward_weights(&g, &x, &dy, &mut dw, &mut Vec::new());
+            // Scratch left dirty by an earlier layer: every value read must be written first.
+            let mut scratch = vec![f32::NAN; 5000];
+            backward_weights(&g, &x, &dy, &mut dw, &mut scratch);
             for b in 0..n {
                 for yy in 0..h as isize {
                     for xx in 0..w as isize {
