@@ -325,7 +325,7 @@ mod simd {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn conv_tile(g: &Grid, xp: &[f32], ins: usize, wr: &[f32], yp: &mut [f32]) {
         assert!(xp.len() >= ins * g.stride && wr.len() >= ins * 9 * CB);
-        assert!(yp.len() >= CB * g.len && g.len % QB == 0 && g.reads_inside());
+        assert!(yp.len() >= CB * g.len && g.len.is_multiple_of(QB) && g.reads_inside());
         let taps = g.taps();
         let (xp, wr, yo) = (xp.as_ptr(), wr.as_ptr(), yp.as_mut_ptr());
         let mut q = 0;
@@ -382,7 +382,7 @@ mod simd {
     ) {
         assert!(im.count >= 1 && xp.len() >= (im.count - 1) * im.x_stride + ins * g.stride);
         assert!(dyp.len() >= (im.count - 1) * im.dy_stride + WB * g.len);
-        assert!(acc.len() >= ins * 9 * WB * 8 && g.len % 8 == 0 && g.reads_inside());
+        assert!(acc.len() >= ins * 9 * WB * 8 && g.len.is_multiple_of(8) && g.reads_inside());
         let taps = g.taps();
         let (xp, dyp, ap) = (xp.as_ptr(), dyp.as_ptr(), acc.as_mut_ptr());
         for c in 0..ins {
@@ -529,7 +529,7 @@ mod tests {
             assert!(g.reads_inside(), "{h}x{w}");
             assert_eq!(g.q0(), g.wp + 1, "output 0 sits at row 1, column 1");
             // The computed positions cover the last output, (H-1, W-1).
-            assert!(g.len > (h - 1) * g.wp + (w - 1) && g.len % QB == 0);
+            assert!(g.len > (h - 1) * g.wp + (w - 1) && g.len.is_multiple_of(QB));
             // Taps: the 3x3 neighbourhood, row by row.
             let wp = g.wp as isize;
             assert_eq!(
