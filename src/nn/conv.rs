@@ -339,16 +339,22 @@ pub fn backward(
 ) {
     if direct::applies(kern, g) {
         direct::backward_weights(g, x, dy, dw, dcols);
-        let np = dy.n * g.out_h * g.out_w;
-        for (c, d) in db.iter_mut().enumerate() {
-            *d = sum8(&dy.data[c * np..(c + 1) * np]);
-        }
+        bias_grad(g, dy, db);
         if let Some((dx, acc)) = dx {
             direct::backward_data(g, dy, weight, dx, acc);
         }
         return;
     }
     backward_cut(kern, g, dy, weight, cols, dw, db, dcols, dx, true);
+}
+
+/// Bias gradient: `db[c]` = the sum of channel c of `dy` over images and positions
+/// (overwritten), in [`sum8`]'s order.
+fn bias_grad(g: &ConvGeom, dy: &Act, db: &mut [f32]) {
+    let np = dy.n * g.out_h * g.out_w;
+    for (c, d) in db.iter_mut().enumerate() {
+        *d = sum8(&dy.data[c * np..(c + 1) * np]);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -368,9 +374,7 @@ fn backward_cut(
     let np = n * ohw;
     let dym = Mat::new(&dy.data, co, np);
     gemm_cut(kern, 1.0, dym, Mat::new(cols, kl, np).t(), 0.0, dw, cut);
-    for (c, d) in db.iter_mut().enumerate() {
-        *d = sum8(&dy.data[c * np..(c + 1) * np]);
-    }
+    bias_grad(g, dy, db);
     if let Some((dx, acc)) = dx {
         // The buffer only grows (layers of different sizes share it): no refill per layer.
         if dcols.len() < kl * np {
