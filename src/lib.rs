@@ -20,6 +20,7 @@ pub mod rng;
 pub mod run;
 pub mod sched;
 pub mod store;
+pub mod tech;
 pub mod train;
 pub mod tune;
 pub mod validate;

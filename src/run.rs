@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::config::arch::StoreKind;
 use crate::config::device::Master;
 use crate::config::source::Source;
 use crate::config::source::parse_dotted;
@@ -260,7 +259,7 @@ pub fn prepare_with(
         data,
         net,
     } = check_workload_with(&workload, &work_base, cache)?;
-    let map = if arch.config.weights.store == StoreKind::Nandspin {
+    let map = if arch.config.weights.store.has_cells() {
         Some(check_chip(
             &arch,
             &net,

@@ -145,7 +145,8 @@ fn every_default_of_the_arch_files_has_a_source() {
         let text = fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let keys = keys_and_comments(&text);
-        assert!(keys.len() > 50, "{name}'s keys: {}", keys.len());
+        // Every shipped arch spells its defaults out (sram.toml, without MTJs, has fewest).
+        assert!(keys.len() > 40, "{name}'s keys: {}", keys.len());
         let missing: Vec<String> = keys
             .iter()
             // The file's format version and name are no design values.

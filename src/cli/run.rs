@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use nandspin::config::arch::StoreKind;
 use nandspin::device::WriteCounts;
 use nandspin::report;
 use nandspin::run::{self, RunRequest};
@@ -183,7 +182,7 @@ pub fn command(args: RunArgs) -> anyhow::Result<()> {
             },
             t.momentum
         );
-        let device = if prepared.arch.config.weights.store == StoreKind::Nandspin {
+        let device = if prepared.arch.config.weights.store.has_cells() {
             "        BER    write_nJ    Mcycles   energy_uJ"
         } else {
             ""

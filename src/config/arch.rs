@@ -61,6 +61,19 @@ pub struct ArchConfig {
     /// Device-to-device and cycle-to-cycle variation (none by default).
     #[serde(default)]
     pub variation: VariationConfig,
+    /// STT-MRAM cells (`weights.store = "stt"`); left out of records when default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub stt: crate::tech::stt::SttConfig,
+    /// SOT-MRAM cells (`weights.store = "sot"`); left out of records when default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub sot: crate::tech::sot::SotConfig,
+    /// SRAM cells (`weights.store = "sram"`); left out of records when default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub sram: crate::tech::sram::SramConfig,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 fn schema_version() -> u32 {
@@ -83,6 +96,9 @@ impl Default for ArchConfig {
             dram: DramConfig::default(),
             energy: EnergyConfig::default(),
             variation: VariationConfig::default(),
+            stt: Default::default(),
+            sot: Default::default(),
+            sram: Default::default(),
         }
     }
 }
@@ -107,6 +123,9 @@ pub const ARCH_KEYS: &[&str] = &[
     "dram",
     "energy",
     "variation",
+    "stt",
+    "sot",
+    "sram",
 ];
 
 /// Which weight store holds the trainable parameters.
@@ -119,6 +138,32 @@ pub enum StoreKind {
     Fixed,
     /// B-bit codes held bit by bit in NAND-SPIN strings, written through the device model.
     Nandspin,
+    /// B-bit codes in STT-MRAM words (1T1MTJ cells), written by STT in both directions.
+    Stt,
+    /// B-bit codes in SOT-MRAM words (2T1MTJ cells), written through heavy-metal lines.
+    Sot,
+    /// B-bit codes in SRAM words (6T cells): exact, and leaking.
+    Sram,
+}
+
+impl StoreKind {
+    /// Its name in the arch file.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Float => "float",
+            StoreKind::Fixed => "fixed",
+            StoreKind::Nandspin => "nandspin",
+            StoreKind::Stt => "stt",
+            StoreKind::Sot => "sot",
+            StoreKind::Sram => "sram",
+        }
+    }
+
+    /// Whether the weights live in simulated cells of a memory technology (every store
+    /// but `float` and `fixed`).
+    pub fn has_cells(self) -> bool {
+        crate::tech::registration(self).is_some()
+    }
 }
 
 /// How a signed integer weight code is laid out in B bits.
@@ -334,8 +379,8 @@ impl ArchConfig {
         self.dram.validate()?;
         self.variation.validate()?;
         self.validate_variation_law()?;
-        if w.store == StoreKind::Nandspin {
-            self.validate_device_store()?;
+        if let Some(r) = crate::tech::registration(w.store) {
+            (r.validate)(self)?;
         }
         // A measured law is checked once its file is read (load_files).
         if self.device.switching != SwitchingModel::Measured || self.device.measured.is_some() {
@@ -394,10 +439,12 @@ impl ArchConfig {
 
     /// The one-line warnings a run of this arch prints: about its measured switching data
     /// (a dip with the current), and when its program pulse widths or current fall outside
-    /// the data's grid (where the surface is clamped). Empty for the other laws.
+    /// the data's grid (where the surface is clamped); and about sections of another
+    /// memory technology than the store's, which have no effect.
     pub fn warnings(&self) -> Vec<String> {
+        let foreign = crate::tech::foreign_section_warnings(self);
         let Some(s) = &self.device.measured else {
-            return Vec::new();
+            return foreign;
         };
         let bits = self.weights.bits;
         let widths: Vec<f64> = (0..bits)
@@ -411,11 +458,12 @@ impl ArchConfig {
             "update.program_current_ua",
             &[self.update.program_current_ua],
         ));
+        out.extend(foreign);
         out
     }
 
     /// Checks that span sections, for the `nandspin` store only.
-    fn validate_device_store(&self) -> Result<(), (KeyPath, String)> {
+    pub(crate) fn validate_device_store(&self) -> Result<(), (KeyPath, String)> {
         let (b, n) = (self.weights.cell_bits(), self.string.mtjs);
         let fits = if b <= n { n % b == 0 } else { b % n == 0 };
         if !fits && self.weights.invert == Inversion::FewerOnes {

@@ -373,10 +373,10 @@ pub const MAX_THRESHOLD_LSB: u32 = 65_535;
 /// Most verify retries.
 pub const MAX_VERIFY_RETRIES: u32 = 255;
 
-pub(super) type Check = Result<(), (KeyPath, String)>;
+pub(crate) type Check = Result<(), (KeyPath, String)>;
 
 /// A number for messages: plain, or in exponent form when very small or large.
-pub(super) fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if v != 0.0 && v.is_finite() && (v.abs() < 1e-3 || v.abs() >= 1e7) {
         format!("{v:e}")
     } else {
@@ -384,12 +384,12 @@ pub(super) fn num(v: f64) -> String {
     }
 }
 
-pub(super) fn key_err(key: &str, msg: String) -> Check {
+pub(crate) fn key_err(key: &str, msg: String) -> Check {
     Err((parse_dotted(key), msg))
 }
 
 /// `lo < v <= hi` (or `lo <= v` when `lo_inclusive`), finite.
-pub(super) fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+pub(crate) fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
     if v.is_finite() && v > lo && v <= hi {
         Ok(())
     } else {
@@ -401,7 +401,7 @@ pub(super) fn in_range(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check
 }
 
 /// `lo <= v <= hi`, finite.
-pub(super) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
+pub(crate) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
     } else {
@@ -412,7 +412,7 @@ pub(super) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check
     }
 }
 
-fn pulse(key: &str, v: f64) -> Check {
+pub(crate) fn pulse(key: &str, v: f64) -> Check {
     if v.is_finite() && (MIN_PULSE_NS..=MAX_PULSE_NS).contains(&v) {
         Ok(())
     } else {
@@ -426,11 +426,11 @@ fn pulse(key: &str, v: f64) -> Check {
     }
 }
 
-fn current(key: &str, v: f64) -> Check {
+pub(crate) fn current(key: &str, v: f64) -> Check {
     in_range(key, v, 0.0, MAX_CURRENT_UA, "a positive current in µA")
 }
 
-pub(super) fn energy(key: &str, v: f64) -> Check {
+pub(crate) fn energy(key: &str, v: f64) -> Check {
     if v.is_finite() && (0.0..=MAX_ENERGY_PJ).contains(&v) {
         Ok(())
     } else {

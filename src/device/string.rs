@@ -28,7 +28,17 @@ pub struct Layout {
 impl Layout {
     /// The layout the arch describes: [`crate::config::arch::WeightsConfig::cell_bits`]
     /// MTJs per code (the inversion flag included) in `string.mtjs`-MTJ strings.
+    ///
+    /// With a memory technology of one-bit cells (`stt`, `sot`, `sram`), its word layout
+    /// instead: one code per word ([`crate::tech::word_layout`]).
     pub fn of(arch: &ArchConfig) -> Self {
+        crate::tech::registration(arch.weights.store)
+            .map_or_else(|| Self::strings(arch), |r| (r.layout)(arch))
+    }
+
+    /// The NAND-SPIN string layout of the arch: `cell_bits` MTJs per code in
+    /// `string.mtjs`-MTJ strings.
+    pub fn strings(arch: &ArchConfig) -> Self {
         Self {
             bits: arch.weights.cell_bits(),
             mtjs: arch.string.mtjs,
@@ -314,14 +324,14 @@ pub fn verify_mask(format: &Format, n: u32) -> u32 {
 /// hold `new`: its bits differ, and (with a `threshold` above 1 LSB) the codes' integers
 /// are at least `threshold` apart.
 #[inline]
-fn differs(format: &Format, threshold: u32, held: u32, new: u32, mask: u32) -> bool {
+pub(crate) fn differs(format: &Format, threshold: u32, held: u32, new: u32, mask: u32) -> bool {
     (held ^ new) & mask != 0
         && (threshold <= 1 || format.decode(held).abs_diff(format.decode(new)) >= threshold)
 }
 
 /// Index of a pulse or erase draw: keyed on the weight, the bit and the attempt.
 #[inline]
-fn draw_index(elem: usize, bit: u32, attempt: u32) -> u64 {
+pub(crate) fn draw_index(elem: usize, bit: u32, attempt: u32) -> u64 {
     ((elem as u64) << 16) | (u64::from(bit) << 8) | u64::from(attempt)
 }
 
@@ -363,7 +373,7 @@ impl StringWriter {
             .collect();
         Self {
             times,
-            layout: Layout::of(arch),
+            layout: Layout::strings(arch),
             parallelism: s.program_parallelism as usize,
             skip_unchanged: u.skip_unchanged,
             format,

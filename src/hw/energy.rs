@@ -25,15 +25,24 @@ pub struct EnergyTable {
     pub tile_leakage_mw: f64,
     /// Leakage of one tile's master-weight SRAM, in mW (0 without master weights).
     pub master_leakage_mw: f64,
+    /// Leakage of one tile's weight cells, in mW (0 for non-volatile cells).
+    pub weights_leakage_mw: f64,
 }
 
 impl EnergyTable {
     /// The arch's table.
     pub fn new(a: &ArchConfig) -> Self {
         let e = &a.energy;
+        let tech = crate::tech::of(a);
+        let cells_per_tile = f64::from(a.tile.subarrays)
+            * f64::from(a.subarray.rows)
+            * f64::from(a.subarray.columns)
+            * f64::from(crate::device::Layout::of(a).mtjs);
         Self {
             erase_pj: erase_energy_pj(&a.string, e),
-            read_bit_pj: read_energy_pj(&a.device, e),
+            read_bit_pj: tech
+                .as_ref()
+                .map_or_else(|| read_energy_pj(&a.device, e), |t| t.read_bit_pj()),
             mac_pj: e.mac_pj,
             buffer_byte_pj: e.buffer_byte_pj,
             noc_byte_hop_pj: e.noc_byte_hop_pj,
@@ -44,12 +53,20 @@ impl EnergyTable {
             } else {
                 0.0
             },
+            weights_leakage_mw: tech
+                .as_ref()
+                .map_or(0.0, |t| t.leakage_nw_per_cell() * cells_per_tile * 1e-6),
         }
     }
 
     /// Leakage energy of `tiles` tiles over `ps` picoseconds, in pJ.
     pub fn leakage_pj(&self, tiles: u32, ps: u64) -> f64 {
         self.tile_leakage_mw * f64::from(tiles) * ps as f64 / 1000.0
+    }
+
+    /// Leakage energy of `tiles` tiles' weight cells over `ps` picoseconds, in pJ.
+    pub fn weights_leakage_pj(&self, tiles: u32, ps: u64) -> f64 {
+        self.weights_leakage_mw * f64::from(tiles) * ps as f64 / 1000.0
     }
 
     /// Leakage energy of `tiles` tiles' master-weight SRAMs over `ps` picoseconds, in pJ.

@@ -78,7 +78,7 @@ impl Timing {
             cycle_ps: a.chip.cycle_ps(),
             mac_lanes: u64::from(a.tile.mac_lanes),
             sense_amps: u64::from(a.subarray.sense_amps),
-            read_ps: ns_to_ps(a.device.read_ns),
+            read_ps: ns_to_ps(crate::tech::of(a).map_or(a.device.read_ns, |t| t.read_ns())),
             noc_bytes_per_cycle: a.noc.bytes_per_cycle,
             hop_cycles: u64::from(a.noc.hop_cycles),
             // 1 GB/s moves one byte per ns = 1000 ps.

@@ -24,18 +24,18 @@
 //! Timing never feeds back into the numerics.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::Phase;
 use super::map::{Map, Placement, shares};
 use crate::config::ArchConfig;
 use crate::config::device::Master;
-use crate::device::circuit::ProgramPulse;
-use crate::device::string::ns_to_ps;
-use crate::device::{Layout, Switching};
+use crate::device::Layout;
 use crate::engine::{Engine, OpId, Ps, ResourceId, Span, Work};
 use crate::hw::rng::RngCost;
 use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
 use crate::store::DeviceLog;
+use crate::tech::Technology;
 
 /// Counts, busy time and energy of one (layer, phase, component, action).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -127,11 +127,8 @@ pub struct Scheduler {
     epoch_energy_pj: f64,
     /// Wall-clock time spent in [`Scheduler::batch`].
     wall: std::time::Duration,
-    /// Swap writes: erase, per-round program pulse, energy per pulse.
-    erase_ps: Ps,
-    round_ps: Ps,
-    parallelism: u64,
-    pulse_pj: f64,
+    /// The memory technology: what writing a swapped-in unit costs.
+    tech: Arc<dyn Technology>,
     /// The master-weight SRAM of each tile, with `update.master = "digital"`.
     master: Option<MasterSram>,
     /// What the random bits of stochastic rounding cost.
@@ -203,19 +200,11 @@ impl Scheduler {
         }
         let noc = engine.add_resource();
         let dram = engine.add_resource();
-        let bits = arch.weights.bits;
-        // The inversion flag is programmed like the most significant bit.
-        let widths: Vec<f64> = (0..arch.weights.cell_bits())
-            .map(|b| arch.update.program_pulse_ns.for_bit(b.min(bits - 1), bits))
-            .collect();
-        let longest = widths.iter().copied().fold(0.0, f64::max);
-        let pulse = ProgramPulse::new(&arch.device, &arch.energy);
-        let sw = Switching::new(&arch.device);
-        let pulse_pj = widths
-            .iter()
-            .map(|&w| pulse.expected_energy_pj(&sw, arch.update.program_current_ua, w))
-            .sum::<f64>()
-            / widths.len() as f64;
+        // The chip model runs only for the stores of a memory technology.
+        let tech: Arc<dyn Technology> = match crate::tech::of(arch) {
+            Some(t) => Arc::from(t),
+            None => Arc::new(crate::tech::nandspin::Nandspin::new(arch)),
+        };
         let n_layers = map.layers.len();
         let layout = Layout::of(arch);
         let codes = map
@@ -249,7 +238,7 @@ impl Scheduler {
             timing: Timing::new(arch),
             energy: EnergyTable::new(arch),
             engine,
-            mtjs: u64::from(arch.string.mtjs),
+            mtjs: u64::from(layout.mtjs),
             layout,
             columns: arch.subarray.columns,
             compute,
@@ -266,10 +255,7 @@ impl Scheduler {
             epoch_start_ps: 0,
             epoch_energy_pj: 0.0,
             wall: std::time::Duration::ZERO,
-            erase_ps: ns_to_ps(arch.string.erase_pulse_ns),
-            round_ps: ns_to_ps(longest),
-            parallelism: u64::from(arch.string.program_parallelism.max(1)),
-            pulse_pj,
+            tech,
             master,
             rng: RngCost::new(arch),
             random_bits: u64::from(arch.weights.random_bits),
@@ -829,17 +815,21 @@ impl Scheduler {
             }
             let e = bytes as f64 * self.energy.dram_byte_pj;
             self.book((l, Phase::Swap, "dram", "byte"), bytes, 0, e);
-            let e = strings as f64 * self.energy.erase_pj;
-            self.book((l, Phase::Swap, "hm_strip", "erase_pulse"), strings, 0, e);
-            let mut pulses = 0;
+            let fill = self.tech.fill_unit(0, self.mtjs);
+            if let Some(erase_pj) = fill.erase_pj {
+                let e = strings as f64 * erase_pj;
+                self.book((l, Phase::Swap, "hm_strip", "erase_pulse"), strings, 0, e);
+            }
+            let (mut pulses, mut bits_read) = (0, 0);
             for j in part.subarrays.clone() {
                 let sa = self.map.places[l].subarrays[j];
                 let s0 = self.engine.strings_len();
                 for g in sa.first..sa.first + sa.strings {
                     let ones = self.string_ones(l, g, store);
-                    pulses += ones;
-                    let d = self.erase_ps + ones.div_ceil(self.parallelism) * self.round_ps;
-                    self.engine.push_string(d);
+                    let f = self.tech.fill_unit(ones, self.mtjs);
+                    pulses += f.pulses;
+                    bits_read += f.bits_read;
+                    self.engine.push_string(f.duration_ps);
                 }
                 let op = self.op(
                     self.subarray_res[l][j],
@@ -860,8 +850,12 @@ impl Scheduler {
                 self.book((l, Phase::Swap, "subarray", "write"), sa.strings, 0, 0.0);
                 ops.push(op);
             }
-            let e = pulses as f64 * self.pulse_pj;
+            let e = pulses as f64 * fill.pulse_pj;
             self.book((l, Phase::Swap, "mtj", "program_pulse"), pulses, 0, e);
+            if bits_read > 0 {
+                let e = bits_read as f64 * self.energy.read_bit_pj;
+                self.book((l, Phase::Swap, "mtj", "read"), bits_read, 0, e);
+            }
         }
         ops
     }
@@ -891,7 +885,8 @@ impl Scheduler {
         let end = self.engine.end_ps();
         let time_ps = end - self.epoch_start_ps.min(end);
         let leak = self.energy.leakage_pj(self.map.tiles, time_ps)
-            + self.energy.master_leakage_pj(self.map.tiles, time_ps);
+            + self.energy.master_leakage_pj(self.map.tiles, time_ps)
+            + self.energy.weights_leakage_pj(self.map.tiles, time_ps);
         let e = ChipEpoch {
             cycles: self.timing.cycles(time_ps),
             time_ps,
@@ -942,6 +937,16 @@ impl Scheduler {
                     count: u64::from(self.map.tiles),
                     busy_ps: t,
                     energy_pj: self.energy.master_leakage_pj(self.map.tiles, t),
+                },
+            );
+        }
+        if self.energy.weights_leakage_mw > 0.0 {
+            rows.insert(
+                (CHIP, Phase::All, "weights", "leakage"),
+                Row {
+                    count: u64::from(self.map.tiles),
+                    busy_ps: t,
+                    energy_pj: self.energy.weights_leakage_pj(self.map.tiles, t),
                 },
             );
         }

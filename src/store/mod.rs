@@ -3,23 +3,22 @@
 //! The training loop reads every parameter from a store, computes the update it intends, and
 //! asks the store to write it; the next step trains on whatever the store then holds. The
 //! `float` store holds ideal f32 values; the `fixed` store holds B-bit codes per layer. The
-//! `nandspin` store holds
-//! the codes bit by bit in simulated NAND-SPIN strings and writes them through the device
-//! model.
+//! `nandspin`, `stt`, `sot` and `sram` stores hold the codes bit by bit in the simulated
+//! cells of a memory technology ([`crate::tech`]) and write them through its device model.
 
+mod cells;
 mod fixed;
 pub mod format;
 mod master;
-mod nandspin;
 pub mod quantise;
 
 use crate::config::arch::{ArchConfig, StoreKind};
 use crate::config::device::Master;
 use crate::config::workload::Kernels;
 use crate::device::{StringWrite, WriteCounts};
+pub use cells::CellStore;
 pub use fixed::FixedStore;
 pub use master::Mastered;
-pub use nandspin::NandspinStore;
 
 /// Index of a parameter tensor in [`crate::nn::network::Network::params`].
 pub type ParamId = usize;
@@ -189,7 +188,7 @@ pub fn build_with(
             FixedStore::new(&arch.weights, params, seed)
                 .with_threshold(arch.update.write_threshold_lsb),
         ),
-        StoreKind::Nandspin => Box::new(NandspinStore::new(arch, params, seed)),
+        _ => Box::new(CellStore::new(arch, params, seed)),
     };
     if arch.update.master == Master::Digital {
         store = Box::new(Mastered::new(store, params.iter().map(|p| p.len)));

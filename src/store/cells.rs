@@ -1,10 +1,12 @@
-//! The `nandspin` store: every quantised parameter is a B-bit code held bit by bit in
-//! NAND-SPIN strings and written through the device model; forward and backward use the
-//! values decoded from the bits the strings actually hold.
+//! The stores of the memory technologies (`nandspin`, `stt`, `sot`, `sram`): every
+//! quantised parameter is a B-bit code held bit by bit in simulated cells and written
+//! through the technology's device model ([`crate::tech`]); forward and backward use the
+//! values decoded from the bits the cells actually hold.
 //!
-//! A tensor is written in chunks of whole strings, in parallel (rayon). Every random draw is
-//! keyed on the weight, never on the chunk or the thread, and the chunks' counts are summed
-//! in chunk order, so results do not depend on the thread count.
+//! A tensor is written in chunks of whole write units (strings or words), in parallel
+//! (rayon). Every random draw is keyed on the weight, never on the chunk or the thread, and
+//! the chunks' counts are summed in chunk order, so results do not depend on the thread
+//! count.
 
 use rayon::prelude::*;
 
@@ -12,7 +14,9 @@ use super::format::Format;
 use super::quantise::Quantiser;
 use super::{ParamId, ParamSpec, WeightStore};
 use crate::config::arch::{ArchConfig, Rounding};
-use crate::device::{StringWrite, StringWriter, WriteCounts};
+use crate::device::{StringWrite, WriteCounts};
+use crate::tech::CellWriter;
+use std::sync::Arc;
 
 /// Strings per chunk of parallel work (a chunk is `CHUNK_STRINGS` strings' worth of codes).
 const CHUNK_STRINGS: usize = 8192;
@@ -39,11 +43,13 @@ struct Slot {
     chunks: Vec<Chunk>,
 }
 
-/// Weights in simulated NAND-SPIN strings.
+/// Weights in the simulated cells of a memory technology.
 #[derive(Debug, Clone)]
-pub struct NandspinStore {
+pub struct CellStore {
+    /// The technology's `weights.store` name.
+    name: &'static str,
     quantiser: Quantiser,
-    writer: StringWriter,
+    writer: Arc<dyn CellWriter>,
     slots: Vec<Slot>,
     /// Codes per chunk: whole strings, the same for every tensor and thread count.
     chunk_len: usize,
@@ -53,16 +59,18 @@ pub struct NandspinStore {
     worst_fail_p: f64,
 }
 
-impl NandspinStore {
-    /// A store for `params` as the arch describes it; every string starts erased.
+impl CellStore {
+    /// A store for `params` as the arch describes it (its `weights.store` must name a
+    /// memory technology); every cell starts at 0.
     pub fn new(arch: &ArchConfig, params: &[ParamSpec], seed: u64) -> Self {
+        let tech = crate::tech::of(arch).expect("weights.store names a memory technology");
         let quantiser = Quantiser::new(&arch.weights, params, seed);
         let lens: Vec<Option<usize>> = params
             .iter()
             .enumerate()
             .map(|(id, p)| quantiser.step(id).map(|_| p.len))
             .collect();
-        let writer = StringWriter::new(arch, seed).with_devices(arch, seed, &lens);
+        let writer = tech.writer(seed, &lens);
         let layout = writer.layout();
         let chunk_len = (CHUNK_STRINGS / layout.strings_per_weight()) * layout.weights_per_string();
         let slots = params
@@ -92,6 +100,7 @@ impl NandspinStore {
             Rounding::Nearest => 0,
         };
         Self {
+            name: tech.name(),
             quantiser,
             worst_fail_p: writer.worst_fail_p(),
             writer,
@@ -112,7 +121,7 @@ impl NandspinStore {
 #[allow(clippy::too_many_arguments)]
 fn write_chunk(
     quantiser: &Quantiser,
-    writer: &StringWriter,
+    writer: &dyn CellWriter,
     format: Format,
     step_value: f32,
     (id, step, base, random_bits): (ParamId, u64, usize, u64),
@@ -153,7 +162,7 @@ fn write_chunk(
     }
 }
 
-impl WeightStore for NandspinStore {
+impl WeightStore for CellStore {
     fn set_kernels(&mut self, kernels: crate::config::workload::Kernels) {
         self.quantiser.set_kernels(kernels);
     }
@@ -168,7 +177,7 @@ impl WeightStore for NandspinStore {
     fn write_many(&mut self, updates: &[(ParamId, &[f32])], step: u64) {
         let (q, w, n, rb) = (
             &self.quantiser,
-            &self.writer,
+            &*self.writer,
             self.chunk_len,
             self.random_bits,
         );
@@ -236,11 +245,20 @@ impl WeightStore for NandspinStore {
 
     fn describe(&self) -> String {
         let l = self.writer.layout();
-        format!(
-            "nandspin {} in {}-MTJ strings",
-            self.quantiser.describe(),
-            l.mtjs
-        )
+        if self.name == "nandspin" {
+            format!(
+                "nandspin {} in {}-MTJ strings",
+                self.quantiser.describe(),
+                l.mtjs
+            )
+        } else {
+            format!(
+                "{} {} in {}-bit words",
+                self.name,
+                self.quantiser.describe(),
+                l.mtjs
+            )
+        }
     }
 
     fn worst_fail_p(&self) -> Option<f64> {
@@ -257,7 +275,7 @@ impl WeightStore for NandspinStore {
     }
 }
 
-impl super::DeviceLog for NandspinStore {
+impl super::DeviceLog for CellStore {
     fn last_writes(&self, id: ParamId) -> Option<&[StringWrite]> {
         let s = &self.slots[id];
         (!s.stored.is_empty() || s.values.is_empty()).then_some(s.log.as_slice())
@@ -319,15 +337,24 @@ mod tests {
     #[test]
     fn values_are_what_the_strings_hold() {
         let len = 20_000; // several chunks
-        for enc in ENCODINGS {
-            let a = arch(enc, 0.7);
-            let mut s = NandspinStore::new(&a, &params(len), 5);
+        use crate::config::arch::StoreKind;
+        for (enc, store) in ENCODINGS
+            .iter()
+            .flat_map(|&e| [StoreKind::Nandspin, StoreKind::Stt].map(|s| (e, s)))
+        {
+            let mut a = arch(enc, 0.7);
+            a.weights.store = store;
+            let mut s = CellStore::new(&a, &params(len), 5);
             let step = s.quantiser.step(0).unwrap();
             let format = s.quantiser.format;
             for t in 0..4u64 {
                 s.write(0, &intended(len, t as f32), t);
                 for (v, &c) in s.values(0).iter().zip(s.codes(0)) {
-                    assert_eq!(*v, format.decode(c) as f32 * step, "{enc:?} step {t}");
+                    assert_eq!(
+                        *v,
+                        format.decode(c) as f32 * step,
+                        "{store:?} {enc:?} step {t}"
+                    );
                 }
                 // The log of the step's string writes matches its counts, in string order.
                 let c = s.take_counts().unwrap().remove(0);
@@ -345,17 +372,27 @@ mod tests {
     #[test]
     fn certain_switching_matches_the_fixed_store_from_the_first_write() {
         let len = 10_000;
-        for enc in ENCODINGS {
-            let a = arch(enc, 1.0);
+        use crate::config::arch::StoreKind;
+        let stores = [
+            StoreKind::Nandspin,
+            StoreKind::Stt,
+            StoreKind::Sot,
+            StoreKind::Sram,
+        ];
+        for (enc, store) in ENCODINGS.iter().flat_map(|&e| stores.map(|s| (e, s))) {
+            // P(switch) = 1 for NAND-SPIN and STT (the table), and SOT's default table is
+            // certain at 1 ns; SRAM is always exact.
+            let mut a = arch(enc, 1.0);
+            a.weights.store = store;
             let p = params(len);
-            let mut dev = NandspinStore::new(&a, &p, 9);
+            let mut dev = CellStore::new(&a, &p, 9);
             let mut fixed = FixedStore::new(&a.weights, &p, 9);
             for t in 0..3u64 {
                 let x = intended(len, t as f32);
                 dev.write(0, &x, t);
                 fixed.write(0, &x, t);
-                assert_eq!(dev.values(0), fixed.values(0), "{enc:?} step {t}");
-                assert_eq!(dev.codes(0), fixed.codes(0), "{enc:?} step {t}");
+                assert_eq!(dev.values(0), fixed.values(0), "{store:?} {enc:?} step {t}");
+                assert_eq!(dev.codes(0), fixed.codes(0), "{store:?} {enc:?} step {t}");
             }
         }
     }

@@ -1,0 +1,177 @@
+//! SRAM (6T): exact cells. A changed word is written whole in one access; reads and writes
+//! cost an energy per bit, and every cell leaks whether it holds a weight or not (MRAM
+//! cells do not). Keys: `[sram]`.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use super::word::{Direction, WordWriter};
+use super::{BitWrite, CellWriter, Registration, Technology, UnitFill, format_of, word_layout};
+use crate::config::arch::{ArchConfig, StoreKind};
+use crate::config::device::{Check, at_least, energy, pulse};
+use crate::device::Layout;
+use crate::device::string::ns_to_ps;
+
+/// The registry's entry.
+pub const REGISTRATION: Registration = Registration {
+    store: StoreKind::Sram,
+    section: Some("sram"),
+    build: |arch| Box::new(Sram::new(arch)),
+    layout: super::word_layout,
+    validate,
+    section_set: |arch| arch.sram != SramConfig::default(),
+};
+
+/// The `[sram]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SramConfig {
+    /// Energy of reading one bit, in pJ.
+    pub read_bit_pj: f64,
+    /// Energy of writing one bit, in pJ.
+    pub write_bit_pj: f64,
+    /// Duration of one read or write access of a word, in ns.
+    pub access_ns: f64,
+    /// Leakage of one cell, in nW.
+    pub leakage_nw_per_bit: f64,
+}
+
+impl Default for SramConfig {
+    fn default() -> Self {
+        Self {
+            read_bit_pj: 0.156,
+            write_bit_pj: 0.156,
+            access_ns: 1.0,
+            leakage_nw_per_bit: 1.2,
+        }
+    }
+}
+
+/// Checks `[sram]`.
+fn validate(arch: &ArchConfig) -> Check {
+    let s = &arch.sram;
+    energy("sram.read_bit_pj", s.read_bit_pj)?;
+    energy("sram.write_bit_pj", s.write_bit_pj)?;
+    pulse("sram.access_ns", s.access_ns)?;
+    at_least(
+        "sram.leakage_nw_per_bit",
+        s.leakage_nw_per_bit,
+        0.0,
+        1e6,
+        "a leakage power in nW",
+    )?;
+    super::no_variation(arch)
+}
+
+/// SRAM as the arch describes it.
+#[derive(Debug, Clone)]
+pub struct Sram {
+    layout: Layout,
+    config: crate::tech::sram::SramConfig,
+    writer: WordWriter,
+}
+
+impl Sram {
+    /// The technology of `arch`.
+    pub fn new(arch: &ArchConfig) -> Self {
+        let s = &arch.sram;
+        let access_ps = ns_to_ps(s.access_ns);
+        let width = format_of(arch).width() as usize;
+        let e = s.write_bit_pj;
+        let exact = Direction {
+            bits: vec![BitWrite::new(access_ps, 1.0, (e, e, 0.0)); width],
+            times: None,
+            p_switch: vec![1.0; width],
+        };
+        Self {
+            layout: word_layout(arch),
+            config: s.clone(),
+            writer: WordWriter {
+                format: format_of(arch),
+                threshold: arch.update.write_threshold_lsb,
+                skip_unchanged: arch.update.skip_unchanged,
+                read_before_write: false,
+                read_bit_pj: s.read_bit_pj,
+                read_ps: access_ps,
+                set: exact.clone(),
+                reset: exact,
+                seed: 0,
+            },
+        }
+    }
+}
+
+impl Technology for Sram {
+    fn name(&self) -> &'static str {
+        "sram"
+    }
+    fn layout(&self) -> Layout {
+        self.layout
+    }
+    fn read_bit_pj(&self) -> f64 {
+        self.config.read_bit_pj
+    }
+    fn read_ns(&self) -> f64 {
+        self.config.access_ns
+    }
+    fn leakage_nw_per_cell(&self) -> f64 {
+        self.config.leakage_nw_per_bit
+    }
+    fn fill_unit(&self, _ones: u64, bits: u64) -> UnitFill {
+        self.writer.fill(bits)
+    }
+    fn writer(&self, seed: u64, _lens: &[Option<usize>]) -> Arc<dyn CellWriter> {
+        WordWriter {
+            seed,
+            ..self.writer.clone()
+        }
+        .shared()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::WriteCounts;
+    use crate::hw::EnergyTable;
+
+    fn sram() -> ArchConfig {
+        let mut a = ArchConfig::default();
+        a.weights.store = StoreKind::Sram;
+        a
+    }
+
+    #[test]
+    fn writes_are_exact_and_cost_every_bit_of_a_changed_word() {
+        let t = Sram::new(&sram());
+        let w = t.writer(0, &[Some(3)]);
+        let mut stored = vec![0u32, 0x5A, 0xFF];
+        let new = [0x81u32, 0x5A, 0x00];
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 1, 0, &mut stored, &new, &mut c, &mut log);
+        assert_eq!(stored, new);
+        assert_eq!((c.strings_written, c.strings_skipped), (2, 1));
+        assert_eq!((c.program_pulses, c.switches, c.bit_errors), (16, 10, 0));
+        assert!((c.program_energy_pj - 16.0 * 0.156).abs() < 1e-12);
+        assert_eq!(c.write_time_ps, 2000);
+        assert_eq!(w.worst_fail_p(), 0.0);
+    }
+
+    #[test]
+    fn every_cell_of_every_tile_leaks() {
+        let a = sram();
+        let e = EnergyTable::new(&a);
+        // 8 subarrays x 128 x 64 words x 8 cells x 1.2 nW.
+        let want = 8.0 * 128.0 * 64.0 * 8.0 * 1.2e-6;
+        assert!(
+            (e.weights_leakage_mw - want).abs() < 1e-12,
+            "{}",
+            e.weights_leakage_mw
+        );
+        assert!((e.read_bit_pj - 0.156).abs() < 1e-12);
+        assert_eq!(
+            EnergyTable::new(&ArchConfig::default()).weights_leakage_mw,
+            0.0
+        );
+    }
+}

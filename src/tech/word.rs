@@ -1,0 +1,297 @@
+//! Words of one-bit cells, written bit by bit in both directions: the write of STT-MRAM,
+//! SOT-MRAM and SRAM. Each code is a word of its own cells (the unit the chip model
+//! schedules). A word whose code changed is written: with read-before-write, its cells are
+//! sensed first and only the differing ones get a pulse; otherwise every cell gets one. A
+//! pulse switches its cell with the probability of its direction (set: 0 -> 1, reset:
+//! 1 -> 0) at its bit's width; a failed pulse leaves the old bit, so errors go both ways.
+//! The cells of a word are pulsed in parallel: a word's write lasts its read, if any, and
+//! its longest pulse.
+
+use std::sync::Arc;
+
+use super::{BitWrite, CellWriter, UnitFill};
+use crate::device::string::{SwitchTimes, differs, draw_index};
+use crate::device::variation::percentile;
+use crate::device::{Layout, StringWrite, WriteCounts};
+use crate::rng::{Purpose, key, keyed_u53};
+use crate::store::format::Format;
+
+/// One direction of every bit position's pulse (index 0 = LSB, the flag last).
+#[derive(Debug, Clone)]
+pub(crate) struct Direction {
+    /// Per bit position.
+    pub bits: Vec<BitWrite>,
+    /// Switching-time tables per bit position, when a switched pulse's energy depends on
+    /// when it switched (`None`: it does not).
+    pub times: Option<Vec<SwitchTimes>>,
+    /// P(switch) per bit position.
+    pub p_switch: Vec<f64>,
+}
+
+/// Writes words of one-bit cells.
+#[derive(Debug, Clone)]
+pub(crate) struct WordWriter {
+    pub format: Format,
+    /// `update.write_threshold_lsb`.
+    pub threshold: u32,
+    /// `update.skip_unchanged`.
+    pub skip_unchanged: bool,
+    /// Sense the word and pulse only the differing cells.
+    pub read_before_write: bool,
+    pub read_bit_pj: f64,
+    pub read_ps: u64,
+    /// 0 -> 1 pulses.
+    pub set: Direction,
+    /// 1 -> 0 pulses.
+    pub reset: Direction,
+    pub seed: u64,
+}
+
+impl WordWriter {
+    /// The writer, shared.
+    pub fn shared(self) -> Arc<dyn CellWriter> {
+        Arc::new(self)
+    }
+
+    /// Swapping a word in over content the chip does not know: with read-before-write,
+    /// a read of the word and a pulse on half its cells (taken to differ); otherwise a
+    /// pulse on each. A pulse costs the mean of both directions' expected energies.
+    pub fn fill(&self, bits: u64) -> UnitFill {
+        let n = self.set.bits.len();
+        let pj: f64 = self
+            .set
+            .bits
+            .iter()
+            .zip(&self.set.p_switch)
+            .chain(self.reset.bits.iter().zip(&self.reset.p_switch))
+            .map(|(b, &p)| p * b.base_pj + (1.0 - p) * b.fail_pj)
+            .sum::<f64>()
+            / (2 * n) as f64;
+        let longest = self.set.bits.iter().map(|b| b.pulse_ps).max().unwrap_or(0);
+        let (pulses, bits_read, read_ps) = if self.read_before_write {
+            (bits.div_ceil(2), bits, self.read_ps)
+        } else {
+            (bits, 0, 0)
+        };
+        UnitFill {
+            erase_pj: None,
+            pulses,
+            pulse_pj: pj,
+            bits_read,
+            duration_ps: read_ps + longest,
+        }
+    }
+}
+
+impl CellWriter for WordWriter {
+    fn layout(&self) -> Layout {
+        let w = self.format.width();
+        Layout { bits: w, mtjs: w }
+    }
+
+    fn write(
+        &self,
+        param: usize,
+        step: u64,
+        base: usize,
+        stored: &mut [u32],
+        new: &[u32],
+        counts: &mut WriteCounts,
+        log: &mut Vec<StringWrite>,
+    ) {
+        let width = self.format.width();
+        let mask = if width >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << width) - 1
+        };
+        let threshold = if step == 0 { 1 } else { self.threshold };
+        let draw_key = key(&[self.seed, Purpose::Program as u64, param as u64, step]);
+        let (mut program_pj, mut reads) = (0.0, 0u64);
+        for e in 0..stored.len() {
+            let (old, want) = (stored[e], new[e]);
+            if self.skip_unchanged && !differs(&self.format, threshold, old, want, mask) {
+                counts.strings_skipped += 1;
+                continue;
+            }
+            counts.strings_written += 1;
+            counts.bits_written += u64::from(width);
+            let mut time_ps = 0;
+            let mut todo = if self.read_before_write {
+                reads += u64::from(width);
+                time_ps += self.read_ps;
+                (old ^ want) & mask
+            } else {
+                mask
+            };
+            let mut longest = 0;
+            while todo != 0 {
+                let b = todo.trailing_zeros();
+                todo &= todo - 1;
+                let to_one = want >> b & 1 == 1;
+                let dir = if to_one { &self.set } else { &self.reset };
+                let bw = &dir.bits[b as usize];
+                counts.program_pulses += 1;
+                longest = longest.max(bw.pulse_ps);
+                if (old >> b & 1 == 1) == to_one {
+                    // Already in the target state: the pulse only costs energy.
+                    program_pj += bw.base_pj;
+                    continue;
+                }
+                let n = keyed_u53(draw_key, draw_index(base + e, b, 0));
+                if n < bw.threshold {
+                    stored[e] ^= 1 << b;
+                    counts.switches += 1;
+                    program_pj += bw.base_pj;
+                    if let Some(t) = &dir.times {
+                        program_pj +=
+                            bw.slope_pj_per_ns * t[b as usize].sample(n as f64 * bw.inv_threshold);
+                    }
+                } else {
+                    counts.program_failures += 1;
+                    program_pj += bw.fail_pj;
+                }
+            }
+            time_ps += longest;
+            counts.program_time_ps += longest;
+            counts.write_time_ps += time_ps;
+            counts.bit_errors += u64::from(((stored[e] ^ want) & mask).count_ones());
+            log.push(StringWrite {
+                string: (base + e) as u32,
+                duration_ps: time_ps,
+            });
+        }
+        counts.bits_read += reads;
+        counts.read_energy_pj += reads as f64 * self.read_bit_pj;
+        counts.program_energy_pj += program_pj;
+    }
+
+    fn worst_fail_p(&self) -> f64 {
+        let mut fails: Vec<f64> = self
+            .set
+            .p_switch
+            .iter()
+            .chain(&self.reset.p_switch)
+            .map(|p| 1.0 - p)
+            .collect();
+        percentile(&mut fails, 0.99)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::arch::{ArchConfig, StoreKind};
+    use crate::config::device::{PulseWidths, SwitchingModel};
+    use crate::tech::WritePolicy;
+
+    /// An STT arch with `fixed` switching: P(switch) = `p` for every pulse.
+    fn stt(p: f64, write: WritePolicy) -> ArchConfig {
+        let mut a = ArchConfig::default();
+        a.weights.store = StoreKind::Stt;
+        a.device.switching = SwitchingModel::Fixed;
+        a.device.fixed_pulse_ns = vec![1.0];
+        a.device.fixed_p_switch = vec![p];
+        a.update.program_pulse_ns = PulseWidths::One(1.0);
+        a.stt.write = write;
+        a
+    }
+
+    fn write(w: &dyn CellWriter, stored: &mut [u32], new: &[u32], step: u64) -> WriteCounts {
+        let mut c = WriteCounts::default();
+        let mut log = Vec::new();
+        w.write(0, step, 0, stored, new, &mut c, &mut log);
+        assert_eq!(log.len() as u64, c.strings_written);
+        c
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_bit_in_both_directions() {
+        let a = stt(0.0, WritePolicy::Differing);
+        let w = crate::tech::of(&a).unwrap().writer(1, &[Some(4)]);
+        // 0 -> 1 (set) and 1 -> 0 (reset) on every bit: nothing switches.
+        let mut stored = vec![0x00, 0xFF, 0x0F, 0xF0];
+        let before = stored.clone();
+        let new = [0xFF, 0x00, 0xF0, 0x0F];
+        let c = write(&*w, &mut stored, &new, 1);
+        assert_eq!(stored, before);
+        assert_eq!(c.program_pulses, 32);
+        assert_eq!(c.program_failures, 32);
+        assert_eq!(c.switches, 0);
+        assert_eq!(c.bit_errors, 32);
+        // Certain switching: every differing bit lands, in both directions.
+        let a = stt(1.0, WritePolicy::Differing);
+        let w = crate::tech::of(&a).unwrap().writer(1, &[Some(4)]);
+        let c = write(&*w, &mut stored, &new, 1);
+        assert_eq!(stored, new);
+        assert_eq!((c.switches, c.program_failures, c.bit_errors), (32, 0, 0));
+    }
+
+    #[test]
+    fn each_direction_fails_on_its_own() {
+        // Directions built by hand: sets always switch, resets never.
+        let a = stt(1.0, WritePolicy::Differing);
+        let base = crate::tech::stt::Stt::new(&a);
+        let mut w = base.word_writer();
+        for b in &mut w.reset.bits {
+            *b = BitWrite::new(b.pulse_ps, 0.0, (b.fail_pj, b.base_pj, b.slope_pj_per_ns));
+        }
+        let mut stored = vec![0b1010_1010];
+        write(&w, &mut stored, &[0b0101_0101], 1);
+        // The four 0 -> 1 bits switched; the four 1 -> 0 bits kept their 1.
+        assert_eq!(stored, [0b1111_1111]);
+        let mut w = base.word_writer();
+        for b in &mut w.set.bits {
+            *b = BitWrite::new(b.pulse_ps, 0.0, (b.fail_pj, b.base_pj, b.slope_pj_per_ns));
+        }
+        let mut stored = vec![0b1010_1010];
+        write(&w, &mut stored, &[0b0101_0101], 1);
+        assert_eq!(stored, [0b0000_0000]);
+    }
+
+    #[test]
+    fn differing_reads_the_word_and_pulses_only_the_changed_bits() {
+        let a = stt(1.0, WritePolicy::Differing);
+        let tech = crate::tech::of(&a).unwrap();
+        let w = tech.writer(3, &[Some(2)]);
+        // One changed bit in the first word, none in the second (skipped: no read).
+        let mut stored = vec![0b0000_0001, 0b0110_0000];
+        let c = write(&*w, &mut stored, &[0b0000_0011, 0b0110_0000], 1);
+        assert_eq!(c.strings_written, 1);
+        assert_eq!(c.strings_skipped, 1);
+        assert_eq!(c.bits_read, 8);
+        assert_eq!(c.program_pulses, 1);
+        assert!((c.read_energy_pj - 8.0 * tech.read_bit_pj()).abs() < 1e-12);
+        // The word's write lasts its read and its one pulse.
+        assert_eq!(c.write_time_ps, 1000 + 1000);
+        assert_eq!(c.program_time_ps, 1000);
+        // "all": no read, a pulse on every cell of the changed word, the unchanged ones
+        // costing the energy of a pulse on a cell already in its state.
+        let a = stt(1.0, WritePolicy::All);
+        let w = crate::tech::of(&a).unwrap().writer(3, &[Some(2)]);
+        let mut stored = vec![0b0000_0001, 0b0110_0000];
+        let c = write(&*w, &mut stored, &[0b0000_0011, 0b0110_0000], 1);
+        assert_eq!((c.bits_read, c.read_energy_pj), (0, 0.0));
+        assert_eq!((c.program_pulses, c.switches), (8, 1));
+        assert_eq!(c.write_time_ps, 1000);
+        assert!(c.program_energy_pj > 0.0);
+    }
+
+    #[test]
+    fn draws_do_not_depend_on_how_a_tensor_is_sliced() {
+        let a = stt(0.5, WritePolicy::Differing);
+        let w = crate::tech::of(&a).unwrap().writer(7, &[Some(64)]);
+        let new: Vec<u32> = (0..64).map(|i| (i * 37 + 11) % 256).collect();
+        let mut whole = vec![0u32; 64];
+        let cw = write(&*w, &mut whole, &new, 2);
+        let (mut lo, mut hi) = (vec![0u32; 40], vec![0u32; 24]);
+        let (mut c, mut log) = (WriteCounts::default(), Vec::new());
+        w.write(0, 2, 0, &mut lo, &new[..40], &mut c, &mut log);
+        w.write(0, 2, 40, &mut hi, &new[40..], &mut c, &mut log);
+        lo.extend(hi);
+        assert_eq!(lo, whole);
+        assert_eq!(c.switches, cw.switches);
+        assert!(cw.switches > 0 && cw.program_failures > 0);
+        assert_eq!(log.last().unwrap().string, 63);
+    }
+}
