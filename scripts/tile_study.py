@@ -335,7 +335,7 @@ which the MACs (a fixed number per image) dominate and the weight writes (which 
 training goes on) hardly move, not for a trained network; accuracy is not its point. Too few tiles for the weights swap them through DRAM
 (`chip.on_overflow = "swap"`, [config.md](config.md#when-the-weights-do-not-fit-chipon_overflow)).
 Everything else is the default chip of `arch/nandspin.toml` ({subarrays} subarrays of {strings}
-strings and {lanes} MAC lanes per tile, {area} mm² a tile), apart from the VGG sweep's larger
+strings and {lanes} MAC lanes per tile, {area} mm² a tile as the area model gives it), apart from the VGG sweep's larger
 tile buffer (see its sweep file).
 
 This page, its tables and figures are written by `scripts/tile_study.sh` from the sweeps'
@@ -351,7 +351,7 @@ All per image: over every training image the chip ran (`train_images` x `epochs`
 | time / image | simulated training time `time_ns` / images, µs |
 | energy / image | chip energy `energy_pJ` / images, µJ (MACs, weight reads and writes, buffers, network, DRAM, swapping, leakage of every tile) |
 | EDP / image | energy / image x time / image, µJ·µs |
-| area | `area_mm2` (tiles x `tile.area_mm2`) |
+| area | `area_mm2`: tiles x the modelled tile (weight cells, subarray periphery, buffer, compute unit) at `tech.node_nm` |
 | compute util. | of the compute units (every tile's MAC lanes, idle tiles included): sum of their `busy_cycles` in `components.csv` / (their count x `total_cycles`). A unit is busy while it does MACs or waits for the weight reads they need |
 | write-driver util. | of the write drivers of the subarrays that hold strings: sum of the `write_drivers` rows' `busy_cycles` (string writes of the updates and of swap-in, summed over drivers) / (sum of their `servers` x `total_cycles`) |
 | folds | `folds` of `summary.csv`: 1 when the weights fit, else the folds swapped through DRAM |
@@ -392,7 +392,8 @@ def main():
     # The chip of the first sweep's first point, as its run record resolved it.
     folder = a.sweep[0].split("=", 2)[1]
     with open(os.path.join(folder, "sweep.csv"), newline="") as f:
-        first = next(csv.DictReader(f))["id"]
+        first_row = next(csv.DictReader(f))
+    first = first_row["id"]
     with open(os.path.join(folder, "points", first, "run.toml"), "rb") as f:
         arch = tomllib.load(f)["arch"]
     parts = [
@@ -403,7 +404,7 @@ def main():
             subarrays=arch["tile"]["subarrays"],
             strings=arch["subarray"]["rows"] * arch["subarray"]["columns"],
             lanes=arch["tile"]["mac_lanes"],
-            area=f"{arch['tile']['area_mm2']:g}",
+            area=sig(float(first_row["area_mm2"]) / float(first_row[TILES])),
         )
     ]
     for spec in a.sweep:

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::config::device::Master;
 use crate::device::WriteCounts;
 use crate::device::curve::CurvePoint;
 use crate::nn::kernels;
@@ -410,7 +409,7 @@ pub fn energy_part(component: &str, action: &str) -> Option<&'static str> {
 }
 
 /// Chip columns of `summary.csv`, after the device columns.
-const CHIP_COLUMNS: [&str; 29] = [
+const CHIP_COLUMNS: [&str; 35] = [
     "tiles",
     "tiles_used",
     "folds",
@@ -439,6 +438,12 @@ const CHIP_COLUMNS: [&str; 29] = [
     "WU_cycles",
     "SWAP_cycles",
     "area_mm2",
+    "area_cells_mm2",
+    "area_periphery_mm2",
+    "area_buffer_mm2",
+    "area_compute_mm2",
+    "area_master_mm2",
+    "area_extra_mm2",
     "engine_events",
 ];
 
@@ -507,14 +512,10 @@ fn chip_fields(p: &Prepared, outcome: &Outcome) -> Vec<String> {
     for phase in [Phase::Fw, Phase::Ag, Phase::Wg, Phase::Wu, Phase::Swap] {
         v.push(chip.cycles(chip.phase_ps(phase)).to_string());
     }
-    let tile = &p.arch.config.tile;
-    let master_mm2 = if p.arch.config.update.master == Master::Digital {
-        tile.master_kib * tile.master_area_mm2_per_kib
-    } else {
-        0.0
-    };
-    let area = (tile.area_mm2 + master_mm2) * f64::from(chip.map.tiles);
-    v.push(fx(area, 4));
+    let tile = crate::hw::area::TileArea::of(&p.arch.config);
+    let tiles = f64::from(chip.map.tiles);
+    v.push(fx(tile.total_mm2() * tiles, 4));
+    v.extend(tile.parts().iter().map(|a| fx(a * tiles, 4)));
     v.push(chip.events().to_string());
     v
 }

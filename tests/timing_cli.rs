@@ -45,7 +45,7 @@ const MAP_HEADER: &str =
 const STRINGS_HEADER: &str = "layer,tensor,string,tile,subarray,row,column";
 
 /// Chip columns of `summary.csv`, `tiles` to `engine_events`.
-const CHIP_COLUMNS: [&str; 29] = [
+const CHIP_COLUMNS: [&str; 35] = [
     "tiles",
     "tiles_used",
     "folds",
@@ -74,6 +74,12 @@ const CHIP_COLUMNS: [&str; 29] = [
     "WU_cycles",
     "SWAP_cycles",
     "area_mm2",
+    "area_cells_mm2",
+    "area_periphery_mm2",
+    "area_buffer_mm2",
+    "area_compute_mm2",
+    "area_master_mm2",
+    "area_extra_mm2",
     "engine_events",
 ];
 
@@ -471,7 +477,28 @@ fn reports_are_consistent() {
     assert_eq!(s["mapping"], "spread");
     assert_eq!(num(&s, "energy_SWAP_pJ"), 0.0);
     assert_eq!(int(&s, "SWAP_cycles"), 0);
-    assert!(close(num(&s, "area_mm2"), 16.0 * 0.25, 1e-9, 0.0), "{s:?}");
+    // The area adds up over its components; the default tile by hand (45 nm, F² = 2025 nm²):
+    // cells 8 x 8192 x 8 x 13 F², periphery 8 x (8 x 5000 + 64 x 2500) F², buffer
+    // 64 KiB x 190 F² / 0.7, compute 128 x 500,000 F².
+    let parts: f64 = [
+        "area_cells_mm2",
+        "area_periphery_mm2",
+        "area_buffer_mm2",
+        "area_compute_mm2",
+        "area_master_mm2",
+        "area_extra_mm2",
+    ]
+    .iter()
+    .map(|c| num(&s, c))
+    .sum();
+    assert!(close(parts, num(&s, "area_mm2"), 4e-4, 0.0), "{s:?}");
+    let f2 = 45e-6 * 45e-6;
+    let tile = (8.0 * 8192.0 * 8.0 * 13.0
+        + 8.0 * (8.0 * 5000.0 + 64.0 * 2500.0)
+        + 65536.0 * 8.0 * 190.0 / 0.7
+        + 128.0 * 500_000.0)
+        * f2;
+    assert!(close(num(&s, "area_mm2"), 16.0 * tile, 1e-4, 0.0), "{s:?}");
     assert!(int(&s, "engine_events") > 0, "{s:?}");
     for c in ["FW_cycles", "AG_cycles", "WG_cycles", "WU_cycles"] {
         let v = int(&s, c);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Loaded;
 use super::device::{DeviceConfig, EnergyConfig, StringConfig, SwitchingModel, UpdateConfig};
-use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TileConfig};
+use super::hw::{ChipConfig, DramConfig, NocConfig, SubarrayConfig, TechConfig, TileConfig};
 use super::source::{KeyPath, parse_dotted};
 use super::variation::VariationConfig;
 use crate::device::measured::{self, Surface};
@@ -61,6 +61,9 @@ pub struct ArchConfig {
     /// Device-to-device and cycle-to-cycle variation (none by default).
     #[serde(default)]
     pub variation: VariationConfig,
+    /// The process: technology node and SRAM cells (area).
+    #[serde(default)]
+    pub tech: TechConfig,
     /// STT-MRAM cells (`weights.store = "stt"`); left out of records when default.
     #[serde(default, skip_serializing_if = "is_default")]
     pub stt: crate::tech::stt::SttConfig,
@@ -96,6 +99,7 @@ impl Default for ArchConfig {
             dram: DramConfig::default(),
             energy: EnergyConfig::default(),
             variation: VariationConfig::default(),
+            tech: TechConfig::default(),
             stt: Default::default(),
             sot: Default::default(),
             sram: Default::default(),
@@ -123,6 +127,7 @@ pub const ARCH_KEYS: &[&str] = &[
     "dram",
     "energy",
     "variation",
+    "tech",
     "stt",
     "sot",
     "sram",
@@ -377,6 +382,7 @@ impl ArchConfig {
         self.subarray.validate()?;
         self.noc.validate()?;
         self.dram.validate()?;
+        self.tech.validate()?;
         self.variation.validate()?;
         self.validate_variation_law()?;
         if let Some(r) = crate::tech::registration(w.store) {

@@ -136,6 +136,9 @@ pub struct StringConfig {
     pub erase_overhead_pj: f64,
     /// Probability that an erase leaves one MTJ that held a 1 still at 1.
     pub erase_failure_p: f64,
+    /// Area of one MTJ of a string with its share of the string's access transistors and
+    /// strip, in F² (F = `tech.node_nm`).
+    pub cell_area_f2: f64,
 }
 
 impl Default for StringConfig {
@@ -153,6 +156,7 @@ impl Default for StringConfig {
             hm_thickness_nm: 5.0,
             erase_overhead_pj: 0.01,
             erase_failure_p: 0.0,
+            cell_area_f2: 13.0,
         }
     }
 }
@@ -412,6 +416,11 @@ pub(crate) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check
     }
 }
 
+/// A cell or component area in F²: above 0, at most 1e9.
+pub(crate) fn cell_area(key: &str, v: f64) -> Check {
+    in_range(key, v, 0.0, 1e9, "an area in F² (feature size squared)")
+}
+
 pub(crate) fn pulse(key: &str, v: f64) -> Check {
     if v.is_finite() && (MIN_PULSE_NS..=MAX_PULSE_NS).contains(&v) {
         Ok(())
@@ -611,6 +620,7 @@ impl StringConfig {
                 ),
             );
         }
+        cell_area("string.cell_area_f2", self.cell_area_f2)?;
         current("string.erase_current_ua", self.erase_current_ua)?;
         current("string.erase_critical_ua", self.erase_critical_ua)?;
         if self.erase_current_ua < self.erase_critical_ua {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::device::{Check, at_least, key_err};
+use super::device::{Check, at_least, cell_area, in_range, key_err};
 
 /// How the scheduler places layers on tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,8 +76,10 @@ pub struct TileConfig {
     pub mac_lanes: u32,
     /// SRAM buffer for activations and gradients, in KiB.
     pub buffer_kib: f64,
-    /// Area of one tile, in mm² (0: area not modelled).
+    /// Area added to each tile on top of the modelled components, in mm² (0: none).
     pub area_mm2: f64,
+    /// Area of one MAC lane of the compute unit, in F².
+    pub mac_area_f2: f64,
     /// SRAM for the f32 master weights (`update.master = "digital"`), in KiB.
     pub master_kib: f64,
     /// Bytes the master SRAM reads or writes per cycle.
@@ -93,7 +95,8 @@ impl Default for TileConfig {
             subarrays: 8,
             mac_lanes: 128,
             buffer_kib: 64.0,
-            area_mm2: 0.25,
+            area_mm2: 0.0,
+            mac_area_f2: 500_000.0,
             master_kib: 128.0,
             master_bytes_per_cycle: 32.0,
             master_area_mm2_per_kib: 0.0011,
@@ -113,6 +116,10 @@ pub struct SubarrayConfig {
     pub write_drivers: u32,
     /// Bits that can be sensed at the same time.
     pub sense_amps: u32,
+    /// Area of one write driver, in F².
+    pub write_driver_area_f2: f64,
+    /// Area of one sense amplifier, in F².
+    pub sense_amp_area_f2: f64,
 }
 
 impl Default for SubarrayConfig {
@@ -122,6 +129,8 @@ impl Default for SubarrayConfig {
             columns: 64,
             write_drivers: 8,
             sense_amps: 64,
+            write_driver_area_f2: 5000.0,
+            sense_amp_area_f2: 2500.0,
         }
     }
 }
@@ -225,6 +234,7 @@ impl TileConfig {
             "a buffer size in KiB",
         )?;
         at_least("tile.area_mm2", self.area_mm2, 0.0, 1e6, "an area in mm²")?;
+        cell_area("tile.mac_area_f2", self.mac_area_f2)?;
         at_least(
             "tile.master_kib",
             self.master_kib,
@@ -275,7 +285,9 @@ impl SubarrayConfig {
             self.sense_amps,
             MAX_UNITS,
             "bits sensed at once",
-        )
+        )?;
+        cell_area("subarray.write_driver_area_f2", self.write_driver_area_f2)?;
+        cell_area("subarray.sense_amp_area_f2", self.sense_amp_area_f2)
     }
 }
 
@@ -351,5 +363,60 @@ mod tests {
             ..ChipConfig::default()
         };
         assert_eq!(c.cycle_ps(), 400);
+    }
+}
+
+/// Smallest and largest `tech.node_nm`: the nodes of the published CMOS scaling tables
+/// (Stillmaker and Baas, Integration 58, 2017: 180 nm to 7 nm).
+pub const NODE_RANGE_NM: (f64, f64) = (7.0, 180.0);
+
+/// The `[tech]` section: the process the chip is built in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TechConfig {
+    /// Technology node (feature size F), in nm: areas given in F² scale with it.
+    pub node_nm: f64,
+    /// Area of one 6T SRAM cell of the tile buffers, in F².
+    pub sram_cell_area_f2: f64,
+    /// Share of an SRAM macro's area that is cells (the rest: decoders, sense amplifiers).
+    pub sram_array_efficiency: f64,
+}
+
+impl Default for TechConfig {
+    fn default() -> Self {
+        Self {
+            node_nm: 45.0,
+            sram_cell_area_f2: 190.0,
+            sram_array_efficiency: 0.7,
+        }
+    }
+}
+
+impl TechConfig {
+    /// Checks ranges; errors name the key.
+    pub fn validate(&self) -> Check {
+        let (lo, hi) = NODE_RANGE_NM;
+        if !(self.node_nm.is_finite() && (lo..=hi).contains(&self.node_nm)) {
+            return key_err(
+                "tech.node_nm",
+                format!(
+                    "must be a node from {lo} to {hi} nm, the range of the published scaling tables (Stillmaker and Baas, 2017), got {}",
+                    crate::config::device::num(self.node_nm)
+                ),
+            );
+        }
+        cell_area("tech.sram_cell_area_f2", self.sram_cell_area_f2)?;
+        in_range(
+            "tech.sram_array_efficiency",
+            self.sram_array_efficiency,
+            0.0,
+            1.0,
+            "a share of the macro's area",
+        )
+    }
+
+    /// Area of `f2` F² at this node, in mm².
+    pub fn mm2(&self, f2: f64) -> f64 {
+        f2 * self.node_nm * self.node_nm * 1e-12
     }
 }

@@ -93,8 +93,8 @@ pub fn run_id(p: &Prepared) -> String {
 }
 
 /// What decides a point's numerics: its configs without the keys that only the timing and
-/// energy model reads (`[chip]`, `[tile]`, `[subarray]`, `[noc]`, `[dram]`, and the energy
-/// table's non-device entries) and without names. Points with the same key train to
+/// energy model reads (`[chip]`, `[tile]`, `[subarray]`, `[noc]`, `[dram]`, `[tech]`, the cell
+/// areas, and the energy table's non-device entries) and without names. Points with the same key train to
 /// bit-identical weights, losses and device activity, so one training serves them all.
 /// The device-action energies (`energy.hm_erase_pulse_pj`, `mtj_program_pulse_pj`,
 /// `mtj_read_pj`) stay in the key: the device model books them per pulse.
@@ -106,6 +106,12 @@ pub fn training_key(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
     a.subarray = Default::default();
     a.noc = Default::default();
     a.dram = Default::default();
+    // Area is cost only: the node and every cell area.
+    a.tech = Default::default();
+    a.string.cell_area_f2 = Default::default();
+    a.stt.cell_area_f2 = Default::default();
+    a.sot.cell_area_f2 = Default::default();
+    a.sram.cell_area_f2 = Default::default();
     let device_energy = (
         a.energy.hm_erase_pulse_pj,
         a.energy.mtj_program_pulse_pj,

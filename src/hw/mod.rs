@@ -6,6 +6,7 @@
 //! of the components' actions ([`Timing`]), the energy of each action ([`energy`]) and the
 //! distances on the network ([`Mesh`]).
 
+pub mod area;
 pub mod energy;
 pub mod rng;
 

@@ -52,6 +52,8 @@ pub trait Technology: Send + Sync + Debug {
     fn read_bit_pj(&self) -> f64;
     /// Duration of one read (the sense amplifiers sense their cells in parallel), in ns.
     fn read_ns(&self) -> f64;
+    /// Area of one cell (one bit), in F².
+    fn cell_area_f2(&self) -> f64;
     /// Leakage of one cell, in nW (0 for non-volatile cells).
     fn leakage_nw_per_cell(&self) -> f64 {
         0.0
@@ -135,7 +137,7 @@ pub fn foreign_section_warnings(arch: &ArchConfig) -> Vec<String> {
         .filter_map(|r| {
             r.section.map(|s| {
                 format!(
-                    "[{s}] is set but weights.store = \"{}\": its keys have no effect (they apply to weights.store = \"{}\")",
+                    "warning: [{s}] is set but weights.store = \"{}\": its keys have no effect (they apply to weights.store = \"{}\")",
                     arch.weights.store.name(),
                     r.store.name()
                 )
@@ -271,7 +273,7 @@ mod tests {
         a.stt.write = WritePolicy::All;
         let w = foreign_section_warnings(&a);
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("[stt] is set but weights.store = \"nandspin\""));
+        assert!(w[0].starts_with("warning: [stt] is set but weights.store = \"nandspin\""));
         a.weights.store = StoreKind::Stt;
         assert!(foreign_section_warnings(&a).is_empty());
     }

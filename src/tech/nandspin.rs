@@ -76,6 +76,9 @@ impl Technology for Nandspin {
     fn read_bit_pj(&self) -> f64 {
         self.read_bit_pj
     }
+    fn cell_area_f2(&self) -> f64 {
+        self.arch.string.cell_area_f2
+    }
     fn read_ns(&self) -> f64 {
         self.arch.device.read_ns
     }

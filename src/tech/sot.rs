@@ -61,6 +61,8 @@ pub struct SotConfig {
     pub write_overhead_pj: f64,
     /// Which cells of a changed word are pulsed.
     pub write: WritePolicy,
+    /// Area of one cell, in F² (F = `tech.node_nm`).
+    pub cell_area_f2: f64,
 }
 
 impl Default for SotConfig {
@@ -74,6 +76,7 @@ impl Default for SotConfig {
             line_resistance_ohm: 800.0,
             write_overhead_pj: 0.01,
             write: WritePolicy::Differing,
+            cell_area_f2: 40.0,
         }
     }
 }
@@ -81,6 +84,7 @@ impl Default for SotConfig {
 /// Checks `[sot]`.
 fn validate(arch: &ArchConfig) -> Check {
     let s = &arch.sot;
+    crate::config::device::cell_area("sot.cell_area_f2", s.cell_area_f2)?;
     current("sot.ic0_ua", s.ic0_ua)?;
     current("sot.write_current_ua", s.write_current_ua)?;
     at_least(
@@ -146,6 +150,7 @@ pub struct Sot {
     layout: Layout,
     read_bit_pj: f64,
     read_ns: f64,
+    cell_area_f2: f64,
     writer: WordWriter,
 }
 
@@ -189,6 +194,7 @@ impl Sot {
             layout: word_layout(arch),
             read_bit_pj,
             read_ns: arch.device.read_ns,
+            cell_area_f2: arch.sot.cell_area_f2,
             writer: WordWriter {
                 format: format_of(arch),
                 threshold: arch.update.write_threshold_lsb,
@@ -213,6 +219,9 @@ impl Technology for Sot {
     }
     fn read_bit_pj(&self) -> f64 {
         self.read_bit_pj
+    }
+    fn cell_area_f2(&self) -> f64 {
+        self.cell_area_f2
     }
     fn read_ns(&self) -> f64 {
         self.read_ns

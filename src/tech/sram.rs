@@ -34,6 +34,8 @@ pub struct SramConfig {
     pub access_ns: f64,
     /// Leakage of one cell, in nW.
     pub leakage_nw_per_bit: f64,
+    /// Area of one cell, in F² (F = `tech.node_nm`).
+    pub cell_area_f2: f64,
 }
 
 impl Default for SramConfig {
@@ -43,6 +45,7 @@ impl Default for SramConfig {
             write_bit_pj: 0.156,
             access_ns: 1.0,
             leakage_nw_per_bit: 1.2,
+            cell_area_f2: 190.0,
         }
     }
 }
@@ -50,6 +53,7 @@ impl Default for SramConfig {
 /// Checks `[sram]`.
 fn validate(arch: &ArchConfig) -> Check {
     let s = &arch.sram;
+    crate::config::device::cell_area("sram.cell_area_f2", s.cell_area_f2)?;
     energy("sram.read_bit_pj", s.read_bit_pj)?;
     energy("sram.write_bit_pj", s.write_bit_pj)?;
     pulse("sram.access_ns", s.access_ns)?;
@@ -110,6 +114,9 @@ impl Technology for Sram {
     }
     fn read_bit_pj(&self) -> f64 {
         self.config.read_bit_pj
+    }
+    fn cell_area_f2(&self) -> f64 {
+        self.config.cell_area_f2
     }
     fn read_ns(&self) -> f64 {
         self.config.access_ns

@@ -38,6 +38,8 @@ pub struct SttConfig {
     pub ic0_p_to_ap_ua: f64,
     /// Which cells of a changed word are pulsed.
     pub write: WritePolicy,
+    /// Area of one cell, in F² (F = `tech.node_nm`).
+    pub cell_area_f2: f64,
 }
 
 impl Default for SttConfig {
@@ -46,6 +48,7 @@ impl Default for SttConfig {
             ic0_ap_to_p_ua: 30.0,
             ic0_p_to_ap_ua: 36.0,
             write: WritePolicy::Differing,
+            cell_area_f2: 20.0,
         }
     }
 }
@@ -53,6 +56,7 @@ impl Default for SttConfig {
 /// Checks `[stt]` and the switching regime of both directions at the program current.
 fn validate(arch: &ArchConfig) -> Check {
     let s = &arch.stt;
+    crate::config::device::cell_area("stt.cell_area_f2", s.cell_area_f2)?;
     current("stt.ic0_ap_to_p_ua", s.ic0_ap_to_p_ua)?;
     current("stt.ic0_p_to_ap_ua", s.ic0_p_to_ap_ua)?;
     no_variation(arch)?;
@@ -94,6 +98,7 @@ pub struct Stt {
     layout: Layout,
     read_bit_pj: f64,
     read_ns: f64,
+    cell_area_f2: f64,
     writer: WordWriter,
 }
 
@@ -137,6 +142,7 @@ impl Stt {
             layout: word_layout(arch),
             read_bit_pj,
             read_ns: arch.device.read_ns,
+            cell_area_f2: arch.stt.cell_area_f2,
             writer: WordWriter {
                 format: format_of(arch),
                 threshold: arch.update.write_threshold_lsb,
@@ -169,6 +175,9 @@ impl Technology for Stt {
     }
     fn read_bit_pj(&self) -> f64 {
         self.read_bit_pj
+    }
+    fn cell_area_f2(&self) -> f64 {
+        self.cell_area_f2
     }
     fn read_ns(&self) -> f64 {
         self.read_ns
