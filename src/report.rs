@@ -634,6 +634,9 @@ struct RunRecord<'a> {
     run: RunMeta<'a>,
     arch: &'a crate::config::ArchConfig,
     workload: &'a crate::config::WorkloadConfig,
+    /// The digital energies at the chip's node and supply (read-only: `run --from` takes
+    /// the configs above and scales again).
+    energy_scaling: std::collections::BTreeMap<String, crate::hw::scaling::Scaled>,
 }
 
 #[derive(Serialize)]
@@ -658,7 +661,7 @@ struct RunMeta<'a> {
 /// Version of what a run reports for given configs: raised by every change that alters any
 /// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
 /// finished point only when its `run.toml` has this `results_version`.
-pub const RESULTS_VERSION: u32 = 4;
+pub const RESULTS_VERSION: u32 = 5;
 
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.
@@ -683,6 +686,7 @@ pub fn run_toml(p: &Prepared, out_dir: &Path) -> Result<Vec<u8>> {
         },
         arch: &arch,
         workload: &workload,
+        energy_scaling: crate::hw::scaling::scaled_entries(&p.arch.config),
     };
     let mut text = String::from(
         "# nandspin run record: the resolved configs of one run (after --set and --seed).\n",

@@ -333,10 +333,11 @@ pub fn checked_name<T>(
 pub fn check_chip(arch: &Loaded<ArchConfig>, net: &Network, batch: u64) -> Result<Map, InputError> {
     let a = &arch.config;
     let buffer = a.tile.buffer_bytes();
+    let value_bytes = a.tile.mac.value_bytes();
     for l in net.layers() {
         let (i, o) = (
-            l.in_shape.len() as u64 * VALUE_BYTES,
-            l.out_shape.len() as u64 * VALUE_BYTES,
+            l.in_shape.len() as u64 * value_bytes,
+            l.out_shape.len() as u64 * value_bytes,
         );
         if i + o > buffer {
             return Err(arch.error_at(

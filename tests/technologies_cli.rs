@@ -216,3 +216,135 @@ fn bad_technologies_are_one_line_errors_and_foreign_sections_warn() {
     let plain = run(&tmp, "plain", &[]);
     assert_eq!(accuracy_columns(&warned), accuracy_columns(&plain));
 }
+
+/// A run.toml's recorded `[energy_scaling]` entry `name`: (factor, scaled_pj).
+fn recorded_scaling(out: &Path, name: &str) -> (f64, f64) {
+    let text = std::fs::read_to_string(out.join("run.toml")).unwrap();
+    let t: toml::Table = toml::from_str(&text).unwrap();
+    let e = &t["energy_scaling"][name];
+    (
+        e["factor"].as_float().unwrap(),
+        e["scaled_pj"].as_float().unwrap(),
+    )
+}
+
+#[test]
+fn the_node_scales_the_digital_energies_once_and_the_area_by_its_square() {
+    let tmp = TempDir::new().unwrap();
+    let at45 = run(&tmp, "45", &[]);
+    let at32 = run(&tmp, "32", &["--set", "tech.node_nm=32"]);
+    // Stillmaker and Baas 2017, 45 nm and 32 nm (HP) fits at 0.9 V.
+    let e45: f64 = 1.018 * 0.81 - 0.3107 * 0.9 + 0.1539;
+    let e32: f64 = 0.8367 * 0.81 - 0.4341 * 0.9 + 0.1701;
+    let f = e32 / e45;
+    let (rec, mac) = recorded_scaling(&at32, "energy.mac_fp16_pj");
+    assert!(
+        (rec - f).abs() < 1e-12 && (mac - 1.5 * f).abs() < 1e-12,
+        "{rec} {mac}"
+    );
+    assert_eq!(recorded_scaling(&at45, "energy.mac_fp16_pj"), (1.0, 1.5));
+    let (s45, s32) = (summary(&at45), summary(&at32));
+    for col in [
+        "energy_mac_pJ",
+        "energy_buffer_pJ",
+        "energy_noc_pJ",
+        "energy_rng_pJ",
+    ] {
+        let want = num(&s45, col) * f;
+        assert!(
+            close(num(&s32, col), want, 0.01),
+            "{col}: {} vs {want}",
+            s32[col]
+        );
+    }
+    // DRAM and the device's own actions are not scaled.
+    for col in ["energy_dram_pJ", "energy_program_pJ", "energy_erase_pJ"] {
+        assert_eq!(s32[col], s45[col], "{col}");
+    }
+    let a = (32.0f64 / 45.0).powi(2);
+    assert!(close(
+        num(&s32, "area_mm2"),
+        num(&s45, "area_mm2") * a,
+        2e-4
+    ));
+    // Timing and numerics do not move.
+    assert_eq!(s32["total_cycles"], s45["total_cycles"]);
+    assert_eq!(accuracy_columns(&at32), accuracy_columns(&at45));
+}
+
+#[test]
+fn the_mac_precision_picks_the_mac_energy_and_the_bytes_moved() {
+    let tmp = TempDir::new().unwrap();
+    let rows = |out: &Path, comp: &str, action: &str| -> u64 {
+        layer_rows(out)
+            .iter()
+            .filter(|r| r["component"] == comp && r["action"] == action)
+            .map(|r| int(r, "count"))
+            .sum()
+    };
+    let fp16 = run(&tmp, "fp16", &[]);
+    let fp32 = run(&tmp, "fp32", &["--set", "tile.mac=\"fp32\""]);
+    let int8 = run(&tmp, "int8", &["--set", "tile.mac=\"int8\""]);
+    let macs = rows(&fp16, "compute", "mac");
+    assert_eq!(macs, rows(&fp32, "compute", "mac"));
+    for (out, pj) in [(&fp16, 1.5), (&fp32, 4.6), (&int8, 0.3)] {
+        let s = summary(out);
+        assert!(
+            close(
+                num(&s, "energy_mac_pJ"),
+                macs as f64 * pj,
+                0.01 * macs as f64
+            ),
+            "{out:?}"
+        );
+        assert_eq!(accuracy_columns(out), accuracy_columns(&fp16));
+    }
+    // Buffer bytes: 4, 2 and 1 per value.
+    let b16 = rows(&fp16, "buffer", "byte");
+    assert_eq!(rows(&fp32, "buffer", "byte"), 2 * b16);
+    assert_eq!(2 * rows(&int8, "buffer", "byte"), b16);
+    // energy.mac_pj, when given, replaces the precision's figure.
+    let over = run(&tmp, "over", &["--set", "energy.mac_pj=0.5"]);
+    assert!(close(
+        num(&summary(&over), "energy_mac_pJ"),
+        macs as f64 * 0.5,
+        0.01 * macs as f64
+    ));
+}
+
+#[test]
+fn bad_nodes_areas_and_scaling_entries_are_one_line_errors() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("bad");
+    for (sets, key) in [
+        (vec!["--set", "tech.node_nm=5"], "tech.node_nm"),
+        (vec!["--set", "tech.node_nm=250"], "tech.node_nm"),
+        (vec!["--set", "tech.vdd_v=0"], "tech.vdd_v"),
+        (
+            vec!["--set", "string.cell_area_f2=0"],
+            "string.cell_area_f2",
+        ),
+        (
+            vec![
+                "--arch",
+                "arch/stt-mram.toml",
+                "--set",
+                "stt.cell_area_f2=0",
+            ],
+            "stt.cell_area_f2",
+        ),
+        (
+            vec!["--set", "energy.measured_at.dram_byte_pj=[45.0, 0.9]"],
+            "energy.measured_at.dram_byte_pj",
+        ),
+        (
+            vec!["--set", "energy.measured_at.mac_fp16_pj=[3.0, 0.9]"],
+            "energy.measured_at.mac_fp16_pj",
+        ),
+        (vec!["--set", "tile.mac=\"fp8\""], "tile.mac"),
+    ] {
+        let r = nandspin(&run_args(&out, &sets));
+        let line = assert_input_error(&r, Some(&out));
+        assert_contains(&line, key);
+    }
+}

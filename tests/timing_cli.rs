@@ -119,7 +119,7 @@ const TIMING_KEYS: [(&str, &str, &str); 12] = [
     ("noc", "bytes_per_cycle", "8"),
     ("noc", "hop_cycles", "3"),
     ("dram", "bandwidth_gb_s", "10"),
-    ("energy", "mac_pj", "0.5"),
+    ("energy", "mac_fp16_pj", "0.5"),
     ("energy", "tile_leakage_mw", "5"),
 ];
 
@@ -895,13 +895,13 @@ fn a_layer_larger_than_the_chip_is_cut_into_folds() {
         }
     }
     // Every part reads the layer's whole input and writes its share of the output, in the
-    // buffer, per pass: 256 images x (parts x inputs + outputs) x 4 bytes.
+    // buffer, per pass: 256 images x (parts x inputs + outputs) x 2 bytes (fp16 values).
     for (layer, inputs, outputs, parts) in [("fc1", 400, 120, 6), ("fc2", 120, 84, 2)] {
         for phase in ["FW", "AG", "WG"] {
             let k = [layer, phase, "buffer", "byte"];
-            let whole = 256 * (inputs + outputs) * 4;
+            let whole = 256 * (inputs + outputs) * 2;
             assert_eq!(count_of(&rf, k), Some(whole), "{k:?}");
-            let cut = 256 * (parts * inputs + outputs) * 4;
+            let cut = 256 * (parts * inputs + outputs) * 2;
             assert_eq!(count_of(&rc, k), Some(cut), "{k:?}");
         }
     }

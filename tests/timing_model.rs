@@ -12,7 +12,7 @@ use nandspin::config::device::{PulseWidths, SwitchingModel};
 use nandspin::config::hw::Mapping;
 use nandspin::config::workload::LayerSpec;
 use nandspin::engine::list_schedule_ps;
-use nandspin::hw::{Mesh, PIXEL_BYTES, VALUE_BYTES};
+use nandspin::hw::{Mesh, PIXEL_BYTES};
 use nandspin::nn::graph;
 use nandspin::nn::network::Network;
 use nandspin::nn::tensor::Shape;
@@ -429,7 +429,8 @@ fn every_layer_gets_its_input_and_its_gradient_once_per_batch() {
                     n * info.in_values * PIXEL_BYTES * hops_to(0, place);
             }
             for &s in &info.sources {
-                let bytes = n * info.in_values * VALUE_BYTES;
+                // Activations and gradients move at tile.mac's width.
+                let bytes = n * info.in_values * arch.tile.mac.value_bytes();
                 let (from_s, from_l) = (map.places[s].tiles[0].0, place.tiles[0].0);
                 *expect.entry((l, Phase::Fw)).or_default() += bytes * hops_to(from_s, place);
                 *expect.entry((l, Phase::Ag)).or_default() +=

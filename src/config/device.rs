@@ -5,6 +5,7 @@
 //! Every key is documented in `docs/config.md`; defaults live here, in one place, and the
 //! bundled `arch/nandspin.toml` says where each comes from.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -311,8 +312,16 @@ pub struct EnergyConfig {
     pub mtj_program_pulse_pj: Option<f64>,
     /// Energy of reading one MTJ, in pJ.
     pub mtj_read_pj: Option<f64>,
-    /// Energy of one multiply-accumulate of the tile's compute unit, in pJ.
-    pub mac_pj: f64,
+    /// Energy of one multiply-accumulate, in pJ, replacing the figure of `tile.mac`'s
+    /// precision when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_pj: Option<f64>,
+    /// Energy of one fp32 multiply-accumulate (`tile.mac = "fp32"`), in pJ.
+    pub mac_fp32_pj: f64,
+    /// Energy of one fp16 multiply-accumulate (`tile.mac = "fp16"`), in pJ.
+    pub mac_fp16_pj: f64,
+    /// Energy of one 8-bit multiply with 32-bit accumulate (`tile.mac = "int8"`), in pJ.
+    pub mac_int8_pj: f64,
     /// Energy of one byte read from or written to a tile's SRAM buffer, in pJ.
     pub buffer_byte_pj: f64,
     /// Energy of moving one byte over one hop of the on-chip network, in pJ.
@@ -329,6 +338,9 @@ pub struct EnergyConfig {
     pub master_leakage_mw_per_kib: f64,
     /// Energy of one random bit from the LFSR (`weights.random_source = "lfsr"`), in pJ.
     pub rng_bit_pj: f64,
+    /// The node (nm) and supply (V) each digital entry was measured at; listed entries are
+    /// scaled to `tech.node_nm` and `tech.vdd_v` ([`crate::hw::scaling`]).
+    pub measured_at: BTreeMap<String, [f64; 2]>,
 }
 
 impl Default for EnergyConfig {
@@ -337,7 +349,10 @@ impl Default for EnergyConfig {
             hm_erase_pulse_pj: None,
             mtj_program_pulse_pj: None,
             mtj_read_pj: None,
-            mac_pj: 1.5,
+            mac_pj: None,
+            mac_fp32_pj: 4.6,
+            mac_fp16_pj: 1.5,
+            mac_int8_pj: 0.3,
             buffer_byte_pj: 1.25,
             noc_byte_hop_pj: 0.5,
             dram_byte_pj: 160.0,
@@ -345,6 +360,11 @@ impl Default for EnergyConfig {
             master_byte_pj: 1.25,
             master_leakage_mw_per_kib: 0.01,
             rng_bit_pj: 0.03,
+            measured_at: crate::hw::scaling::SCALABLE
+                .iter()
+                .filter(|&&k| k != "mac_pj")
+                .map(|&k| (k.to_string(), [45.0, 0.9]))
+                .collect(),
         }
     }
 }
@@ -414,6 +434,28 @@ pub(crate) fn at_least(key: &str, v: f64, lo: f64, hi: f64, what: &str) -> Check
             format!("must be {what} from {lo:e} to {hi:e}, got {}", num(v)),
         )
     }
+}
+
+/// A `[node_nm, vdd_v]` pair: a node within the scaling tables' range and a supply voltage.
+pub(crate) fn measured_at(key: &str, [node, vdd]: [f64; 2]) -> Check {
+    let (lo, hi) = crate::config::hw::NODE_RANGE_NM;
+    let (vlo, vhi) = crate::hw::scaling::VDD_RANGE_V;
+    if !(node.is_finite() && (lo..=hi).contains(&node)) {
+        return key_err(
+            key,
+            format!(
+                "the node must be from {lo} to {hi} nm, the range of the published scaling tables (Stillmaker and Baas, 2017), got {}",
+                num(node)
+            ),
+        );
+    }
+    if !(vdd.is_finite() && (vlo..=vhi).contains(&vdd)) {
+        return key_err(
+            key,
+            format!("the supply must be from {vlo} to {vhi} V, got {}", num(vdd)),
+        );
+    }
+    Ok(())
 }
 
 /// A cell or component area in F²: above 0, at most 1e9.
@@ -755,8 +797,13 @@ impl EnergyConfig {
                 energy(k, v)?;
             }
         }
+        if let Some(v) = self.mac_pj {
+            energy("energy.mac_pj", v)?;
+        }
         for (k, v) in [
-            ("energy.mac_pj", self.mac_pj),
+            ("energy.mac_fp32_pj", self.mac_fp32_pj),
+            ("energy.mac_fp16_pj", self.mac_fp16_pj),
+            ("energy.mac_int8_pj", self.mac_int8_pj),
             ("energy.buffer_byte_pj", self.buffer_byte_pj),
             ("energy.noc_byte_hop_pj", self.noc_byte_hop_pj),
             ("energy.dram_byte_pj", self.dram_byte_pj),
@@ -778,7 +825,21 @@ impl EnergyConfig {
             0.0,
             MAX_LEAKAGE_MW,
             "a power in mW",
-        )
+        )?;
+        for (name, &at) in &self.measured_at {
+            let key = format!("energy.measured_at.{name}");
+            if !crate::hw::scaling::SCALABLE.contains(&name.as_str()) {
+                return key_err(
+                    &key,
+                    format!(
+                        "`{name}` is not scaled by the node: only the digital entries are ({}); DRAM is another chip, leakage and the device actions are not scaled",
+                        crate::hw::scaling::SCALABLE.join(", ")
+                    ),
+                );
+            }
+            measured_at(&key, at)?;
+        }
+        Ok(())
     }
 }
 

@@ -66,6 +66,40 @@ impl Default for ChipConfig {
     }
 }
 
+/// The number format of the compute unit's MACs and of the activations and gradients moved
+/// through buffers, the network and DRAM (the training's numerics stay f32; this is the
+/// costed datapath).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MacPrecision {
+    /// 32-bit floating point: `energy.mac_fp32_pj`, 4 bytes per value.
+    Fp32,
+    /// 16-bit floating point: `energy.mac_fp16_pj`, 2 bytes per value.
+    Fp16,
+    /// 8-bit integers, 32-bit accumulation: `energy.mac_int8_pj`, 1 byte per value.
+    Int8,
+}
+
+impl MacPrecision {
+    /// Bytes of one activation or gradient value.
+    pub fn value_bytes(self) -> u64 {
+        match self {
+            MacPrecision::Fp32 => 4,
+            MacPrecision::Fp16 => 2,
+            MacPrecision::Int8 => 1,
+        }
+    }
+
+    /// The `[energy]` entry of one MAC of this precision.
+    pub fn energy_entry(self) -> &'static str {
+        match self {
+            MacPrecision::Fp32 => "energy.mac_fp32_pj",
+            MacPrecision::Fp16 => "energy.mac_fp16_pj",
+            MacPrecision::Int8 => "energy.mac_int8_pj",
+        }
+    }
+}
+
 /// The `[tile]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -74,6 +108,8 @@ pub struct TileConfig {
     pub subarrays: u32,
     /// Multiply-accumulates the compute unit does per cycle.
     pub mac_lanes: u32,
+    /// Number format of the MACs and of the values moved.
+    pub mac: MacPrecision,
     /// SRAM buffer for activations and gradients, in KiB.
     pub buffer_kib: f64,
     /// Area added to each tile on top of the modelled components, in mm² (0: none).
@@ -94,6 +130,7 @@ impl Default for TileConfig {
         Self {
             subarrays: 8,
             mac_lanes: 128,
+            mac: MacPrecision::Fp16,
             buffer_kib: 64.0,
             area_mm2: 0.0,
             mac_area_f2: 500_000.0,
@@ -374,8 +411,11 @@ pub const NODE_RANGE_NM: (f64, f64) = (7.0, 180.0);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TechConfig {
-    /// Technology node (feature size F), in nm: areas given in F² scale with it.
+    /// Technology node (feature size F), in nm: areas given in F² scale with it, and the
+    /// digital energies are scaled to it.
     pub node_nm: f64,
+    /// Supply voltage of the chip's logic, in V (the digital energies are scaled to it).
+    pub vdd_v: f64,
     /// Area of one 6T SRAM cell of the tile buffers, in F².
     pub sram_cell_area_f2: f64,
     /// Share of an SRAM macro's area that is cells (the rest: decoders, sense amplifiers).
@@ -386,6 +426,7 @@ impl Default for TechConfig {
     fn default() -> Self {
         Self {
             node_nm: 45.0,
+            vdd_v: 0.9,
             sram_cell_area_f2: 190.0,
             sram_array_efficiency: 0.7,
         }
@@ -402,6 +443,16 @@ impl TechConfig {
                 format!(
                     "must be a node from {lo} to {hi} nm, the range of the published scaling tables (Stillmaker and Baas, 2017), got {}",
                     crate::config::device::num(self.node_nm)
+                ),
+            );
+        }
+        let (vlo, vhi) = crate::hw::scaling::VDD_RANGE_V;
+        if !(self.vdd_v.is_finite() && (vlo..=vhi).contains(&self.vdd_v)) {
+            return key_err(
+                "tech.vdd_v",
+                format!(
+                    "must be a supply from {vlo} to {vhi} V, got {}",
+                    crate::config::device::num(self.vdd_v)
                 ),
             );
         }

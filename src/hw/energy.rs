@@ -34,6 +34,8 @@ impl EnergyTable {
     pub fn new(a: &ArchConfig) -> Self {
         let e = &a.energy;
         let tech = crate::tech::of(a);
+        // The digital entries at the chip's node and supply.
+        let scaled = crate::hw::scaling::scaled_entries(a);
         let cells_per_tile = f64::from(a.tile.subarrays)
             * f64::from(a.subarray.rows)
             * f64::from(a.subarray.columns)
@@ -43,9 +45,13 @@ impl EnergyTable {
             read_bit_pj: tech
                 .as_ref()
                 .map_or_else(|| read_energy_pj(&a.device, e), |t| t.read_bit_pj()),
-            mac_pj: e.mac_pj,
-            buffer_byte_pj: e.buffer_byte_pj,
-            noc_byte_hop_pj: e.noc_byte_hop_pj,
+            mac_pj: if e.mac_pj.is_some() {
+                scaled["energy.mac_pj"].scaled_pj
+            } else {
+                scaled[a.tile.mac.energy_entry()].scaled_pj
+            },
+            buffer_byte_pj: scaled["energy.buffer_byte_pj"].scaled_pj,
+            noc_byte_hop_pj: scaled["energy.noc_byte_hop_pj"].scaled_pj,
             dram_byte_pj: e.dram_byte_pj,
             tile_leakage_mw: e.tile_leakage_mw,
             master_leakage_mw: if a.update.master == Master::Digital {

@@ -9,6 +9,7 @@
 pub mod area;
 pub mod energy;
 pub mod rng;
+pub mod scaling;
 
 use crate::config::ArchConfig;
 use crate::device::string::ns_to_ps;
@@ -16,7 +17,8 @@ use crate::engine::Ps;
 
 pub use energy::EnergyTable;
 
-/// Bytes of one activation or gradient value (the numerics are f32).
+/// Bytes of one f32 value: a master-weight copy (`update.master = "digital"`); activations
+/// and gradients take `tile.mac`'s bytes instead.
 pub const VALUE_BYTES: u64 = 4;
 /// Bytes of one input pixel as the data set stores it (8-bit greyscale).
 pub const PIXEL_BYTES: u64 = 1;

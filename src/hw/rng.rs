@@ -65,7 +65,7 @@ impl RngCost {
         }
         match w.random_source {
             RandomSource::Lfsr => RngCost::Lfsr {
-                bit_pj: arch.energy.rng_bit_pj,
+                bit_pj: crate::hw::scaling::scaled_pj(arch, "energy.rng_bit_pj"),
             },
             RandomSource::Mtj => {
                 let sw = Switching::new(&arch.device);

@@ -129,6 +129,8 @@ pub struct Scheduler {
     wall: std::time::Duration,
     /// The memory technology: what writing a swapped-in unit costs.
     tech: Arc<dyn Technology>,
+    /// Bytes of one activation or gradient value (`tile.mac`).
+    value_bytes: u64,
     /// The master-weight SRAM of each tile, with `update.master = "digital"`.
     master: Option<MasterSram>,
     /// What the random bits of stochastic rounding cost.
@@ -232,7 +234,7 @@ impl Scheduler {
         let master = (arch.update.master == Master::Digital).then(|| MasterSram {
             res: (0..map.tiles).map(|_| engine.add_resource()).collect(),
             bytes_per_cycle: arch.tile.master_bytes_per_cycle,
-            byte_pj: arch.energy.master_byte_pj,
+            byte_pj: crate::hw::scaling::scaled_pj(arch, "energy.master_byte_pj"),
         });
         Self {
             timing: Timing::new(arch),
@@ -256,6 +258,7 @@ impl Scheduler {
             epoch_energy_pj: 0.0,
             wall: std::time::Duration::ZERO,
             tech,
+            value_bytes: arch.tile.mac.value_bytes(),
             master,
             rng: RngCost::new(arch),
             random_bits: u64::from(arch.weights.random_bits),
@@ -410,7 +413,7 @@ impl Scheduler {
             phase,
             macs: part.share(info.macs_per_image * n, info.strings),
             read,
-            buffer_bytes: n * (info.in_values + out_values) * VALUE_BYTES,
+            buffer_bytes: n * (info.in_values + out_values) * self.value_bytes,
         }
     }
 
@@ -444,7 +447,7 @@ impl Scheduler {
         }
         for &s in &info.sources {
             let src = self.map.places[s].tiles[0].0;
-            let bytes = n * info.in_values * VALUE_BYTES;
+            let bytes = n * info.in_values * self.value_bytes;
             match self.transfer(src, l, bytes, (l, Phase::Fw), &fw[s]) {
                 Some(t) => deps.push(t),
                 None => deps.extend(&fw[s]),
@@ -469,7 +472,7 @@ impl Scheduler {
         }
         for &c in &info.consumers {
             let src = self.map.places[c].tiles[0].0;
-            let bytes = n * self.map.layers[c].in_values * VALUE_BYTES;
+            let bytes = n * self.map.layers[c].in_values * self.value_bytes;
             match self.transfer(src, l, bytes, (c, Phase::Ag), &ag[c]) {
                 Some(t) => grad.push(t),
                 None => grad.extend(&ag[c]),

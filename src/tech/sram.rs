@@ -34,6 +34,10 @@ pub struct SramConfig {
     pub access_ns: f64,
     /// Leakage of one cell, in nW.
     pub leakage_nw_per_bit: f64,
+    /// The node (nm) and supply (V) the read and write energies were measured at: they are
+    /// scaled to `tech.node_nm` and `tech.vdd_v` (`None`: taken as given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_at: Option<[f64; 2]>,
     /// Area of one cell, in F² (F = `tech.node_nm`).
     pub cell_area_f2: f64,
 }
@@ -45,6 +49,7 @@ impl Default for SramConfig {
             write_bit_pj: 0.156,
             access_ns: 1.0,
             leakage_nw_per_bit: 1.2,
+            measured_at: Some([45.0, 0.9]),
             cell_area_f2: 190.0,
         }
     }
@@ -55,6 +60,9 @@ fn validate(arch: &ArchConfig) -> Check {
     let s = &arch.sram;
     crate::config::device::cell_area("sram.cell_area_f2", s.cell_area_f2)?;
     energy("sram.read_bit_pj", s.read_bit_pj)?;
+    if let Some(at) = s.measured_at {
+        crate::config::device::measured_at("sram.measured_at", at)?;
+    }
     energy("sram.write_bit_pj", s.write_bit_pj)?;
     pulse("sram.access_ns", s.access_ns)?;
     at_least(
@@ -81,7 +89,8 @@ impl Sram {
         let s = &arch.sram;
         let access_ps = ns_to_ps(s.access_ns);
         let width = format_of(arch).width() as usize;
-        let e = s.write_bit_pj;
+        let e = crate::hw::scaling::scaled_pj(arch, "sram.write_bit_pj");
+        let read_bit_pj = crate::hw::scaling::scaled_pj(arch, "sram.read_bit_pj");
         let exact = Direction {
             bits: vec![BitWrite::new(access_ps, 1.0, (e, e, 0.0)); width],
             times: None,
@@ -95,7 +104,7 @@ impl Sram {
                 threshold: arch.update.write_threshold_lsb,
                 skip_unchanged: arch.update.skip_unchanged,
                 read_before_write: false,
-                read_bit_pj: s.read_bit_pj,
+                read_bit_pj,
                 read_ps: access_ps,
                 set: exact.clone(),
                 reset: exact,
@@ -113,7 +122,7 @@ impl Technology for Sram {
         self.layout
     }
     fn read_bit_pj(&self) -> f64 {
-        self.config.read_bit_pj
+        self.writer.read_bit_pj
     }
     fn cell_area_f2(&self) -> f64 {
         self.config.cell_area_f2
