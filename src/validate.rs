@@ -192,9 +192,10 @@ pub fn check(
                     s.current_ua.len()
                 )
             });
+            let (units, _) = crate::tech::unit_names(c);
             Ok(format!(
-                "weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} strings, {} write drivers each{measured}",
-                format!("{:?}", w.store).to_lowercase(),
+                "weights.store = {}, {} bits; {} tiles x {} subarrays of {}x{} {units}, {} write drivers each{measured}",
+                w.store.name(),
                 w.bits,
                 c.chip.tiles,
                 c.tile.subarrays,

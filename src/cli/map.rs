@@ -141,8 +141,9 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
         console::write(&out.into_inner()?);
         return Ok(());
     }
+    let (units, cells) = nandspin::tech::unit_names(a);
     let mut text = format!(
-        "{} on {}: {} tile{} x {} subarrays x {}x{} strings of {} MTJs; mapping {}{}\n",
+        "{} on {}: {} tile{} x {} subarrays x {}x{} {units} of {} {cells}; mapping {}{}\n",
         p.workload_name,
         p.arch_name,
         a.chip.tiles,
@@ -150,7 +151,7 @@ pub fn command(args: MapArgs) -> anyhow::Result<()> {
         a.tile.subarrays,
         a.subarray.rows,
         a.subarray.columns,
-        a.string.mtjs,
+        nandspin::device::Layout::of(a).mtjs,
         m.mapping.name(),
         if m.folds > 1 {
             format!(", {} folds swapped through DRAM", m.folds)

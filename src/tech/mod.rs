@@ -149,6 +149,15 @@ pub fn foreign_section_warnings(arch: &ArchConfig) -> Vec<String> {
 /// Converts ns to the ps grid (at least 1 ps).
 pub use crate::device::string::ns_to_ps;
 
+/// What the arch's write units are called, and their cells: ("strings", "MTJs") for
+/// NAND-SPIN (and the stores without cells), ("words", "cells") for the others.
+pub fn unit_names(arch: &ArchConfig) -> (&'static str, &'static str) {
+    match arch.weights.store {
+        StoreKind::Stt | StoreKind::Sot | StoreKind::Sram => ("words", "cells"),
+        _ => ("strings", "MTJs"),
+    }
+}
+
 /// The word layout of the technologies with one-bit cells: each code is a word of its own
 /// cells (the inversion flag included), one word per subarray column.
 pub fn word_layout(arch: &ArchConfig) -> Layout {
