@@ -8,35 +8,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::process::Command;
 
-use common::{manifest, num, records};
+use common::{close_shown, manifest, num, records, table_rows};
 use tempfile::TempDir;
 
-/// The rows of the markdown table whose header line starts with `header_start`.
-fn table_rows(page: &str, header_start: &str) -> Vec<Vec<String>> {
-    let mut lines = page.lines().skip_while(|l| !l.starts_with(header_start));
-    lines.next().expect("the page has the table");
-    lines
-        .skip(1)
-        .take_while(|l| l.starts_with('|'))
-        .map(|l| {
-            l.trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect()
-}
-
-fn close(shown: &str, want: f64, what: &str) {
-    let v: f64 = shown
-        .parse()
-        .unwrap_or_else(|_| panic!("{what}: {shown:?} is not a number"));
-    assert!(
-        (v - want).abs() <= 1e-3 * want.abs().max(1e-9),
-        "{what}: the page says {shown}, the CSVs give {want}"
-    );
-}
-
+/// The mean of `f` over `rows`.
 fn mean(rows: &[&HashMap<String, String>], f: impl Fn(&HashMap<String, String>) -> f64) -> f64 {
     rows.iter().map(|r| f(r)).sum::<f64>() / rows.len() as f64
 }
@@ -85,7 +60,7 @@ fn the_page_holds_the_sweeps_numbers() {
         .collect();
     assert_eq!(at3.len(), 3, "three seeds");
     let shown = row[1].split(' ').next().unwrap();
-    close(
+    close_shown(
         shown,
         100.0 * mean(&at3, |r| num(r, "final_test_accuracy")),
         "accuracy",
@@ -105,31 +80,31 @@ fn the_page_holds_the_sweeps_numbers() {
             .iter()
             .filter(|r| r["update.program_pulse_ns"] == "3.0" && r["tile.mac"] == mac)
             .collect();
-        close(
+        close_shown(
             &n3[8],
             mean(&pts, |r| num(r, "energy_pJ")) / 1e9,
             "training energy",
         );
-        close(
+        close_shown(
             &n3[7],
             mean(&pts, |r| num(r, "time_ns")) / 1e6,
             "training time",
         );
-        close(&n3[9], mean(&pts, |r| num(r, "area_mm2")), "area");
+        close_shown(&n3[9], mean(&pts, |r| num(r, "area_mm2")), "area");
         // Write energy per update: 64 images / batch 32 = 2 updates.
-        close(
+        close_shown(
             &n3[3],
             mean(&pts, |r| num(r, "write_energy_pJ")) / 2.0 / 1e3,
             "write energy",
         );
         let s = table.iter().find(|r| r[0] == "SRAM").unwrap();
         let pts: Vec<_> = sram.iter().filter(|r| r["tile.mac"] == mac).collect();
-        close(
+        close_shown(
             &s[11],
             mean(&pts, |r| num(r, "energy_leakage_pJ")) / 1e9,
             "SRAM leakage",
         );
-        close(
+        close_shown(
             &s[10],
             mean(&pts, |r| num(r, "area_cells_mm2")),
             "SRAM cells",

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{manifest, num, records};
+use common::{close_shown, manifest, num, records, table_rows};
 use tempfile::TempDir;
 
 /// Chip-wide utilisation of one kind of component of a `components.csv`.
@@ -22,33 +22,6 @@ fn utilisation(components: &Path, kind: &str, total_cycles: f64) -> f64 {
         }
     }
     busy / (servers * total_cycles)
-}
-
-/// The cells of the page's table rows (`| 1 | 3 | 2 | ...`) that follow `header_start`.
-fn table_rows(page: &str, header_start: &str) -> Vec<Vec<String>> {
-    let mut lines = page.lines().skip_while(|l| !l.starts_with(header_start));
-    lines.next().expect("the page has the table");
-    lines
-        .skip(1)
-        .take_while(|l| l.starts_with('|'))
-        .map(|l| {
-            l.trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect()
-}
-
-/// `shown` (4 significant digits) is `want` rounded.
-fn close(shown: &str, want: f64, what: &str) {
-    let v: f64 = shown
-        .parse()
-        .unwrap_or_else(|_| panic!("{what}: {shown:?} is not a number"));
-    assert!(
-        (v - want).abs() <= 1e-3 * want.abs().max(1e-12),
-        "{what}: the page says {shown}, the CSVs give {want}"
-    );
 }
 
 #[test]
@@ -119,14 +92,14 @@ fn tile_study_page_holds_the_sweeps_numbers() {
         let what = |c: &str| format!("{c} at {} tiles", row[0]);
         assert_eq!(row[2], p["folds"], "{}", what("folds"));
         assert_eq!(row[3], p["tiles_used"], "{}", what("tiles used"));
-        close(&row[4], time_us, &what("time"));
-        close(&row[5], energy_uj, &what("energy"));
-        close(&row[6], time_us * energy_uj, &what("EDP"));
-        close(&row[7], num(p, "area_mm2"), &what("area"));
+        close_shown(&row[4], time_us, &what("time"));
+        close_shown(&row[5], energy_uj, &what("energy"));
+        close_shown(&row[6], time_us * energy_uj, &what("EDP"));
+        close_shown(&row[7], num(p, "area_mm2"), &what("area"));
         let compute = 100.0 * utilisation(&components, "compute", total);
         let drivers = 100.0 * utilisation(&components, "write_drivers", total);
-        close(&row[8], compute, &what("compute utilisation"));
-        close(&row[9], drivers, &what("write-driver utilisation"));
+        close_shown(&row[8], compute, &what("compute utilisation"));
+        close_shown(&row[9], drivers, &what("write-driver utilisation"));
         edp.push((row[0].parse::<u32>().unwrap(), time_us * energy_uj));
         time.push(time_us);
     }

@@ -15,7 +15,7 @@ pub mod nandspin;
 pub mod sot;
 pub mod sram;
 pub mod stt;
-mod word;
+pub mod word;
 
 use std::fmt::Debug;
 use std::sync::Arc;

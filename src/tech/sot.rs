@@ -6,26 +6,24 @@
 //! `[update]`'s. A failed pulse leaves the old bit. Keys: `[sot]`.
 
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
-use super::word::{Direction, WordWriter};
+use super::word::{Direction, WordTech, WordWriter};
 use super::{
-    BitWrite, CellWriter, Registration, Technology, UnitFill, WritePolicy, bit_pulse_ps, format_of,
-    no_variation, word_layout,
+    BitWrite, Registration, WritePolicy, bit_pulse_ps, format_of, no_variation, word_layout,
 };
 use crate::config::arch::{ArchConfig, StoreKind};
 use crate::config::device::{
     Check, DeviceConfig, MAX_PULSE_NS, SwitchingModel, at_least, current, energy, key_err, num,
 };
+use crate::device::Switching;
 use crate::device::circuit::{joule_pj, read_energy_pj};
 use crate::device::string::ns_to_ps;
-use crate::device::{Layout, Switching};
 
 /// The registry's entry.
 pub const REGISTRATION: Registration = Registration {
     store: StoreKind::Sot,
     section: Some("sot"),
-    build: |arch| Box::new(Sot::new(arch)),
+    build: |arch| Box::new(new(arch)),
     layout: super::word_layout,
     validate,
     section_set: |arch| arch.sot != SotConfig::default(),
@@ -145,96 +143,56 @@ fn validate(arch: &ArchConfig) -> Check {
 }
 
 /// SOT-MRAM as the arch describes it.
-#[derive(Debug, Clone)]
-pub struct Sot {
-    layout: Layout,
-    read_bit_pj: f64,
-    read_ns: f64,
-    cell_area_f2: f64,
-    writer: WordWriter,
-}
-
-impl Sot {
-    /// The technology of `arch`.
-    pub fn new(arch: &ArchConfig) -> Self {
-        let s = &arch.sot;
-        let law = DeviceConfig {
-            switching: match s.switching {
-                SotSwitching::Fixed => SwitchingModel::Fixed,
-                SotSwitching::Thermal => SwitchingModel::Thermal,
-            },
-            fixed_pulse_ns: s.fixed_pulse_ns.clone(),
-            fixed_p_switch: s.fixed_p_switch.clone(),
-            ic0_ua: s.ic0_ua,
-            measured_csv: None,
-            measured: None,
-            ..arch.device.clone()
-        };
-        let sw = Switching::new(&law);
-        let i = s.write_current_ua;
-        let mut bits = Vec::new();
-        let mut p_switch = Vec::new();
-        for b in 0..format_of(arch).width() {
-            let pulse_ps = bit_pulse_ps(arch, b);
-            let ns = pulse_ps as f64 / 1000.0;
-            let p = sw.p_switch(ns, i);
-            // The current flows through the line, not the MTJ: the same energy whatever
-            // the MTJ does.
-            let pj = joule_pj(i, s.line_resistance_ohm, ns) + s.write_overhead_pj;
-            bits.push(BitWrite::new(pulse_ps, p, (pj, pj, 0.0)));
-            p_switch.push(p);
-        }
-        let dir = Direction {
-            bits,
-            times: None,
-            p_switch,
-        };
-        let read_bit_pj = read_energy_pj(&arch.device, &arch.energy);
-        Self {
-            layout: word_layout(arch),
-            read_bit_pj,
-            read_ns: arch.device.read_ns,
-            cell_area_f2: arch.sot.cell_area_f2,
-            writer: WordWriter {
-                format: format_of(arch),
-                threshold: arch.update.write_threshold_lsb,
-                skip_unchanged: arch.update.skip_unchanged,
-                read_before_write: s.write == WritePolicy::Differing,
-                read_bit_pj,
-                read_ps: ns_to_ps(arch.device.read_ns),
-                set: dir.clone(),
-                reset: dir,
-                seed: 0,
-            },
-        }
+pub fn new(arch: &ArchConfig) -> WordTech {
+    let s = &arch.sot;
+    let law = DeviceConfig {
+        switching: match s.switching {
+            SotSwitching::Fixed => SwitchingModel::Fixed,
+            SotSwitching::Thermal => SwitchingModel::Thermal,
+        },
+        fixed_pulse_ns: s.fixed_pulse_ns.clone(),
+        fixed_p_switch: s.fixed_p_switch.clone(),
+        ic0_ua: s.ic0_ua,
+        measured_csv: None,
+        measured: None,
+        ..arch.device.clone()
+    };
+    let sw = Switching::new(&law);
+    let i = s.write_current_ua;
+    let mut bits = Vec::new();
+    let mut p_switch = Vec::new();
+    for b in 0..format_of(arch).width() {
+        let pulse_ps = bit_pulse_ps(arch, b);
+        let ns = pulse_ps as f64 / 1000.0;
+        let p = sw.p_switch(ns, i);
+        // The current flows through the line, not the MTJ: the same energy whatever
+        // the MTJ does.
+        let pj = joule_pj(i, s.line_resistance_ohm, ns) + s.write_overhead_pj;
+        bits.push(BitWrite::new(pulse_ps, p, (pj, pj, 0.0)));
+        p_switch.push(p);
     }
-}
-
-impl Technology for Sot {
-    fn name(&self) -> &'static str {
-        "sot"
-    }
-    fn layout(&self) -> Layout {
-        self.layout
-    }
-    fn read_bit_pj(&self) -> f64 {
-        self.read_bit_pj
-    }
-    fn cell_area_f2(&self) -> f64 {
-        self.cell_area_f2
-    }
-    fn read_ns(&self) -> f64 {
-        self.read_ns
-    }
-    fn fill_unit(&self, _ones: u64, bits: u64) -> UnitFill {
-        self.writer.fill(bits)
-    }
-    fn writer(&self, seed: u64, _lens: &[Option<usize>]) -> Arc<dyn CellWriter> {
-        WordWriter {
-            seed,
-            ..self.writer.clone()
-        }
-        .shared()
+    let dir = Direction {
+        bits,
+        times: None,
+        p_switch,
+    };
+    WordTech {
+        name: "sot",
+        layout: word_layout(arch),
+        read_ns: arch.device.read_ns,
+        cell_area_f2: arch.sot.cell_area_f2,
+        leakage_nw_per_cell: 0.0,
+        writer: WordWriter {
+            format: format_of(arch),
+            threshold: arch.update.write_threshold_lsb,
+            skip_unchanged: arch.update.skip_unchanged,
+            read_before_write: s.write == WritePolicy::Differing,
+            read_bit_pj: read_energy_pj(&arch.device, &arch.energy),
+            read_ps: ns_to_ps(arch.device.read_ns),
+            set: dir.clone(),
+            reset: dir,
+            seed: 0,
+        },
     }
 }
 
@@ -253,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_pulse_costs_the_line_whatever_the_mtj_does() {
-        let t = Sot::new(&sot(1.0));
+        let t = new(&sot(1.0));
         let b = t.writer.set.bits[0];
         // 200^2 uA^2 x 800 Ohm x 1 ns = 0.032 pJ, plus 0.01 pJ of driver.
         assert!((b.fail_pj - 0.042).abs() < 1e-12, "{}", b.fail_pj);
@@ -264,7 +222,7 @@ mod tests {
     #[test]
     fn the_table_is_certain_from_half_a_nanosecond() {
         for (ns, p) in [(3.0, 1.0), (1.0, 1.0), (0.5, 1.0), (0.2, 0.5), (0.1, 0.25)] {
-            let t = Sot::new(&sot(ns));
+            let t = new(&sot(ns));
             assert!((t.writer.set.p_switch[0] - p).abs() < 1e-12, "{ns} ns");
         }
     }

@@ -3,20 +3,18 @@
 //! cells do not). Keys: `[sram]`.
 
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
-use super::word::{Direction, WordWriter};
-use super::{BitWrite, CellWriter, Registration, Technology, UnitFill, format_of, word_layout};
+use super::word::{Direction, WordTech, WordWriter};
+use super::{BitWrite, Registration, format_of, word_layout};
 use crate::config::arch::{ArchConfig, StoreKind};
 use crate::config::device::{Check, at_least, energy, pulse};
-use crate::device::Layout;
 use crate::device::string::ns_to_ps;
 
 /// The registry's entry.
 pub const REGISTRATION: Registration = Registration {
     store: StoreKind::Sram,
     section: Some("sram"),
-    build: |arch| Box::new(Sram::new(arch)),
+    build: |arch| Box::new(new(arch)),
     layout: super::word_layout,
     validate,
     section_set: |arch| arch.sram != SramConfig::default(),
@@ -76,72 +74,33 @@ fn validate(arch: &ArchConfig) -> Check {
 }
 
 /// SRAM as the arch describes it.
-#[derive(Debug, Clone)]
-pub struct Sram {
-    layout: Layout,
-    config: crate::tech::sram::SramConfig,
-    writer: WordWriter,
-}
-
-impl Sram {
-    /// The technology of `arch`.
-    pub fn new(arch: &ArchConfig) -> Self {
-        let s = &arch.sram;
-        let access_ps = ns_to_ps(s.access_ns);
-        let width = format_of(arch).width() as usize;
-        let e = crate::hw::scaling::scaled_pj(arch, "sram.write_bit_pj");
-        let read_bit_pj = crate::hw::scaling::scaled_pj(arch, "sram.read_bit_pj");
-        let exact = Direction {
-            bits: vec![BitWrite::new(access_ps, 1.0, (e, e, 0.0)); width],
-            times: None,
-            p_switch: vec![1.0; width],
-        };
-        Self {
-            layout: word_layout(arch),
-            config: s.clone(),
-            writer: WordWriter {
-                format: format_of(arch),
-                threshold: arch.update.write_threshold_lsb,
-                skip_unchanged: arch.update.skip_unchanged,
-                read_before_write: false,
-                read_bit_pj,
-                read_ps: access_ps,
-                set: exact.clone(),
-                reset: exact,
-                seed: 0,
-            },
-        }
-    }
-}
-
-impl Technology for Sram {
-    fn name(&self) -> &'static str {
-        "sram"
-    }
-    fn layout(&self) -> Layout {
-        self.layout
-    }
-    fn read_bit_pj(&self) -> f64 {
-        self.writer.read_bit_pj
-    }
-    fn cell_area_f2(&self) -> f64 {
-        self.config.cell_area_f2
-    }
-    fn read_ns(&self) -> f64 {
-        self.config.access_ns
-    }
-    fn leakage_nw_per_cell(&self) -> f64 {
-        self.config.leakage_nw_per_bit
-    }
-    fn fill_unit(&self, _ones: u64, bits: u64) -> UnitFill {
-        self.writer.fill(bits)
-    }
-    fn writer(&self, seed: u64, _lens: &[Option<usize>]) -> Arc<dyn CellWriter> {
-        WordWriter {
-            seed,
-            ..self.writer.clone()
-        }
-        .shared()
+pub fn new(arch: &ArchConfig) -> WordTech {
+    let s = &arch.sram;
+    let access_ps = ns_to_ps(s.access_ns);
+    let width = format_of(arch).width() as usize;
+    let e = crate::hw::scaling::scaled_pj(arch, "sram.write_bit_pj");
+    let exact = Direction {
+        bits: vec![BitWrite::new(access_ps, 1.0, (e, e, 0.0)); width],
+        times: None,
+        p_switch: vec![1.0; width],
+    };
+    WordTech {
+        name: "sram",
+        layout: word_layout(arch),
+        read_ns: s.access_ns,
+        cell_area_f2: s.cell_area_f2,
+        leakage_nw_per_cell: s.leakage_nw_per_bit,
+        writer: WordWriter {
+            format: format_of(arch),
+            threshold: arch.update.write_threshold_lsb,
+            skip_unchanged: arch.update.skip_unchanged,
+            read_before_write: false,
+            read_bit_pj: crate::hw::scaling::scaled_pj(arch, "sram.read_bit_pj"),
+            read_ps: access_ps,
+            set: exact.clone(),
+            reset: exact,
+            seed: 0,
+        },
     }
 }
 
@@ -150,6 +109,7 @@ mod tests {
     use super::*;
     use crate::device::WriteCounts;
     use crate::hw::EnergyTable;
+    use crate::tech::Technology;
 
     fn sram() -> ArchConfig {
         let mut a = ArchConfig::default();
@@ -159,7 +119,7 @@ mod tests {
 
     #[test]
     fn writes_are_exact_and_cost_every_bit_of_a_changed_word() {
-        let t = Sram::new(&sram());
+        let t = new(&sram());
         let w = t.writer(0, &[Some(3)]);
         let mut stored = vec![0u32, 0x5A, 0xFF];
         let new = [0x81u32, 0x5A, 0x00];

@@ -6,23 +6,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::word::{Direction, WordWriter};
+use super::word::{Direction, WordTech, WordWriter};
 use super::{
-    BitWrite, CellWriter, Registration, Technology, UnitFill, WritePolicy, bit_pulse_ps, format_of,
-    no_variation, word_layout,
+    BitWrite, Registration, WritePolicy, bit_pulse_ps, format_of, no_variation, word_layout,
 };
 use crate::config::arch::{ArchConfig, StoreKind};
 use crate::config::device::{Check, DeviceConfig, SwitchingModel, current, key_err, num};
+use crate::device::Switching;
 use crate::device::circuit::{ProgramPulse, read_energy_pj};
 use crate::device::string::{SwitchTimes, ns_to_ps};
-use crate::device::{Layout, Switching};
-use std::sync::Arc;
 
 /// The registry's entry.
 pub const REGISTRATION: Registration = Registration {
     store: StoreKind::Stt,
     section: Some("stt"),
-    build: |arch| Box::new(Stt::new(arch)),
+    build: |arch| Box::new(new(arch)),
     layout: super::word_layout,
     validate,
     section_set: |arch| arch.stt != SttConfig::default(),
@@ -92,16 +90,6 @@ fn validate(arch: &ArchConfig) -> Check {
     Ok(())
 }
 
-/// STT-MRAM as the arch describes it.
-#[derive(Debug, Clone)]
-pub struct Stt {
-    layout: Layout,
-    read_bit_pj: f64,
-    read_ns: f64,
-    cell_area_f2: f64,
-    writer: WordWriter,
-}
-
 /// The pulses of one direction: the `[device]` MTJ with critical current `ic0_ua`.
 fn direction(arch: &ArchConfig, ic0_ua: f64, pulse: &ProgramPulse) -> Direction {
     let d = DeviceConfig {
@@ -130,67 +118,29 @@ fn direction(arch: &ArchConfig, ic0_ua: f64, pulse: &ProgramPulse) -> Direction 
     }
 }
 
-impl Stt {
-    /// The technology of `arch`.
-    pub fn new(arch: &ArchConfig) -> Self {
-        let set = ProgramPulse::new(&arch.device, &arch.energy);
-        let (before, after) = set.ohms();
-        // P -> AP: the MTJ starts parallel and ends antiparallel.
-        let reset = set.with_ohms(after, before);
-        let read_bit_pj = read_energy_pj(&arch.device, &arch.energy);
-        Self {
-            layout: word_layout(arch),
-            read_bit_pj,
-            read_ns: arch.device.read_ns,
-            cell_area_f2: arch.stt.cell_area_f2,
-            writer: WordWriter {
-                format: format_of(arch),
-                threshold: arch.update.write_threshold_lsb,
-                skip_unchanged: arch.update.skip_unchanged,
-                read_before_write: arch.stt.write == WritePolicy::Differing,
-                read_bit_pj,
-                read_ps: ns_to_ps(arch.device.read_ns),
-                set: direction(arch, arch.stt.ic0_ap_to_p_ua, &set),
-                reset: direction(arch, arch.stt.ic0_p_to_ap_ua, &reset),
-                seed: 0,
-            },
-        }
-    }
-}
-
-impl Stt {
-    /// The word writer (seed 0), for tests that take it apart.
-    #[cfg(test)]
-    pub(crate) fn word_writer(&self) -> WordWriter {
-        self.writer.clone()
-    }
-}
-
-impl Technology for Stt {
-    fn name(&self) -> &'static str {
-        "stt"
-    }
-    fn layout(&self) -> Layout {
-        self.layout
-    }
-    fn read_bit_pj(&self) -> f64 {
-        self.read_bit_pj
-    }
-    fn cell_area_f2(&self) -> f64 {
-        self.cell_area_f2
-    }
-    fn read_ns(&self) -> f64 {
-        self.read_ns
-    }
-    fn fill_unit(&self, _ones: u64, bits: u64) -> UnitFill {
-        self.writer.fill(bits)
-    }
-    fn writer(&self, seed: u64, _lens: &[Option<usize>]) -> Arc<dyn CellWriter> {
-        WordWriter {
-            seed,
-            ..self.writer.clone()
-        }
-        .shared()
+/// STT-MRAM as the arch describes it.
+pub fn new(arch: &ArchConfig) -> WordTech {
+    let set = ProgramPulse::new(&arch.device, &arch.energy);
+    let (before, after) = set.ohms();
+    // P -> AP: the MTJ starts parallel and ends antiparallel.
+    let reset = set.with_ohms(after, before);
+    WordTech {
+        name: "stt",
+        layout: word_layout(arch),
+        read_ns: arch.device.read_ns,
+        cell_area_f2: arch.stt.cell_area_f2,
+        leakage_nw_per_cell: 0.0,
+        writer: WordWriter {
+            format: format_of(arch),
+            threshold: arch.update.write_threshold_lsb,
+            skip_unchanged: arch.update.skip_unchanged,
+            read_before_write: arch.stt.write == WritePolicy::Differing,
+            read_bit_pj: read_energy_pj(&arch.device, &arch.energy),
+            read_ps: ns_to_ps(arch.device.read_ns),
+            set: direction(arch, arch.stt.ic0_ap_to_p_ua, &set),
+            reset: direction(arch, arch.stt.ic0_p_to_ap_ua, &reset),
+            seed: 0,
+        },
     }
 }
 
@@ -209,7 +159,7 @@ mod tests {
 
     #[test]
     fn p_to_ap_needs_more_current_so_it_fails_more() {
-        let t = Stt::new(&stt());
+        let t = new(&stt());
         let (set, reset) = (&t.writer.set, &t.writer.reset);
         // 4x and 3.33x overdrive at 1 ns (nandspin device: 0.840 and 0.490).
         assert!(
@@ -230,7 +180,7 @@ mod tests {
     #[test]
     fn a_failed_pulse_costs_the_state_it_stays_in() {
         let a = stt();
-        let t = Stt::new(&a);
+        let t = new(&a);
         let d = &a.device;
         let (set, reset) = (&t.writer.set.bits[0], &t.writer.reset.bits[0]);
         // A failed set stays antiparallel, a failed reset parallel; a pulse on a cell

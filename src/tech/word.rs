@@ -9,12 +9,60 @@
 
 use std::sync::Arc;
 
-use super::{BitWrite, CellWriter, UnitFill};
+use super::{BitWrite, CellWriter, Technology, UnitFill};
 use crate::device::string::{SwitchTimes, differs, draw_index};
 use crate::device::variation::percentile;
 use crate::device::{Layout, StringWrite, WriteCounts};
 use crate::rng::{Purpose, key, keyed_u53};
 use crate::store::format::Format;
+
+/// A memory of words of one-bit cells (STT-MRAM, SOT-MRAM, SRAM): what its module builds
+/// from the arch.
+#[derive(Debug, Clone)]
+pub struct WordTech {
+    /// The `weights.store` name.
+    pub(crate) name: &'static str,
+    /// One code per word.
+    pub(crate) layout: Layout,
+    /// Duration of one read, in ns.
+    pub(crate) read_ns: f64,
+    /// Area of one cell, in F².
+    pub(crate) cell_area_f2: f64,
+    /// Leakage of one cell, in nW.
+    pub(crate) leakage_nw_per_cell: f64,
+    /// The writer, with seed 0 (each run's takes its seed).
+    pub(crate) writer: WordWriter,
+}
+
+impl Technology for WordTech {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn layout(&self) -> Layout {
+        self.layout
+    }
+    fn read_bit_pj(&self) -> f64 {
+        self.writer.read_bit_pj
+    }
+    fn cell_area_f2(&self) -> f64 {
+        self.cell_area_f2
+    }
+    fn read_ns(&self) -> f64 {
+        self.read_ns
+    }
+    fn leakage_nw_per_cell(&self) -> f64 {
+        self.leakage_nw_per_cell
+    }
+    fn fill_unit(&self, _ones: u64, bits: u64) -> UnitFill {
+        self.writer.fill(bits)
+    }
+    fn writer(&self, seed: u64, _lens: &[Option<usize>]) -> Arc<dyn CellWriter> {
+        Arc::new(WordWriter {
+            seed,
+            ..self.writer.clone()
+        })
+    }
+}
 
 /// One direction of every bit position's pulse (index 0 = LSB, the flag last).
 #[derive(Debug, Clone)]
@@ -48,11 +96,6 @@ pub(crate) struct WordWriter {
 }
 
 impl WordWriter {
-    /// The writer, shared.
-    pub fn shared(self) -> Arc<dyn CellWriter> {
-        Arc::new(self)
-    }
-
     /// Swapping a word in over content the chip does not know: with read-before-write,
     /// a read of the word and a pulse on half its cells (taken to differ); otherwise a
     /// pulse on each. A pulse costs the mean of both directions' expected energies.
@@ -231,8 +274,8 @@ mod tests {
     fn each_direction_fails_on_its_own() {
         // Directions built by hand: sets always switch, resets never.
         let a = stt(1.0, WritePolicy::Differing);
-        let base = crate::tech::stt::Stt::new(&a);
-        let mut w = base.word_writer();
+        let base = crate::tech::stt::new(&a);
+        let mut w = base.writer.clone();
         for b in &mut w.reset.bits {
             *b = BitWrite::new(b.pulse_ps, 0.0, (b.fail_pj, b.base_pj, b.slope_pj_per_ns));
         }
@@ -240,7 +283,7 @@ mod tests {
         write(&w, &mut stored, &[0b0101_0101], 1);
         // The four 0 -> 1 bits switched; the four 1 -> 0 bits kept their 1.
         assert_eq!(stored, [0b1111_1111]);
-        let mut w = base.word_writer();
+        let mut w = base.writer.clone();
         for b in &mut w.set.bits {
             *b = BitWrite::new(b.pulse_ps, 0.0, (b.fail_pj, b.base_pj, b.slope_pj_per_ns));
         }

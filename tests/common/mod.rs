@@ -331,3 +331,32 @@ pub fn ok(r: &Outcome) {
         r.stderr
     );
 }
+
+/// The rows of the markdown table whose header line starts with `header_start` (cells
+/// trimmed), after its separator line.
+pub fn table_rows(page: &str, header_start: &str) -> Vec<Vec<String>> {
+    let mut lines = page.lines().skip_while(|l| !l.starts_with(header_start));
+    lines.next().expect("the page has the table");
+    lines
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Asserts that a number shown on a generated page is `want` within 0.1 % (`what` names it
+/// in the message).
+pub fn close_shown(shown: &str, want: f64, what: &str) {
+    let v: f64 = shown
+        .parse()
+        .unwrap_or_else(|_| panic!("{what}: {shown:?} is not a number"));
+    assert!(
+        (v - want).abs() <= 1e-3 * want.abs().max(1e-12),
+        "{what}: the page says {shown}, the CSVs give {want}"
+    );
+}
