@@ -69,21 +69,7 @@ fn every_technology_trains_on_the_chip_and_its_reports_add_up() {
             close(summed, total, 0.001 * rows.len() as f64),
             "{name}: layers.csv sums to {summed} pJ, summary says {total} pJ"
         );
-        let parts: f64 = [
-            "energy_erase_pJ",
-            "energy_program_pJ",
-            "energy_read_pJ",
-            "energy_mac_pJ",
-            "energy_buffer_pJ",
-            "energy_noc_pJ",
-            "energy_dram_pJ",
-            "energy_leakage_pJ",
-            "energy_master_pJ",
-            "energy_rng_pJ",
-        ]
-        .iter()
-        .map(|c| num(&s, c))
-        .sum();
+        let parts: f64 = PART_ENERGY.iter().map(|c| num(&s, c)).sum();
         assert!(
             close(parts, total, 0.01),
             "{name}: parts {parts}, total {total}"

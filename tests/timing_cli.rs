@@ -92,20 +92,6 @@ const PHASE_ENERGY: [&str; 5] = [
     "energy_SWAP_pJ",
 ];
 
-/// The component energy columns of `summary.csv`.
-const PART_ENERGY: [&str; 10] = [
-    "energy_erase_pJ",
-    "energy_program_pJ",
-    "energy_read_pJ",
-    "energy_mac_pJ",
-    "energy_buffer_pJ",
-    "energy_noc_pJ",
-    "energy_dram_pJ",
-    "energy_leakage_pJ",
-    "energy_master_pJ",
-    "energy_rng_pJ",
-];
-
 /// The timing and energy keys changed together in the "timing only" tests, as
 /// (section, key, value); none of them may change the numerics.
 const TIMING_KEYS: [(&str, &str, &str); 12] = [

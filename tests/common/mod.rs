@@ -360,3 +360,17 @@ pub fn close_shown(shown: &str, want: f64, what: &str) {
         "{what}: the page says {shown}, the CSVs give {want}"
     );
 }
+
+/// The component energy columns of `summary.csv`.
+pub const PART_ENERGY: [&str; 10] = [
+    "energy_erase_pJ",
+    "energy_program_pJ",
+    "energy_read_pJ",
+    "energy_mac_pJ",
+    "energy_buffer_pJ",
+    "energy_noc_pJ",
+    "energy_dram_pJ",
+    "energy_leakage_pJ",
+    "energy_master_pJ",
+    "energy_rng_pJ",
+];
