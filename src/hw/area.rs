@@ -89,7 +89,19 @@ mod tests {
         assert!((t.buffer_mm2 - 65536.0 * 8.0 * 190.0 * f2 / 0.7).abs() < 1e-12);
         assert!((t.compute_mm2 - 128.0 * 500_000.0 * f2).abs() < 1e-12);
         assert_eq!((t.master_mm2, t.extra_mm2), (0.0, 0.0));
-        assert!((t.total_mm2() - t.parts().iter().sum::<f64>()).abs() < 1e-15);
+        let sum = t.cells_mm2 + t.periphery_mm2 + t.buffer_mm2 + t.compute_mm2;
+        assert!((t.total_mm2() - sum).abs() < 1e-15 && sum > 0.4, "{sum}");
+        assert_eq!(
+            t.parts(),
+            [
+                t.cells_mm2,
+                t.periphery_mm2,
+                t.buffer_mm2,
+                t.compute_mm2,
+                0.0,
+                0.0
+            ]
+        );
     }
 
     #[test]

@@ -337,4 +337,64 @@ mod tests {
         assert!(cw.switches > 0 && cw.program_failures > 0);
         assert_eq!(log.last().unwrap().string, 63);
     }
+
+    #[test]
+    fn a_swapped_in_word_costs_a_read_and_half_its_cells_or_every_cell() {
+        // Fixed table P = 0.5 at 1 ns: each pulse costs half a switched and half a failed
+        // pulse's energy, averaged over the bit positions and both directions.
+        let a = stt(0.5, WritePolicy::Differing);
+        let t = crate::tech::stt::new(&a);
+        let w = &t.writer;
+        let want: f64 = w
+            .set
+            .bits
+            .iter()
+            .chain(&w.reset.bits)
+            .map(|b| 0.5 * b.base_pj + 0.5 * b.fail_pj)
+            .sum::<f64>()
+            / 16.0;
+        let f = t.fill_unit(3, 8);
+        assert_eq!((f.erase_pj, f.pulses, f.bits_read), (None, 4, 8));
+        assert!(
+            (f.pulse_pj - want).abs() < 1e-12 && want > 0.0,
+            "{} {want}",
+            f.pulse_pj
+        );
+        // The word's read (1 ns) and its longest pulse (1 ns).
+        assert_eq!(f.duration_ps, 2000);
+        let t = crate::tech::stt::new(&stt(0.5, WritePolicy::All));
+        let f = t.fill_unit(3, 8);
+        assert_eq!((f.pulses, f.bits_read, f.duration_ps), (8, 0, 1000));
+        // SRAM: exact, one access per word, the write energy per bit.
+        let mut s = ArchConfig::default();
+        s.weights.store = StoreKind::Sram;
+        let t = crate::tech::sram::new(&s);
+        let f = t.fill_unit(0, 8);
+        assert_eq!((f.pulses, f.bits_read, f.duration_ps), (8, 0, 1000));
+        assert!((f.pulse_pj - 0.156).abs() < 1e-12);
+    }
+
+    #[test]
+    fn reads_take_the_technology_s_own_time() {
+        let mut a = stt(1.0, WritePolicy::Differing);
+        a.device.read_ns = 2.5;
+        assert_eq!(crate::tech::stt::new(&a).read_ns(), 2.5);
+        let mut s = ArchConfig::default();
+        s.weights.store = StoreKind::Sram;
+        s.sram.access_ns = 0.7;
+        assert_eq!(crate::tech::sram::new(&s).read_ns(), 0.7);
+    }
+
+    #[test]
+    fn each_run_s_seed_keys_its_own_draws() {
+        let t = crate::tech::stt::new(&stt(0.5, WritePolicy::Differing));
+        let new: Vec<u32> = (0..256).map(|i| (i * 91 + 7) % 256).collect();
+        let held = |seed| {
+            let mut stored = vec![0u32; 256];
+            write(&*t.writer(seed, &[Some(256)]), &mut stored, &new, 1);
+            stored
+        };
+        assert_eq!(held(1), held(1));
+        assert_ne!(held(1), held(2));
+    }
 }
