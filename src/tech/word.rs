@@ -397,4 +397,23 @@ mod tests {
         assert_eq!(held(1), held(1));
         assert_ne!(held(1), held(2));
     }
+
+    #[test]
+    fn the_write_threshold_spares_near_codes_but_not_the_initial_write() {
+        let mut a = stt(1.0, WritePolicy::Differing);
+        a.update.write_threshold_lsb = 4;
+        let w = crate::tech::of(&a).unwrap().writer(0, &[Some(2)]);
+        // Two's complement codes 1 and 2 are 1 LSB apart.
+        let mut stored = vec![1u32, 1];
+        let c = write(&*w, &mut stored, &[2, 9], 0);
+        assert_eq!(stored, [2, 9], "step 0 writes every differing code");
+        assert_eq!((c.strings_written, c.bits_written), (2, 16));
+        let c = write(&*w, &mut stored, &[3, 1], 1);
+        // 1 LSB away: left alone; 8 LSBs away: rewritten.
+        assert_eq!(stored, [2, 1]);
+        assert_eq!(
+            (c.strings_written, c.strings_skipped, c.bits_written),
+            (1, 1, 8)
+        );
+    }
 }
