@@ -10,7 +10,7 @@ use super::circuit::{ProgramPulse, erase_energy_pj, read_energy_pj};
 use super::counts::WriteCounts;
 use super::switching::Switching;
 use super::variation::{Population, TensorDevices, bit_pulses_ns};
-use crate::config::arch::{ArchConfig, Inversion};
+use crate::config::arch::ArchConfig;
 use crate::config::device::EraseMode;
 use crate::rng::{Purpose, TWO_POW_53, key, keyed_u53, threshold_u53};
 use crate::store::format::Format;
@@ -341,11 +341,7 @@ impl StringWriter {
     pub fn new(arch: &ArchConfig, seed: u64) -> Self {
         let (d, s, u, e) = (&arch.device, &arch.string, &arch.update, &arch.energy);
         let bits = arch.weights.bits;
-        let format = Format {
-            bits,
-            encoding: arch.weights.encoding,
-            invert: arch.weights.invert == Inversion::FewerOnes,
-        };
+        let format = crate::tech::format_of(arch);
         let switching = Switching::new(d);
         let pulse = ProgramPulse::new(d, e);
         let current_ua = u.program_current_ua;
@@ -814,6 +810,7 @@ impl StringWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::arch::Inversion;
     use crate::config::device::{PulseWidths, SwitchingModel};
 
     fn arch(p: f64) -> ArchConfig {

@@ -146,8 +146,7 @@ pub fn foreign_section_warnings(arch: &ArchConfig) -> Vec<String> {
         .collect()
 }
 
-/// Converts ns to the ps grid (at least 1 ps).
-pub use crate::device::string::ns_to_ps;
+use crate::device::string::ns_to_ps;
 
 /// What the arch's write units are called, and their cells: ("strings", "MTJs") for
 /// NAND-SPIN (and the stores without cells), ("words", "cells") for the others.

@@ -143,11 +143,8 @@ impl CellWriter for WordWriter {
         log: &mut Vec<StringWrite>,
     ) {
         let width = self.format.width();
-        let mask = if width >= 32 {
-            u32::MAX
-        } else {
-            (1u32 << width) - 1
-        };
+        // At most 17 cells (16 bits and the inversion flag).
+        let mask = (1u32 << width) - 1;
         let threshold = if step == 0 { 1 } else { self.threshold };
         let draw_key = key(&[self.seed, Purpose::Program as u64, param as u64, step]);
         let (mut program_pj, mut reads) = (0.0, 0u64);
