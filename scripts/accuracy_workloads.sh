@@ -3,17 +3,22 @@
 # 60,000 / 10,000 Fashion-MNIST (scripts/get_fashion_mnist.sh), float store, each
 # workload's own training section (10 epochs), seeds 0, 1, 2. nandspin and
 # scripts/torch_reference.py train the same graph with the same data, batch, optimiser and
-# epochs (their initial draws and shuffles differ). Prints, per workload, the final test
-# accuracy of each seed, the means and the difference in points.
+# epochs, and from the same draws: PyTorch starts from nandspin's initial weights and sees the
+# images in nandspin's order (`nandspin draws`, `torch_reference.py --draws`), so the two
+# differ only by floating-point rounding. Prints, per workload, the final test accuracy of
+# each seed, the means and the difference in points.
 #
-# Finished trainings are kept in runs/accuracy/ (nandspin: <workload>-s<seed>/, PyTorch:
-# <workload>-s<seed>.torch.txt) and reused on the next call, so an interrupted call resumes.
+# Finished trainings are kept in runs/accuracy/ (nandspin: <workload>-s<seed>/; PyTorch:
+# <workload>-s<seed>.torch-draws.txt, from <workload>-s<seed>.draws.toml, or
+# <workload>-s<seed>.torch.txt with its own draws) and reused on the next call, so an
+# interrupted call resumes.
 #
 # usage: scripts/accuracy_workloads.sh [WORKLOAD...]
 #        (default: lenet5-fashion vgg-fashion resnet-fashion)
 # env:   SEEDS="0 1 2"  THREADS=2 (both tools)  PYTHON=python with torch (default python3;
 #        PyTorch is skipped when it has no torch)  DATA=folder of the full set (default:
 #        the output of scripts/get_fashion_mnist.sh)  EPOCHS (default: each workload's)
+#        SAME_DRAWS=1 (0: PyTorch draws its own initial weights and orders from the seed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workloads=("${@:-lenet5-fashion vgg-fashion resnet-fashion}")
@@ -49,11 +54,19 @@ for w in "${workloads[@]}"; do
     fi
     ns+=("$(tail -1 "$dir/epochs.csv" | cut -d, -f5)")
     if [ $have_torch = 1 ]; then
-      log=$out/$w-s$s.torch.txt
+      draws=()
+      if [ "${SAME_DRAWS:-1}" = 1 ]; then
+        log=$out/$w-s$s.torch-draws.txt
+        draws=(--draws "$out/$w-s$s.draws.toml")
+        "$bin" draws --workload "$file" --seed "$s" --set "data.dir=$data" "${extra[@]}" \
+          --out "$out/$w-s$s.draws.toml" > /dev/null
+      else
+        log=$out/$w-s$s.torch.txt
+      fi
       if ! grep -q '^final test_accuracy' "$log" 2>/dev/null; then
         echo "PyTorch $w seed $s ..." >&2
         "$python" scripts/torch_reference.py "$file" --seed "$s" --threads "$threads" \
-          --set "data.dir=$data" "${extra[@]}" > "$log.part"
+          --set "data.dir=$data" "${extra[@]}" "${draws[@]}" > "$log.part"
         mv "$log.part" "$log"
       fi
       pt+=("$(sed -n 's/^final test_accuracy \([0-9.]*\).*/\1/p' "$log")")

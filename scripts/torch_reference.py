@@ -2,7 +2,7 @@
 """PyTorch cross-check of a nandspin workload: the same network, data and training in PyTorch.
 
 usage: PYTHON=python3; $PYTHON scripts/torch_reference.py WORKLOAD.toml
-           [--set KEY=VALUE ...] [--seed S] [--threads N] [--quiet]
+           [--set KEY=VALUE ...] [--seed S] [--draws FILE] [--threads N] [--quiet]
 
   WORKLOAD.toml   any nandspin workload file (workloads/*.toml)
   --set KEY=VALUE override a workload key with nandspin's syntax: a dotted key, a TOML value
@@ -11,6 +11,10 @@ usage: PYTHON=python3; $PYTHON scripts/torch_reference.py WORKLOAD.toml
                   --set training.epochs=2 --set training.batch_size=1
                   --set layers.conv1.out_channels=8
   --seed S        shorthand for --set training.seed=S
+  --draws FILE    take the initial parameters and the per-epoch image orders from FILE,
+                  written by `nandspin draws` for the same workload, --set and seed, instead
+                  of drawing them here: the run then starts from nandspin's exact state and
+                  sees the images in nandspin's order
   --threads N     torch.set_num_threads(N) (default 1); inter-op threads are always 1
   --quiet         no description of the network on stderr
 
@@ -45,10 +49,13 @@ What is matched, key by key:
     default 1e-5) per channel over batch, rows and columns after spatial layers, per
     feature after flat ones, batch statistics in training (biased variance to normalise,
     unbiased for the running variance), running statistics in evaluation, gamma 1, beta 0.
-What cannot be matched: the random draws. nandspin draws its initial weights and its shuffle
-orders from its own keyed streams (src/rng.rs); this script draws them from torch's generator
-seeded with training.seed. So a seed gives a different run here than in nandspin, and the two
-are compared on their statistics (accuracy over seeds, speed), not number by number.
+The random draws: nandspin draws its initial weights and its shuffle orders from its own
+keyed streams (src/rng.rs); without --draws this script draws them from torch's generator
+seeded with training.seed, so a seed gives a different run here than in nandspin and the two
+compare on their statistics (accuracy over seeds). With --draws FILE (`nandspin draws
+--workload W --seed S --out FILE`, with the same --set), both start from the same weights and
+train the images in the same order; they then differ only by floating-point rounding (sums
+in another order), which is below 1e-5 in the first steps' losses and grows as training goes.
 Arch keys (`weights.*`, ...) do not apply: the reference is the ideal float store.
 """
 
@@ -595,12 +602,67 @@ def evaluate(net, x, y):
     return loss / len(y), correct / len(y)
 
 
+def load_draws(path, net, n, epochs):
+    """Copies the initial parameters of a `nandspin draws` file into `net` and returns the
+    image order of each epoch (a list of index tensors); any mismatch is an InputError."""
+    import torch
+
+    try:
+        with open(path, "rb") as f:
+            d = tomllib.load(f)
+    except OSError as e:
+        raise InputError(f"--draws {path}: cannot read: {e.strerror}")
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"--draws {path}: not a draws file (bad TOML: {e})")
+    if d.get("format_version") != 1:
+        raise InputError(f"--draws {path}: format_version: expected 1, got "
+                         f"{d.get('format_version')!r}; write it with this nandspin")
+    if d.get("train_images") != n:
+        raise InputError(f"--draws {path}: train_images: the draws are for "
+                         f"{d.get('train_images')} training images, this run has {n}; "
+                         f"write them with the same data and --set")
+    orders = d.get("orders", [])
+    if len(orders) < epochs:
+        raise InputError(f"--draws {path}: orders: the draws hold {len(orders)} epochs, this "
+                         f"run trains {epochs}; write them with the same training.epochs")
+    targets = {}
+    for name, m in net.mods.items():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            targets[f"{name}.weight"], targets[f"{name}.bias"] = m.weight, m.bias
+        else:
+            targets[f"{name}.gamma"], targets[f"{name}.beta"] = m.weight, m.bias
+    params = d.get("params", [])
+    names = [p.get("name") for p in params]
+    if sorted(names) != sorted(targets):
+        missing = sorted(set(targets) - set(names))
+        extra = sorted(set(names) - set(targets))
+        raise InputError(f"--draws {path}: params: the draws are for another network (missing "
+                         f"{', '.join(missing) or 'none'}; not in this one: "
+                         f"{', '.join(extra) or 'none'})")
+    with torch.no_grad():
+        for p in params:
+            t, values = targets[p["name"]], p.get("values", [])
+            if len(values) != t.numel():
+                raise InputError(f"--draws {path}: params `{p['name']}`: {len(values)} values, "
+                                 f"the layer has {t.numel()}")
+            t.copy_(torch.tensor(values, dtype=torch.float32).reshape(t.shape))
+    out = []
+    for e, o in enumerate(orders[:epochs], 1):
+        idx = o.get("images", [])
+        if sorted(idx) != list(range(n)):
+            raise InputError(f"--draws {path}: orders (epoch {e}): not an order of the "
+                             f"{n} training images")
+        out.append(torch.tensor(idx, dtype=torch.int64))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Train a nandspin workload in PyTorch (the reference for cross-checks).")
     ap.add_argument("workload")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--draws", metavar="FILE")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
@@ -640,10 +702,14 @@ def main():
 
     gen = torch.Generator().manual_seed(tr["seed"])
     n, bs = len(train_y), tr["batch_size"]
+    orders = load_draws(args.draws, net, n, tr["epochs"]) if args.draws else None
     test_acc = float("nan")
     for epoch in range(1, tr["epochs"] + 1):
         net.train()
-        order = torch.randperm(n, generator=gen) if tr["shuffle"] else torch.arange(n)
+        if orders is not None:
+            order = orders[epoch - 1]
+        else:
+            order = torch.randperm(n, generator=gen) if tr["shuffle"] else torch.arange(n)
         loss_sum = torch.zeros((), dtype=torch.float64)
         correct = torch.zeros((), dtype=torch.int64)
         t0 = time.perf_counter()

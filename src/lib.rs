@@ -8,6 +8,7 @@
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod draws;
 pub mod dse;
 pub mod engine;
 pub mod error;

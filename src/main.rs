@@ -24,6 +24,9 @@ enum Command {
     /// Switching probability, mean switching time and energy of one program pulse of the
     /// arch's MTJ over pulse widths and currents, as CSV.
     Device(cli::device::DeviceArgs),
+    /// Write a training run's random draws (initial parameters, per-epoch image orders) as
+    /// TOML, to replay the same run in another framework (scripts/torch_reference.py --draws).
+    Draws(cli::draws::DrawsArgs),
     /// Show where the scheduler places every layer's weights on the chip: tiles,
     /// subarrays, strings used and utilisation.
     Map(cli::map::MapArgs),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cli::run::command(args),
         Command::Device(args) => cli::device::command(args),
+        Command::Draws(args) => cli::draws::command(args),
         Command::Map(args) => cli::map::command(args),
         Command::Sweep { action } => cli::sweep::command(action),
         Command::Tune(args) => cli::tune::command(args),

@@ -568,3 +568,33 @@ pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, Inp
     config::arch::load_files(&mut arch)?;
     Ok(arch)
 }
+
+/// Loads a workload file with `--set` overrides (workload keys only) and an optional seed,
+/// then its data and network, for commands that need no arch. Returns the workload, its
+/// checked data and network, and its name (its `name` key, else the file's stem).
+pub fn load_workload(
+    path: &Path,
+    sets: &[String],
+    seed: Option<u64>,
+) -> Result<(Loaded<WorkloadConfig>, Checked, String), InputError> {
+    let overrides: Vec<Override> = sets
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<_, _>>()?;
+    let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
+    if let Some(o) = arch_sets.first() {
+        return Err(InputError::new(format!(
+            "{}: `{}` is an arch key; this command reads only the workload file",
+            o.origin,
+            clip(&o.path[0])
+        )));
+    }
+    let mut w = config::load_source(Source::read(path)?, &work_sets, WorkloadConfig::validate)?;
+    if let Some(seed) = seed {
+        w.config.training.seed = seed;
+    }
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let checked = check_workload(&w, &base)?;
+    let name = checked_name(&w, w.config.name.as_ref(), &stem(path), "workload", path)?;
+    Ok((w, checked, name))
+}

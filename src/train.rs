@@ -233,6 +233,20 @@ pub fn train_shared(
     })
 }
 
+/// Puts `order` (a permutation of the training images' indices) in the order epoch `epoch`
+/// (from 1) trains them: ascending, then shuffled by the stream keyed on (seed, epoch) when
+/// `training.shuffle` is set. The same for any earlier content of `order`.
+pub fn epoch_order(order: &mut [usize], cfg: &TrainingConfig, epoch: u32) {
+    order.sort_unstable();
+    if cfg.shuffle {
+        order.shuffle(&mut keyed_rng(
+            cfg.seed,
+            Purpose::Shuffle,
+            &[u64::from(epoch)],
+        ));
+    }
+}
+
 fn train_with(
     net: &mut Network,
     store: &mut dyn WeightStore,
@@ -255,10 +269,7 @@ fn train_with(
     let mut out = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
-        order.sort_unstable();
-        if cfg.shuffle {
-            order.shuffle(&mut keyed_rng(cfg.seed, Purpose::Shuffle, &[epoch as u64]));
-        }
+        epoch_order(&mut order, cfg, epoch);
         let mut score = BatchScore::default();
         for chunk in order.chunks(bs) {
             data.train.gather(chunk, &mut x, &mut labels);

@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod device;
+pub mod draws;
 pub mod map;
 pub mod plot;
 pub mod run;
