@@ -111,11 +111,12 @@ mod tests {
     }
 
     fn cfg(seed: u64, shuffle: bool) -> TrainingConfig {
-        let mut c = TrainingConfig::default();
-        c.seed = seed;
-        c.epochs = 3;
-        c.shuffle = shuffle;
-        c
+        TrainingConfig {
+            seed,
+            epochs: 3,
+            shuffle,
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod folder;
 pub mod hw;
 pub mod nn;
+pub mod pim;
 pub mod plot;
 pub mod report;
 pub mod rng;

@@ -259,6 +259,7 @@ pub fn prepare_with(
         data,
         net,
     } = check_workload_with(&workload, &work_base, cache)?;
+    let net = with_pim(&arch, net, workload.config.training.seed)?;
     let map = if arch.config.weights.store.has_cells() {
         Some(check_chip(
             &arch,
@@ -299,6 +300,31 @@ pub fn prepare_with(
         warnings,
         map,
     })
+}
+
+/// `net` with its conv and dense MACs in memory when the arch says `tile.compute = "pim"`
+/// (operand writes keyed on `seed`); an activation of 1 bit for a layer whose input can
+/// be negative is an error naming the layer.
+pub fn with_pim(arch: &Loaded<ArchConfig>, net: Network, seed: u64) -> Result<Network, InputError> {
+    let a = &arch.config;
+    if a.tile.compute != crate::config::hw::Compute::Pim {
+        return Ok(net);
+    }
+    if a.pim.activation_bits < 2 {
+        let graph_signed = crate::pim::layers::signed_inputs_of(&net);
+        if let Some(l) = net.layers().iter().zip(&graph_signed).find_map(|(l, &s)| {
+            (s && matches!(l.op, OpSpec::Conv2d { .. } | OpSpec::Dense { .. })).then_some(l)
+        }) {
+            return Err(arch.error_at(
+                &parse_dotted("pim.activation_bits"),
+                &format!(
+                    "layer `{}`: its input can be negative, and a signed activation needs 2 bits or more (a sign and a magnitude)",
+                    clip(&l.name)
+                ),
+            ));
+        }
+    }
+    Ok(net.with_pim(crate::pim::operands::Operands::new(a, seed)))
 }
 
 /// The name a config reports under: its `name` key, else its file's stem; either must be

@@ -11,6 +11,7 @@ use crate::device::WriteCounts;
 use crate::nn::loss::BatchScore;
 use crate::nn::network::{Mode, Network};
 use crate::nn::tensor::Act;
+use crate::pim::operands::Pass;
 use crate::rng::{Purpose, keyed_rng};
 use crate::sched::{ChipEpoch, Scheduler};
 use crate::store::{ParamKind, ParamSpec, RecordedLog, WeightStore};
@@ -273,6 +274,7 @@ fn train_with(
         let mut score = BatchScore::default();
         for chunk in order.chunks(bs) {
             data.train.gather(chunk, &mut x, &mut labels);
+            net.set_pass(Pass::Train { step: step + 1 });
             net.forward(&*store, &x, Mode::Train);
             let s = net.score(&labels, true);
             net.backward(&*store, &x);
@@ -288,7 +290,7 @@ fn train_with(
         let chip_epoch = chip.map(ChipLink::end_epoch).and_then(&mut keep);
         let train_s = t0.elapsed().as_secs_f64();
         let device = store.take_counts();
-        let test = evaluate(net, &*store, &data.test);
+        let test = evaluate(net, &*store, &data.test, epoch);
         let stats = EpochStats {
             epoch,
             train_loss: score.loss_sum / n as f64,
@@ -307,14 +309,24 @@ fn train_with(
     out
 }
 
-/// Loss and accuracy of the weights the store holds now, over a whole data set.
-pub fn evaluate(net: &mut Network, store: &dyn WeightStore, set: &Dataset) -> BatchScore {
+/// Loss and accuracy of the weights the store holds now, over a whole data set, after
+/// training epoch `epoch` (which keys the draws of in-memory operand writes).
+pub fn evaluate(
+    net: &mut Network,
+    store: &dyn WeightStore,
+    set: &Dataset,
+    epoch: u32,
+) -> BatchScore {
     let mut x = Act::default();
     let mut labels = Vec::new();
     let mut score = BatchScore::default();
     let idx: Vec<usize> = (0..set.len()).collect();
     for chunk in idx.chunks(EVAL_BATCH) {
         set.gather(chunk, &mut x, &mut labels);
+        net.set_pass(Pass::Eval {
+            epoch,
+            first_image: chunk[0] as u64,
+        });
         net.forward(store, &x, Mode::Eval);
         let s = net.score(&labels, false);
         score.loss_sum += s.loss_sum;

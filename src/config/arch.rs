@@ -73,6 +73,9 @@ pub struct ArchConfig {
     /// SRAM cells (`weights.store = "sram"`); left out of records when default.
     #[serde(default, skip_serializing_if = "is_default")]
     pub sram: crate::tech::sram::SramConfig,
+    /// Processing in memory (`tile.compute = "pim"`); left out of records when default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pim: crate::pim::PimConfig,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -103,6 +106,7 @@ impl Default for ArchConfig {
             stt: Default::default(),
             sot: Default::default(),
             sram: Default::default(),
+            pim: Default::default(),
         }
     }
 }
@@ -131,6 +135,7 @@ pub const ARCH_KEYS: &[&str] = &[
     "stt",
     "sot",
     "sram",
+    "pim",
 ];
 
 /// Which weight store holds the trainable parameters.
@@ -387,6 +392,9 @@ impl ArchConfig {
         self.validate_variation_law()?;
         if let Some(r) = crate::tech::registration(w.store) {
             (r.validate)(self)?;
+        }
+        if self.tile.compute == crate::config::hw::Compute::Pim {
+            self.pim.validate(self)?;
         }
         // A measured law is checked once its file is read (load_files).
         if self.device.switching != SwitchingModel::Measured || self.device.measured.is_some() {

@@ -100,10 +100,25 @@ impl MacPrecision {
     }
 }
 
+/// Where a tile computes the MACs of conv and dense layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compute {
+    /// In the tile's digital compute unit, beside the memory.
+    #[default]
+    Digital,
+    /// In the NAND-SPIN subarrays that hold the layer's weights, for the phases
+    /// `pim.phases` lists (`[pim]`; the other phases stay digital).
+    Pim,
+}
+
 /// The `[tile]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TileConfig {
+    /// Where the MACs of conv and dense layers run.
+    #[serde(skip_serializing_if = "is_digital")]
+    pub compute: Compute,
     /// NAND-SPIN subarrays per tile.
     pub subarrays: u32,
     /// Multiply-accumulates the compute unit does per cycle.
@@ -125,9 +140,14 @@ pub struct TileConfig {
     pub master_area_mm2_per_kib: f64,
 }
 
+fn is_digital(c: &Compute) -> bool {
+    *c == Compute::Digital
+}
+
 impl Default for TileConfig {
     fn default() -> Self {
         Self {
+            compute: Compute::Digital,
             subarrays: 8,
             mac_lanes: 128,
             mac: MacPrecision::Fp16,

@@ -93,8 +93,9 @@ pub fn run_id(p: &Prepared) -> String {
 }
 
 /// What decides a point's numerics: its configs without the keys that only the timing and
-/// energy model reads (`[chip]`, `[tile]`, `[subarray]`, `[noc]`, `[dram]`, `[tech]`, the cell
-/// areas, and the energy table's non-device entries) and without names. Points with the same key train to
+/// energy model reads (`[chip]`, `[tile]` but `tile.compute`, `[subarray]`, `[noc]`,
+/// `[dram]`, `[tech]`, the cell areas, the energy table's non-device entries, and `[pim]`
+/// under digital compute) and without names. Points with the same key train to
 /// bit-identical weights, losses and device activity, so one training serves them all.
 /// The device-action energies (`energy.hm_erase_pulse_pj`, `mtj_program_pulse_pj`,
 /// `mtj_read_pj`) stay in the key: the device model books them per pulse.
@@ -102,7 +103,15 @@ pub fn training_key(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
     let mut a = arch.clone();
     a.name = None;
     a.chip = Default::default();
-    a.tile = Default::default();
+    // Where the MACs run decides their numerics (in memory, operands are quantised and
+    // written through the device); so do the `[pim]` keys, which digital compute ignores.
+    a.tile = crate::config::hw::TileConfig {
+        compute: arch.tile.compute,
+        ..Default::default()
+    };
+    if a.tile.compute == crate::config::hw::Compute::Digital {
+        a.pim = Default::default();
+    }
     a.subarray = Default::default();
     a.noc = Default::default();
     a.dram = Default::default();
@@ -253,4 +262,36 @@ fn prepare(sweep: &Sweep, index: usize, cache: &DataCache) -> Result<Prepared, I
         ..RunRequest::default()
     };
     run::prepare_with(&req, &sweep.overrides(index), cache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::hw::Compute;
+
+    #[test]
+    fn the_training_key_keeps_where_macs_run_and_the_pim_numerics() {
+        let w: WorkloadConfig = toml::from_str("layers = []\n[data]\ndir = \"d\"").unwrap();
+        let base = ArchConfig::default();
+        let key = |a: &ArchConfig| training_key(a, &w);
+        let mut lanes = base.clone();
+        lanes.tile.mac_lanes = 7;
+        assert_eq!(key(&lanes), key(&base), "cost only");
+        let mut bits = base.clone();
+        bits.pim.activation_bits = 4;
+        assert_eq!(
+            key(&bits),
+            key(&base),
+            "[pim] is ignored by digital compute"
+        );
+        let mut pim = base.clone();
+        pim.tile.compute = Compute::Pim;
+        assert_ne!(key(&pim), key(&base));
+        let mut pim_bits = pim.clone();
+        pim_bits.pim.activation_bits = 4;
+        assert_ne!(key(&pim_bits), key(&pim));
+        let mut pim_lanes = pim.clone();
+        pim_lanes.tile.mac_lanes = 7;
+        assert_eq!(key(&pim_lanes), key(&pim));
+    }
 }

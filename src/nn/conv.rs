@@ -6,7 +6,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Slice};
 
 use super::direct;
 use super::gemm::{Mat, cut_parts, gemm_cut, gemm_view};
-use super::kernels::{block, run_blocks, split_view};
+use super::kernels::{BLOCK_VALUES, block, blocks, run_blocks, split_view};
 use super::tensor::{Act, Shape};
 use crate::config::workload::Kernels;
 
@@ -348,6 +348,35 @@ pub fn backward(
     backward_cut(kern, g, dy, weight, cols, dw, db, dcols, dx, true);
 }
 
+/// The im2col matrix of `x` into `cols`: (C_in*k*k) x (N*H_out*W_out), rows contiguous,
+/// as [`forward`] leaves it (blocks of images in parallel).
+pub fn unfold(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
+    let (n, ohw) = (x.n, g.out_h * g.out_w);
+    cols.resize(g.k_len() * n * ohw, 0.0);
+    let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
+    let cv = ArrayViewMut2::from_shape((g.k_len(), n * ohw), &mut cols[..]).expect("cols size");
+    run_blocks(split_view(cv, Axis(1), ohw.max(1), parts), |i, cb| {
+        im2col_block(g, x, block(n, parts, i), cb);
+    });
+}
+
+/// The input gradient alone: `dx` from `dy` and `weight` (added to `dx` when its flag says
+/// so), as [`backward`] computes it.
+pub fn backward_data(
+    kern: Kernels,
+    g: &ConvGeom,
+    dy: &Act,
+    weight: &[f32],
+    dcols: &mut Vec<f32>,
+    (dx, acc): (&mut Act, bool),
+) {
+    if direct::applies(kern, g) {
+        direct::backward_data(g, dy, weight, dx, acc);
+    } else {
+        data_grad(kern, g, dy, weight, dcols, (dx, acc), true);
+    }
+}
+
 /// Bias gradient: `db[c]` = the sum of channel c of `dy` over images and positions
 /// (overwritten), in [`sum8`]'s order.
 fn bias_grad(g: &ConvGeom, dy: &Act, db: &mut [f32]) {
@@ -375,56 +404,65 @@ fn backward_cut(
     let dym = Mat::new(&dy.data, co, np);
     gemm_cut(kern, 1.0, dym, Mat::new(cols, kl, np).t(), 0.0, dw, cut);
     bias_grad(g, dy, db);
-    if let Some((dx, acc)) = dx {
-        // The buffer only grows (layers of different sizes share it): no refill per layer.
-        if dcols.len() < kl * np {
-            dcols.resize(kl * np, 0.0);
-        }
-        let dcols = &mut dcols[..kl * np];
-        dx.reshape(g.input, n);
-        let parts = if cut { cut_parts(n, kl, co, ohw) } else { 1 };
-        let wt = ArrayView2::from_shape((co, kl), weight)
-            .expect("weight size")
-            .reversed_axes();
-        let dyv = dym.view();
-        let dcv = ArrayViewMut2::from_shape((kl, np), &mut dcols[..]).expect("dcols size");
-        let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
-            .expect("dx size");
-        let items: Vec<_> = split_view(dcv, Axis(1), ohw.max(1), parts)
-            .into_iter()
-            .zip(split_view(dxv, Axis(1), 1, parts))
-            .collect();
-        run_blocks(items, |i, (mut dcb, dxb)| {
-            let imgs = block(n, parts, i);
-            let r = Slice::from(imgs.start * ohw..imgs.end * ohw);
-            gemm_view(
-                kern,
-                1.0,
-                wt,
-                dyv.slice_axis(Axis(1), r),
-                0.0,
-                dcb.view_mut(),
-            );
-            col2im_block(g, dcb.view(), dxb, acc);
-        });
+    if let Some(dx) = dx {
+        data_grad(kern, g, dy, weight, dcols, dx, cut);
     }
+}
+
+/// `dx` (added to when its flag says so) from `dy` and `weight`, through `dcols`.
+fn data_grad(
+    kern: Kernels,
+    g: &ConvGeom,
+    dy: &Act,
+    weight: &[f32],
+    dcols: &mut Vec<f32>,
+    (dx, acc): (&mut Act, bool),
+    cut: bool,
+) {
+    let (n, ohw, kl, co) = (dy.n, g.out_h * g.out_w, g.k_len(), g.out_channels);
+    let np = n * ohw;
+    let dym = Mat::new(&dy.data, co, np);
+    // The buffer only grows (layers of different sizes share it): no refill per layer.
+    if dcols.len() < kl * np {
+        dcols.resize(kl * np, 0.0);
+    }
+    let dcols = &mut dcols[..kl * np];
+    dx.reshape(g.input, n);
+    let parts = if cut { cut_parts(n, kl, co, ohw) } else { 1 };
+    let wt = ArrayView2::from_shape((co, kl), weight)
+        .expect("weight size")
+        .reversed_axes();
+    let dyv = dym.view();
+    let dcv = ArrayViewMut2::from_shape((kl, np), &mut dcols[..]).expect("dcols size");
+    let dxv = ArrayViewMut3::from_shape((g.input.c, n, g.input.plane()), &mut dx.data[..])
+        .expect("dx size");
+    let items: Vec<_> = split_view(dcv, Axis(1), ohw.max(1), parts)
+        .into_iter()
+        .zip(split_view(dxv, Axis(1), 1, parts))
+        .collect();
+    run_blocks(items, |i, (mut dcb, dxb)| {
+        let imgs = block(n, parts, i);
+        let r = Slice::from(imgs.start * ohw..imgs.end * ohw);
+        gemm_view(
+            kern,
+            1.0,
+            wt,
+            dyv.slice_axis(Axis(1), r),
+            0.0,
+            dcb.view_mut(),
+        );
+        col2im_block(g, dcb.view(), dxb, acc);
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::kernels::{BLOCK_VALUES, blocks};
 
     /// The stand-alone unfolding the fused forward must match: `x` into `cols`, a
     /// (C_in*k*k) x (N*H_out*W_out) row-major matrix (blocks of images in parallel).
     fn im2col(g: &ConvGeom, x: &Act, cols: &mut Vec<f32>) {
-        let (n, ohw) = (x.n, g.out_h * g.out_w);
-        cols.resize(g.k_len() * n * ohw, 0.0);
-        let parts = blocks(n, g.k_len() * ohw, BLOCK_VALUES, 1);
-        let cv = ArrayViewMut2::from_shape((g.k_len(), n * ohw), &mut cols[..]).expect("cols size");
-        run_blocks(split_view(cv, Axis(1), ohw.max(1), parts), |i, cb| {
-            im2col_block(g, x, block(n, parts, i), cb);
-        });
+        unfold(g, x, cols);
     }
 
     /// The stand-alone folding (the adjoint of [`im2col`]): `dcols` (the gradient of the

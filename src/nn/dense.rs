@@ -50,3 +50,25 @@ pub fn backward(
         );
     }
 }
+
+/// The input gradient alone: `dx = W^T dy` (added to `dx` when its flag says so), as
+/// [`backward`] computes it; `x_shape` is the input's per-sample shape.
+pub fn backward_data(
+    kern: Kernels,
+    x_shape: Shape,
+    dy: &Act,
+    weight: &[f32],
+    (dx, acc): (&mut Act, bool),
+) {
+    let (f, n, out) = (x_shape.c, dy.n, dy.shape.c);
+    dx.reshape(x_shape, n);
+    let beta = if acc { 1.0 } else { 0.0 };
+    gemm(
+        kern,
+        1.0,
+        Mat::new(weight, out, f).t(),
+        Mat::new(&dy.data, out, n),
+        beta,
+        &mut dx.data,
+    );
+}

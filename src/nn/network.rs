@@ -11,6 +11,9 @@ use super::loss::{BatchScore, softmax_cross_entropy};
 use super::pool::{self, PoolGeom};
 use super::tensor::Act;
 use crate::config::workload::Kernels;
+use crate::pim::Slot;
+use crate::pim::layers::PimLayers;
+use crate::pim::operands::{Operands, Pass};
 use crate::rng::{Purpose, keyed_rng};
 use crate::store::{ParamId, ParamKind, ParamSpec, WeightStore};
 
@@ -63,6 +66,8 @@ pub struct Network {
     bn: Vec<BnState>,
     dcols: Vec<f32>,
     kernels: Kernels,
+    /// In-memory MACs (`tile.compute = "pim"`): their operand writes and held operands.
+    pim: Option<PimLayers>,
     /// Gradient of the mean batch loss with respect to each parameter (after `backward`).
     pub param_grads: Vec<Vec<f32>>,
 }
@@ -184,6 +189,27 @@ impl Network {
             bn,
             dcols: Vec::new(),
             kernels: Kernels::Native,
+            pim: None,
+        }
+    }
+
+    /// The network with the conv and dense MACs of the phases `ops` lists run in memory:
+    /// their operands quantised and written through `ops` before each MAC.
+    pub fn with_pim(mut self, ops: Operands) -> Self {
+        self.pim = Some(PimLayers::new(ops, &self.graph));
+        self
+    }
+
+    /// The in-memory MACs' state, if the network runs any.
+    pub fn pim(&self) -> Option<&PimLayers> {
+        self.pim.as_ref()
+    }
+
+    /// Sets what the next forward and backward pass are, for the random keys of in-memory
+    /// operand writes (no effect without them).
+    pub fn set_pass(&mut self, pass: Pass) {
+        if let Some(p) = &mut self.pim {
+            p.set_pass(pass);
         }
     }
 
@@ -263,10 +289,17 @@ impl Network {
             match &self.ops[i] {
                 Op::Conv(g) => {
                     let (w, b) = self.layer_params[i].expect("conv has parameters");
+                    let x = match &mut self.pim {
+                        Some(p) if p.ops.fw => {
+                            p.write(i, Slot::FwInput, input(0));
+                            p.get(i, Slot::FwInput)
+                        }
+                        _ => input(0),
+                    };
                     conv::forward(
                         self.kernels,
                         g,
-                        input(0),
+                        x,
                         store.values(w),
                         store.values(b),
                         &mut self.cols[i],
@@ -279,14 +312,14 @@ impl Network {
                 Op::Flatten => ew::flatten_forward(input(0), y),
                 Op::Dense { out } => {
                     let (w, b) = self.layer_params[i].expect("dense has parameters");
-                    dense::forward(
-                        self.kernels,
-                        input(0),
-                        store.values(w),
-                        store.values(b),
-                        *out,
-                        y,
-                    );
+                    let x = match &mut self.pim {
+                        Some(p) if p.ops.fw => {
+                            p.write(i, Slot::FwInput, input(0));
+                            p.get(i, Slot::FwInput)
+                        }
+                        _ => input(0),
+                    };
+                    dense::forward(self.kernels, x, store.values(w), store.values(b), *out, y);
                 }
                 Op::Add => {
                     let xs: Vec<&Act> = (0..layer.inputs.len()).map(input).collect();
@@ -335,6 +368,24 @@ impl Network {
                     Some(j) => &self.outs[j],
                 }
             };
+            if let Some(p) = &mut self.pim
+                && matches!(self.ops[i], Op::Conv(_) | Op::Dense { .. })
+            {
+                let (w, b) = self.layer_params[i].expect("conv and dense have parameters");
+                let (gw, gb) = two_mut(&mut self.param_grads, w, b);
+                let dx = target(gprev, &mut self.grad_written, layer.inputs[0]);
+                pim_backward(
+                    p,
+                    i,
+                    (&self.ops[i], self.kernels),
+                    (input(0), dy),
+                    store.values(w),
+                    (gw, gb),
+                    (&mut self.cols[i], &mut self.dcols),
+                    dx,
+                );
+                continue;
+            }
             match &self.ops[i] {
                 Op::Conv(g) => {
                     let (w, b) = self.layer_params[i].expect("conv has parameters");
@@ -399,6 +450,59 @@ impl Network {
                 }
             }
         }
+    }
+}
+
+/// The backward pass of conv or dense layer `i` with in-memory MACs: the input gradient
+/// from the output gradient as AG's write left it (when AG runs in memory), the weight
+/// gradient from the input and output gradient as WG's writes left them (when WG does);
+/// digital phases use the exact values.
+#[allow(clippy::too_many_arguments)]
+fn pim_backward(
+    p: &mut PimLayers,
+    i: usize,
+    (op, kern): (&Op, Kernels),
+    (x, dy): (&Act, &Act),
+    weight: &[f32],
+    (gw, gb): (&mut Vec<f32>, &mut Vec<f32>),
+    (cols, dcols): (&mut Vec<f32>, &mut Vec<f32>),
+    dx: Option<(&mut Act, bool)>,
+) {
+    let ag_held = p.ops.ag && dx.is_some();
+    if ag_held {
+        p.write(i, Slot::AgGradient, dy);
+    }
+    if let Some(dx) = dx {
+        let dy_ag = if ag_held {
+            p.get(i, Slot::AgGradient)
+        } else {
+            dy
+        };
+        match op {
+            Op::Conv(g) => conv::backward_data(kern, g, dy_ag, weight, dcols, dx),
+            _ => dense::backward_data(kern, x.shape, dy_ag, weight, dx),
+        }
+    }
+    if p.ops.wg {
+        p.write(i, Slot::WgInput, x);
+        if !ag_held {
+            p.write(i, Slot::WgGradient, dy);
+        }
+    }
+    let (x_wg, dy_wg) = match (p.ops.wg, ag_held) {
+        (false, _) => (x, dy),
+        (true, true) => (p.get(i, Slot::WgInput), p.get(i, Slot::AgGradient)),
+        (true, false) => (p.get(i, Slot::WgInput), p.get(i, Slot::WgGradient)),
+    };
+    match op {
+        Op::Conv(g) => {
+            // The forward pass unfolded its own operand; WG's may differ.
+            if (p.ops.fw || p.ops.wg) && !super::direct::applies(kern, g) {
+                conv::unfold(g, x_wg, cols);
+            }
+            conv::backward(kern, g, (x_wg, dy_wg), weight, cols, gw, gb, dcols, None);
+        }
+        _ => dense::backward(kern, x_wg, dy_wg, weight, gw, gb, None),
     }
 }
 

@@ -1,0 +1,89 @@
+//! The network's side of in-memory MACs: which layers' inputs can be negative, and the
+//! operands as the device holds them, per layer and slot, ready for the layer's kernels.
+
+use std::collections::BTreeMap;
+
+use super::Slot;
+use super::operands::{Operands, Pass};
+use crate::nn::graph::{Graph, OpSpec};
+use crate::nn::tensor::Act;
+
+/// Operand writes and the held operands of every conv and dense layer.
+#[derive(Debug, Clone)]
+pub struct PimLayers {
+    /// The writes.
+    pub ops: Operands,
+    /// Per layer: whether its input can be negative.
+    signed: Vec<bool>,
+    held: BTreeMap<(usize, Slot), Act>,
+}
+
+impl PimLayers {
+    /// The PIM state of the network `graph` describes.
+    pub fn new(ops: Operands, graph: &Graph) -> Self {
+        Self {
+            ops,
+            signed: signed_inputs(graph),
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// Sets what the next passes are (see [`Pass`]).
+    pub fn set_pass(&mut self, pass: Pass) {
+        self.ops.set_pass(pass);
+    }
+
+    /// Writes operand `x` of `layer` into `slot`; [`PimLayers::get`] then gives what the
+    /// strings hold.
+    pub fn write(&mut self, layer: usize, slot: Slot, x: &Act) {
+        let out = self.held.entry((layer, slot)).or_default();
+        out.shape = x.shape;
+        out.n = x.n;
+        let signed = self.signed[layer];
+        self.ops.write(
+            layer,
+            slot,
+            signed,
+            (&x.data, x.shape.c, x.n, x.shape.plane()),
+            &mut out.data,
+        );
+    }
+
+    /// The operand last written into (`layer`, `slot`).
+    pub fn get(&self, layer: usize, slot: Slot) -> &Act {
+        &self.held[&(layer, slot)]
+    }
+}
+
+/// [`signed_inputs`] of a network's graph.
+pub fn signed_inputs_of(net: &crate::nn::network::Network) -> Vec<bool> {
+    let layers = net.layers();
+    signed_of(layers)
+}
+
+/// Per layer: whether its (first) input can hold negative values. The data cannot (pixels
+/// are 0 to 1); a ReLU's output cannot; pooling and flattening keep their input's sign; a
+/// sum is non-negative when all its terms are; everything else can be negative.
+pub fn signed_inputs(graph: &Graph) -> Vec<bool> {
+    signed_of(&graph.layers)
+}
+
+fn signed_of(layers: &[crate::nn::graph::LayerNode]) -> Vec<bool> {
+    let mut nonneg_out: Vec<bool> = Vec::with_capacity(layers.len());
+    let nonneg = |src: Option<usize>, out: &[bool]| src.is_none_or(|j| out[j]);
+    let mut signed = Vec::with_capacity(layers.len());
+    for l in layers {
+        let first = l.inputs.first().copied().flatten();
+        signed.push(!nonneg(first, &nonneg_out));
+        let out = match l.op {
+            OpSpec::Relu => true,
+            OpSpec::MaxPool { .. } | OpSpec::AvgPool { .. } | OpSpec::Flatten => {
+                nonneg(first, &nonneg_out)
+            }
+            OpSpec::Add => l.inputs.iter().all(|&s| nonneg(s, &nonneg_out)),
+            OpSpec::Conv2d { .. } | OpSpec::Dense { .. } | OpSpec::BatchNorm { .. } => false,
+        };
+        nonneg_out.push(out);
+    }
+    signed
+}

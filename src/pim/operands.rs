@@ -1,0 +1,394 @@
+//! The operands of in-memory MACs: quantised per image to `pim.activation_bits` or
+//! `pim.gradient_bits`, written into NAND-SPIN strings through the device model (an SOT
+//! erase, then STT program pulses that switch with the device's probability), and read
+//! back as the device holds them. A failed program pulse leaves its bit at 0, so the MAC
+//! uses a value with bits cleared, exactly as the chip would.
+//!
+//! Quantisation: each image's operand tensor gets its own scale, `max |x| / q_max`, held
+//! digitally in the periphery; values round to the nearest integer code. An operand that
+//! cannot be negative (the data, or what a ReLU, a pooling of those, or a sum of those
+//! gives) is unsigned: codes 0 to 2^b - 1. Others are signed, symmetric (-(2^(b-1) - 1) to
+//! 2^(b-1) - 1) in `weights.encoding`'s bit layout.
+//!
+//! Random keys: every write draws from the streams of (seed, operand slot and layer, pass,
+//! image position), so results do not depend on the number of threads; a training pass is
+//! keyed on its update step, an evaluation pass on its epoch and the image's index in the
+//! test set.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use super::{PimConfig, Slot};
+use crate::config::ArchConfig;
+use crate::config::arch::{Encoding, Inversion, StoreKind};
+use crate::config::device::EraseMode;
+use crate::device::{StringWriter, WriteCounts};
+use crate::rng::key;
+use crate::store::format::Format;
+
+/// Parameter indices of operand writes start here (weights use small indices), so that
+/// operand and weight writes never share a random stream.
+const OPERAND_PARAM_BASE: usize = 1 << 40;
+
+/// The bit layout of one operand's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperandFormat {
+    /// Bits per code.
+    pub bits: u32,
+    /// Whether codes can be negative.
+    pub signed: bool,
+    /// Bit layout of signed codes.
+    pub encoding: Encoding,
+}
+
+impl OperandFormat {
+    /// Largest code magnitude.
+    pub fn q_max(&self) -> i32 {
+        if self.signed {
+            (1 << (self.bits - 1)) - 1
+        } else {
+            ((1u32 << self.bits) - 1) as i32
+        }
+    }
+
+    fn format(&self) -> Format {
+        Format::plain(self.bits, self.encoding)
+    }
+
+    fn mask(&self) -> u32 {
+        ((1u64 << self.bits) - 1) as u32
+    }
+
+    /// The bit pattern of integer `q` (clamped to +-[`OperandFormat::q_max`]).
+    pub fn encode(&self, q: i32) -> u32 {
+        let m = self.q_max();
+        let q = q.clamp(if self.signed { -m } else { 0 }, m);
+        if self.signed {
+            self.format().encode(q)
+        } else {
+            q as u32
+        }
+    }
+
+    /// The integer bit pattern `code` holds (every pattern decodes).
+    pub fn decode(&self, code: u32) -> i32 {
+        if self.signed {
+            self.format().decode(code)
+        } else {
+            (code & self.mask()) as i32
+        }
+    }
+
+    /// Quantises `x` into `codes`; returns the scale (value of one step).
+    pub fn quantise(&self, x: &[f32], codes: &mut [u32]) -> f32 {
+        let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = peak / self.q_max() as f32;
+        if scale == 0.0 || !scale.is_finite() {
+            codes.fill(self.encode(0));
+            return 0.0;
+        }
+        for (c, &v) in codes.iter_mut().zip(x) {
+            *c = self.encode((v / scale).round() as i32);
+        }
+        scale
+    }
+}
+
+/// What one pass over the network is, for the random keys of its operand writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// A training batch, at update step `step` (from 1).
+    Train { step: u64 },
+    /// An evaluation batch of epoch `epoch`, whose first image is `first_image` of the set.
+    Eval { epoch: u32, first_image: u64 },
+}
+
+impl Pass {
+    /// The key of the write of image `n` of the batch.
+    fn image_key(self, n: usize) -> u64 {
+        match self {
+            Pass::Train { step } => key(&[0, step, n as u64]),
+            Pass::Eval { epoch, first_image } => {
+                key(&[1, u64::from(epoch), first_image + n as u64])
+            }
+        }
+    }
+}
+
+/// The operand writes of a run in PIM mode: formats, the device writers (none when the
+/// writes are exact), the codes the operand strings hold, and the activity of the
+/// current training batch.
+#[derive(Debug, Clone)]
+pub struct Operands {
+    /// Whether the MACs of FW, AG and WG run in memory.
+    pub fw: bool,
+    /// See `fw`.
+    pub ag: bool,
+    /// See `fw`.
+    pub wg: bool,
+    activation_bits: u32,
+    gradient_bits: u32,
+    encoding: Encoding,
+    /// Writers of activation and gradient codes (`None`: exact writes).
+    writers: Option<(StringWriter, StringWriter)>,
+    pass: Pass,
+    /// Per (layer, slot): the codes its strings hold, image after image.
+    held: BTreeMap<(usize, Slot), Vec<u32>>,
+    /// Per (layer, slot): the write activity of the current training batch.
+    counts: BTreeMap<(usize, Slot), WriteCounts>,
+}
+
+impl Operands {
+    /// The operand writes `arch` describes (`tile.compute = "pim"`), with every random
+    /// outcome keyed on `seed`. With the `nandspin` store and `pim.exact_operands = false`
+    /// the writes go through the device; otherwise they are exact.
+    pub fn new(arch: &ArchConfig, seed: u64) -> Self {
+        let p = &arch.pim;
+        let writers = (arch.weights.store == StoreKind::Nandspin && !p.exact_operands).then(|| {
+            (
+                writer(arch, p, p.activation_bits, seed),
+                writer(arch, p, p.gradient_bits, seed),
+            )
+        });
+        Self {
+            fw: p.runs("FW"),
+            ag: p.runs("AG"),
+            wg: p.runs("WG"),
+            activation_bits: p.activation_bits,
+            gradient_bits: p.gradient_bits,
+            encoding: arch.weights.encoding,
+            writers,
+            pass: Pass::Train { step: 1 },
+            held: BTreeMap::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Sets what the next forward and backward pass are; a training pass starts a new
+    /// batch's activity.
+    pub fn set_pass(&mut self, pass: Pass) {
+        if matches!(pass, Pass::Train { .. }) {
+            self.counts.clear();
+        }
+        self.pass = pass;
+    }
+
+    /// The write activity of the current training batch, per (layer, slot).
+    pub fn batch_counts(&self) -> &BTreeMap<(usize, Slot), WriteCounts> {
+        &self.counts
+    }
+
+    /// The format of slot `slot`'s operand; `signed` says whether an activation can be
+    /// negative (gradients always can).
+    pub fn format(&self, slot: Slot, signed: bool) -> OperandFormat {
+        match slot {
+            Slot::FwInput | Slot::WgInput => OperandFormat {
+                bits: self.activation_bits,
+                signed,
+                encoding: self.encoding,
+            },
+            Slot::AgGradient | Slot::WgGradient => OperandFormat {
+                bits: self.gradient_bits,
+                signed: true,
+                encoding: self.encoding,
+            },
+        }
+    }
+
+    /// Writes operand `x` (`n` images, `(C, N, plane)` layout as in [`crate::nn::tensor::Act`]
+    /// data) of `layer` into slot `slot` and puts what the strings hold, dequantised, in
+    /// `out` (same layout).
+    pub fn write(
+        &mut self,
+        layer: usize,
+        slot: Slot,
+        signed: bool,
+        (x, c, n, plane): (&[f32], usize, usize, usize),
+        out: &mut Vec<f32>,
+    ) {
+        let f = self.format(slot, signed);
+        let len = c * plane;
+        let held = self.held.entry((layer, slot)).or_default();
+        if held.len() < n * len {
+            held.resize(n * len, f.encode(0));
+        }
+        let pass = self.pass;
+        let writer = self.writers.as_ref().map(|(a, g)| match slot {
+            Slot::FwInput | Slot::WgInput => a,
+            Slot::AgGradient | Slot::WgGradient => g,
+        });
+        let param = OPERAND_PARAM_BASE + layer * 4 + slot as usize;
+        // One image at a time, in parallel: each draws from its own keyed streams.
+        let per_image: Vec<(f32, WriteCounts)> = held[..n * len]
+            .par_chunks_mut(len.max(1))
+            .enumerate()
+            .map(|(img, stored)| {
+                let mut vals = Vec::with_capacity(len);
+                for ch in 0..c {
+                    let at = (ch * n + img) * plane;
+                    vals.extend_from_slice(&x[at..at + plane]);
+                }
+                let mut codes = vec![0u32; len];
+                let scale = f.quantise(&vals, &mut codes);
+                let mut counts = WriteCounts::default();
+                match writer {
+                    Some(w) => {
+                        let mut log = Vec::new();
+                        w.write(
+                            param,
+                            pass.image_key(img),
+                            0,
+                            stored,
+                            &codes,
+                            &mut counts,
+                            &mut log,
+                        );
+                        counts.write_time_ps = log.iter().map(|s| s.duration_ps).sum();
+                    }
+                    None => {
+                        exact_counts(&f, stored, &codes, &mut counts);
+                        stored.copy_from_slice(&codes);
+                    }
+                }
+                (scale, counts)
+            })
+            .collect();
+        out.resize(x.len(), 0.0);
+        for (img, (scale, _)) in per_image.iter().enumerate() {
+            let stored = &held[img * len..(img + 1) * len];
+            for ch in 0..c {
+                let at = (ch * n + img) * plane;
+                for (o, &code) in out[at..at + plane]
+                    .iter_mut()
+                    .zip(&stored[ch * plane..(ch + 1) * plane])
+                {
+                    *o = f.decode(code) as f32 * scale;
+                }
+            }
+        }
+        if matches!(pass, Pass::Train { .. }) {
+            let total = self.counts.entry((layer, slot)).or_default();
+            for (_, c) in &per_image {
+                total.add(c);
+            }
+        }
+    }
+}
+
+/// What an exact write of `codes` over `stored` does: every string erased and each 1
+/// programmed with one pulse that switches.
+fn exact_counts(f: &OperandFormat, stored: &[u32], codes: &[u32], counts: &mut WriteCounts) {
+    let ones: u64 = codes.iter().map(|c| u64::from(c.count_ones())).sum();
+    let _ = stored;
+    counts.strings_written += codes.len() as u64;
+    counts.erase_pulses += codes.len() as u64;
+    counts.bits_written += codes.len() as u64 * u64::from(f.bits);
+    counts.program_pulses += ones;
+    counts.switches += ones;
+}
+
+/// The string writer of `bits`-bit operand codes: the arch's device, strings and verify
+/// policy, `pim.write_pulse_ns`, every string erased and programmed whole.
+fn writer(arch: &ArchConfig, p: &PimConfig, bits: u32, seed: u64) -> StringWriter {
+    let mut a = arch.clone();
+    a.update.program_pulse_ns = p.pulse_widths(arch).clone();
+    a.weights.bits = bits;
+    a.weights.invert = Inversion::None;
+    a.update.skip_unchanged = false;
+    a.update.erase = EraseMode::Always;
+    a.update.write_threshold_lsb = 1;
+    a.update.verify_bits = a.update.verify_bits.min(bits);
+    StringWriter::new(&a, seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::device::SwitchingModel;
+    use crate::config::hw::Compute;
+
+    fn arch(p_switch: f64, exact: bool) -> ArchConfig {
+        let mut a = ArchConfig::default();
+        a.tile.compute = Compute::Pim;
+        a.device.switching = SwitchingModel::Fixed;
+        a.device.fixed_pulse_ns = vec![3.0];
+        a.device.fixed_p_switch = vec![p_switch];
+        a.pim.exact_operands = exact;
+        a
+    }
+
+    #[test]
+    fn quantisation_rounds_to_the_nearest_step_of_each_image_s_scale() {
+        let f = OperandFormat {
+            bits: 4,
+            signed: false,
+            encoding: Encoding::TwosComplement,
+        };
+        let mut codes = [0; 4];
+        let s = f.quantise(&[0.0, 1.5, 0.49, 0.51], &mut codes);
+        assert_eq!(s, 0.1);
+        assert_eq!(codes, [0, 15, 5, 5]);
+        let g = OperandFormat { signed: true, ..f };
+        let s = g.quantise(&[-0.7, 0.35, 0.0, 0.05], &mut codes);
+        assert_eq!(s, 0.1);
+        let q: Vec<i32> = codes.iter().map(|&c| g.decode(c)).collect();
+        assert_eq!(q, [-7, 4, 0, 1]);
+        assert_eq!(g.quantise(&[0.0; 4], &mut codes), 0.0);
+        assert!(codes.iter().all(|&c| g.decode(c) == 0));
+    }
+
+    /// `x` as one channel of `n` images of `plane` values.
+    fn write(ops: &mut Operands, x: &[f32], n: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        ops.write(3, Slot::FwInput, false, (x, 1, n, x.len() / n), &mut out);
+        out
+    }
+
+    #[test]
+    fn certain_switching_and_exact_writes_hold_the_quantised_operand() {
+        let x: Vec<f32> = (0..64).map(|i| (i as f32 * 0.37).sin().abs()).collect();
+        let mut want = Vec::new();
+        let mut exact = Operands::new(&arch(0.5, true), 1);
+        exact.write(3, Slot::FwInput, false, (&x, 1, 2, 32), &mut want);
+        let mut certain = Operands::new(&arch(1.0, false), 1);
+        assert_eq!(write(&mut certain, &x, 2), want);
+        // Each image has its own scale: its largest value comes back exactly.
+        for img in want.chunks(32).zip(x.chunks(32)) {
+            let peak = img.1.iter().fold(0.0f32, |m, v| m.max(*v));
+            assert!(img.0.iter().any(|v| (v - peak).abs() < 1e-6));
+        }
+        let c = certain.batch_counts()[&(3, Slot::FwInput)].clone();
+        assert_eq!(c.bits_written, 64 * 8);
+        assert_eq!(c.program_failures, 0);
+        assert_eq!(c.strings_written, 64);
+        let e = exact.batch_counts()[&(3, Slot::FwInput)].clone();
+        assert_eq!(
+            (e.bits_written, e.program_pulses),
+            (c.bits_written, c.program_pulses)
+        );
+    }
+
+    #[test]
+    fn failed_pulses_only_clear_bits_and_the_draws_are_keyed() {
+        let x: Vec<f32> = (0..256).map(|i| ((i * 7919) % 97) as f32 / 96.0).collect();
+        let mut exact = Operands::new(&arch(0.5, true), 1);
+        let want = write(&mut exact, &x, 4);
+        let mut dev = Operands::new(&arch(0.5, false), 1);
+        let got = write(&mut dev, &x, 4);
+        assert_ne!(got, want);
+        // Unsigned codes with bits cleared: never above the exact value.
+        assert!(got.iter().zip(&want).all(|(g, w)| g <= w));
+        let c = dev.batch_counts()[&(3, Slot::FwInput)].clone();
+        let failed = c.program_failures as f64 / c.program_pulses as f64;
+        assert!((0.4..0.6).contains(&failed), "{failed}");
+        // The same pass draws the same; another step draws anew; a different image
+        // position draws its own.
+        let mut again = Operands::new(&arch(0.5, false), 1);
+        assert_eq!(write(&mut again, &x, 4), got);
+        again.set_pass(Pass::Train { step: 2 });
+        assert_ne!(write(&mut again, &x, 4), got);
+        let mut one = Operands::new(&arch(0.5, false), 1);
+        assert_eq!(write(&mut one, &x[..64], 1), got[..64]);
+    }
+}

@@ -1,0 +1,211 @@
+//! Processing in NAND-SPIN (`tile.compute = "pim"`) through the binary, as a user meets it:
+//! digital compute changes nothing; with certain switching the in-memory training is the
+//! ideal store's with the same operand quantisation; failed operand bits change it; results
+//! do not depend on threads; bad keys are one line, exit 2.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use tempfile::TempDir;
+
+const PIM: [&str; 2] = ["--set", "tile.compute=\"pim\""];
+
+const CERTAIN: [&str; 6] = [
+    "--set",
+    "device.switching=\"fixed\"",
+    "--set",
+    "device.fixed_pulse_ns=[1.0]",
+    "--set",
+    "device.fixed_p_switch=[1.0]",
+];
+
+fn run(tmp: &TempDir, name: &str, extra: &[&[&str]]) -> PathBuf {
+    let out = tmp.path().join(name);
+    let args: Vec<&str> = extra.iter().flat_map(|a| a.iter().copied()).collect();
+    tiny_run(&out, &args);
+    out
+}
+
+/// Losses and accuracies of epochs.csv.
+fn accuracy_columns(out: &Path) -> Vec<Vec<String>> {
+    let (header, rows) = read_csv(&out.join("epochs.csv"));
+    assert_eq!(header[4], "test_accuracy");
+    rows.into_iter().map(|r| r[..5].to_vec()).collect()
+}
+
+#[test]
+fn digital_compute_leaves_every_report_unchanged() {
+    let tmp = TempDir::new().unwrap();
+    let plain = run(&tmp, "plain", &[]);
+    let digital = run(
+        &tmp,
+        "digital",
+        &[&[
+            "--set",
+            "tile.compute=\"digital\"",
+            "--set",
+            "pim.activation_bits=4",
+        ]],
+    );
+    assert_eq!(rows_without_wall(&digital), rows_without_wall(&plain));
+    for f in ["layers.csv", "components.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(digital.join(f)).unwrap(),
+            std::fs::read_to_string(plain.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn certain_switching_gives_the_ideal_store_s_training_with_the_same_operand_quantisation() {
+    let tmp = TempDir::new().unwrap();
+    let bits: [&str; 4] = [
+        "--set",
+        "pim.activation_bits=4",
+        "--set",
+        "pim.gradient_bits=4",
+    ];
+    let fixed = accuracy_columns(&run(
+        &tmp,
+        "fixed",
+        &[&["--set", "weights.store=fixed"], &PIM, &bits],
+    ));
+    for (name, extra) in [
+        ("exact", &["--set", "pim.exact_operands=true"][..]),
+        ("device", &[][..]),
+    ] {
+        let out = run(&tmp, name, &[&PIM, &CERTAIN, &bits, extra]);
+        assert_eq!(accuracy_columns(&out), fixed, "{name}");
+    }
+    // The quantisation itself changes the training.
+    let digital = accuracy_columns(&run(&tmp, "digital", &[&["--set", "weights.store=fixed"]]));
+    assert_ne!(digital, fixed);
+}
+
+#[test]
+fn failed_operand_bits_change_the_training_and_threads_do_not() {
+    let tmp = TempDir::new().unwrap();
+    // Half the operand pulses fail; the weights' pulses stay certain (3 ns).
+    let lossy: [&str; 8] = [
+        "--set",
+        "device.switching=\"fixed\"",
+        "--set",
+        "device.fixed_pulse_ns=[1.0, 3.0]",
+        "--set",
+        "device.fixed_p_switch=[0.5, 1.0]",
+        "--set",
+        "pim.write_pulse_ns=1",
+    ];
+    let exact = run(
+        &tmp,
+        "exact",
+        &[&PIM, &lossy, &["--set", "pim.exact_operands=true"]],
+    );
+    let one = run(&tmp, "one", &[&PIM, &lossy, &["--threads", "1"]]);
+    let two = run(&tmp, "two", &[&PIM, &lossy, &["--threads", "2"]]);
+    assert_eq!(rows_without_wall(&one), rows_without_wall(&two));
+    assert_ne!(accuracy_columns(&one), accuracy_columns(&exact));
+    // The weights' writes saw no failure: the difference is the operands'.
+    let s = summary(&one);
+    assert_eq!(int(&s, "program_failures"), 0, "{s:?}");
+}
+
+#[test]
+fn bad_pim_input_is_one_line_and_writes_nothing() {
+    for (sets, needle) in [
+        (vec!["tile.compute=\"analog\""], "tile.compute"),
+        (
+            vec!["tile.compute=\"pim\"", "pim.activation_bits=0"],
+            "pim.activation_bits",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "pim.activation_bits=17"],
+            "pim.activation_bits",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "pim.gradient_bits=0"],
+            "pim.gradient_bits",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "pim.gradient_bits=17"],
+            "pim.gradient_bits",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "pim.phases=[\"FW\", \"BW\"]"],
+            "pim.phases",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "weights.store=\"stt\""],
+            "tile.compute",
+        ),
+        (
+            vec!["tile.compute=\"pim\"", "pim.write_pulse_ns=0"],
+            "pim.write_pulse_ns",
+        ),
+        (vec!["pim.bogus=1"], "bogus"),
+    ] {
+        let mut args = Vec::new();
+        for s in &sets {
+            args.extend(["--set", s]);
+        }
+        let line = bad_run(&args);
+        assert_contains(&line, needle);
+    }
+}
+
+#[test]
+fn a_one_bit_activation_needs_a_layer_input_that_cannot_be_negative() {
+    let tmp = TempDir::new().unwrap();
+    let data = manifest().join("workloads/data/mnist");
+    // A dense layer right after a batch norm: its input can be negative.
+    let text = format!(
+        r#"schema_version = 1
+[data]
+dir = "{}"
+[[layers]]
+name = "conv"
+type = "conv2d"
+input = "input"
+out_channels = 2
+kernel = 5
+[[layers]]
+name = "norm"
+type = "batch_norm"
+input = "conv"
+[[layers]]
+name = "flat"
+type = "flatten"
+input = "norm"
+[[layers]]
+name = "fc"
+type = "dense"
+input = "flat"
+out_features = 10
+"#,
+        data.display()
+    );
+    let workload = write(&tmp, "signed.toml", &text);
+    let w = workload.display().to_string();
+    let line = bad_run(&[
+        "--workload",
+        &w,
+        "--set",
+        "tile.compute=\"pim\"",
+        "--set",
+        "pim.activation_bits=1",
+    ]);
+    assert_contains(&line, "layer `fc`: its input can be negative");
+    // The data itself is never negative: a 1-bit activation of the first layer is fine.
+    ok(&nandspin(&run_args(
+        &tmp.path().join("lenet"),
+        &[
+            "--set",
+            "tile.compute=\"pim\"",
+            "--set",
+            "pim.activation_bits=1",
+        ],
+    )));
+}
