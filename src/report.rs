@@ -387,8 +387,21 @@ pub const LAYER_COLUMNS: [&str; 7] = [
 ];
 
 /// The energy categories of `summary.csv`, and which (component, action) each gathers.
-pub const ENERGY_PARTS: [&str; 10] = [
-    "erase", "program", "read", "mac", "buffer", "noc", "dram", "leakage", "master", "rng",
+pub const ENERGY_PARTS: [&str; 14] = [
+    "erase",
+    "program",
+    "read",
+    "mac",
+    "buffer",
+    "noc",
+    "dram",
+    "leakage",
+    "master",
+    "rng",
+    "operand_write",
+    "and_row",
+    "popcount",
+    "shift_add",
 ];
 
 /// The energy category of a (component, action), if it costs energy.
@@ -404,12 +417,16 @@ pub fn energy_part(component: &str, action: &str) -> Option<&'static str> {
         (_, "leakage") => "leakage",
         ("master", _) => "master",
         ("rng", _) => "rng",
+        ("subarray", "operand_write") => "operand_write",
+        ("subarray", "and_row") => "and_row",
+        ("periphery", "popcount") => "popcount",
+        ("periphery", "shift_add") => "shift_add",
         _ => return None,
     })
 }
 
 /// Chip columns of `summary.csv`, after the device columns.
-const CHIP_COLUMNS: [&str; 35] = [
+const CHIP_COLUMNS: [&str; 43] = [
     "tiles",
     "tiles_used",
     "folds",
@@ -432,11 +449,19 @@ const CHIP_COLUMNS: [&str; 35] = [
     "energy_leakage_pJ",
     "energy_master_pJ",
     "energy_rng_pJ",
+    "energy_operand_write_pJ",
+    "energy_and_row_pJ",
+    "energy_popcount_pJ",
+    "energy_shift_add_pJ",
     "FW_cycles",
     "AG_cycles",
     "WG_cycles",
     "WU_cycles",
     "SWAP_cycles",
+    "operand_write_bits",
+    "and_rows",
+    "popcounts",
+    "shift_adds",
     "area_mm2",
     "area_cells_mm2",
     "area_periphery_mm2",
@@ -511,6 +536,19 @@ fn chip_fields(p: &Prepared, outcome: &Outcome) -> Vec<String> {
     v.extend(t.by_part.iter().map(|&(_, e)| fx(e, 3)));
     for phase in [Phase::Fw, Phase::Ag, Phase::Wg, Phase::Wu, Phase::Swap] {
         v.push(chip.cycles(chip.phase_ps(phase)).to_string());
+    }
+    for (component, action) in [
+        ("subarray", "operand_write"),
+        ("subarray", "and_row"),
+        ("periphery", "popcount"),
+        ("periphery", "shift_add"),
+    ] {
+        let n: u64 = rows
+            .iter()
+            .filter(|r| r.component == component && r.action == action)
+            .map(|r| r.count)
+            .sum();
+        v.push(n.to_string());
     }
     let tile = crate::hw::area::TileArea::of(&p.arch.config);
     let tiles = f64::from(chip.map.tiles);
@@ -661,7 +699,7 @@ struct RunMeta<'a> {
 /// Version of what a run reports for given configs: raised by every change that alters any
 /// report of the same configs and seed (numerics, cost model, columns). A sweep reuses a
 /// finished point only when its `run.toml` has this `results_version`.
-pub const RESULTS_VERSION: u32 = 5;
+pub const RESULTS_VERSION: u32 = 6;
 
 /// The `run.toml` text: tool version, results version, seed and the fully resolved configs (with the data
 /// folder made absolute), enough to rerun with `nandspin run --from run.toml`.

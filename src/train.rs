@@ -183,8 +183,10 @@ impl ChipLink {
         }
     }
 
-    fn batch(&self, n: u64, store: &dyn WeightStore) {
-        let log = Arc::new(RecordedLog::capture(store, self.params, self.with_codes));
+    fn batch(&self, n: u64, store: &dyn WeightStore, net: &Network) {
+        let log = Arc::new(
+            RecordedLog::capture(store, self.params, self.with_codes).with_operands(net.pim()),
+        );
         for (tx, _) in &self.links {
             tx.send(ChipMsg::Batch(n, Arc::clone(&log)))
                 .expect("a chip model's thread ended early");
@@ -281,7 +283,7 @@ fn train_with(
             step += 1;
             sgd.step(store, &params, &net.param_grads, step);
             if let Some(c) = chip {
-                c.batch(chunk.len() as u64, &*store);
+                c.batch(chunk.len() as u64, &*store, net);
             }
             score.loss_sum += s.loss_sum;
             score.correct += s.correct;

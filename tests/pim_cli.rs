@@ -209,3 +209,105 @@ out_features = 10
         ],
     )));
 }
+
+/// A one-layer network: the image flattened into one dense layer of 10 outputs.
+fn one_layer(tmp: &TempDir) -> String {
+    let data = manifest().join("workloads/data/mnist");
+    let text = format!(
+        r#"schema_version = 1
+[data]
+dir = "{}"
+[training]
+epochs = 1
+batch_size = 32
+max_train_images = 64
+max_test_images = 50
+[[layers]]
+name = "flat"
+type = "flatten"
+input = "input"
+[[layers]]
+name = "fc"
+type = "dense"
+input = "flat"
+out_features = 10
+"#,
+        data.display()
+    );
+    write(tmp, "one.toml", &text).display().to_string()
+}
+
+fn row(rows: &[std::collections::HashMap<String, String>], phase: &str, action: &str) -> u64 {
+    rows.iter()
+        .filter(|r| r["phase"] == phase && r["action"] == action)
+        .map(|r| int(r, "count"))
+        .sum()
+}
+
+#[test]
+fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
+    let tmp = TempDir::new().unwrap();
+    let w = one_layer(&tmp);
+    let out = tmp.path().join("out");
+    let r = nandspin(&[
+        "run",
+        "--quiet",
+        "--arch",
+        "arch/nandspin-pim.toml",
+        "--workload",
+        &w,
+        "--set",
+        "pim.activation_bits=4",
+        "--set",
+        "pim.gradient_bits=2",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    ok(&r);
+    let rows = records(&out.join("layers.csv"));
+    // 64 images x 784 x 10 MACs per phase; 8-bit weights; 64 bit products per AND.
+    let macs: u64 = 64 * 784 * 10;
+    assert_eq!(row(&rows, "FW", "and_row"), 4 * 8 * macs / 64);
+    // Fed by the data: no AG; WG pairs 4-bit activations with 2-bit gradients.
+    assert_eq!(row(&rows, "AG", "and_row"), 0);
+    assert_eq!(row(&rows, "WG", "and_row"), (4 * 2 * macs).div_ceil(64));
+    for a in ["popcount", "shift_add"] {
+        assert_eq!(row(&rows, "FW", a), row(&rows, "FW", "and_row"), "{a}");
+    }
+    // Operand bits: the input in FW; the input and (no AG left it) the gradient in WG.
+    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 4);
+    assert_eq!(
+        row(&rows, "WG", "operand_write"),
+        64 * 784 * 4 + 64 * 10 * 2
+    );
+    // No digital MACs outside the optimiser step, no separate weight reads.
+    assert_eq!(row(&rows, "FW", "mac") + row(&rows, "WG", "mac"), 0);
+    assert_eq!(row(&rows, "FW", "read"), 0);
+    let s = summary(&out);
+    assert_eq!(
+        int(&s, "and_rows"),
+        row(&rows, "FW", "and_row") + row(&rows, "WG", "and_row")
+    );
+    assert_eq!(
+        int(&s, "operand_write_bits"),
+        row(&rows, "FW", "operand_write") + row(&rows, "WG", "operand_write")
+    );
+    let parts: f64 = PART_ENERGY.iter().map(|c| num(&s, c)).sum();
+    assert!((parts - num(&s, "energy_pJ")).abs() <= 1e-6 * num(&s, "energy_pJ") + 0.01);
+    assert!(num(&s, "energy_and_row_pJ") > 0.0 && num(&s, "energy_operand_write_pJ") > 0.0);
+}
+
+#[test]
+fn shorter_operand_pulses_shorten_the_pim_chip_s_time() {
+    let tmp = TempDir::new().unwrap();
+    let cycles = |pulse: &str| {
+        let out = tmp.path().join(pulse);
+        let set = format!("pim.write_pulse_ns={pulse}");
+        ok(&nandspin(&run_args(
+            &out,
+            &["--arch", "arch/nandspin-pim.toml", "--set", &set],
+        )));
+        int(&summary(&out), "total_cycles")
+    };
+    assert!(cycles("1") < cycles("3"));
+}

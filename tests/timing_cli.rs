@@ -45,7 +45,7 @@ const MAP_HEADER: &str =
 const STRINGS_HEADER: &str = "layer,tensor,string,tile,subarray,row,column";
 
 /// Chip columns of `summary.csv`, `tiles` to `engine_events`.
-const CHIP_COLUMNS: [&str; 35] = [
+const CHIP_COLUMNS: [&str; 43] = [
     "tiles",
     "tiles_used",
     "folds",
@@ -68,11 +68,19 @@ const CHIP_COLUMNS: [&str; 35] = [
     "energy_leakage_pJ",
     "energy_master_pJ",
     "energy_rng_pJ",
+    "energy_operand_write_pJ",
+    "energy_and_row_pJ",
+    "energy_popcount_pJ",
+    "energy_shift_add_pJ",
     "FW_cycles",
     "AG_cycles",
     "WG_cycles",
     "WU_cycles",
     "SWAP_cycles",
+    "operand_write_bits",
+    "and_rows",
+    "popcounts",
+    "shift_adds",
     "area_mm2",
     "area_cells_mm2",
     "area_periphery_mm2",

@@ -94,8 +94,8 @@ pub fn run_id(p: &Prepared) -> String {
 
 /// What decides a point's numerics: its configs without the keys that only the timing and
 /// energy model reads (`[chip]`, `[tile]` but `tile.compute`, `[subarray]`, `[noc]`,
-/// `[dram]`, `[tech]`, the cell areas, the energy table's non-device entries, and `[pim]`
-/// under digital compute) and without names. Points with the same key train to
+/// `[dram]`, `[tech]`, the cell areas, the energy table's non-device entries, `[pim]`
+/// under digital compute and its periphery keys under PIM) and without names. Points with the same key train to
 /// bit-identical weights, losses and device activity, so one training serves them all.
 /// The device-action energies (`energy.hm_erase_pulse_pj`, `mtj_program_pulse_pj`,
 /// `mtj_read_pj`) stay in the key: the device model books them per pulse.
@@ -109,9 +109,20 @@ pub fn training_key(arch: &ArchConfig, workload: &WorkloadConfig) -> String {
         compute: arch.tile.compute,
         ..Default::default()
     };
-    if a.tile.compute == crate::config::hw::Compute::Digital {
-        a.pim = Default::default();
-    }
+    let p = &arch.pim;
+    a.pim = if a.tile.compute == crate::config::hw::Compute::Digital {
+        Default::default()
+    } else {
+        // Only what the operands are and how they are written; the periphery is cost.
+        crate::pim::PimConfig {
+            phases: p.phases.clone(),
+            activation_bits: p.activation_bits,
+            gradient_bits: p.gradient_bits,
+            write_pulse_ns: p.write_pulse_ns.clone(),
+            exact_operands: p.exact_operands,
+            ..Default::default()
+        }
+    };
     a.subarray = Default::default();
     a.noc = Default::default();
     a.dram = Default::default();
@@ -292,6 +303,8 @@ mod tests {
         assert_ne!(key(&pim_bits), key(&pim));
         let mut pim_lanes = pim.clone();
         pim_lanes.tile.mac_lanes = 7;
-        assert_eq!(key(&pim_lanes), key(&pim));
+        pim_lanes.pim.counters = 4;
+        pim_lanes.pim.and_ns = Some(2.0);
+        assert_eq!(key(&pim_lanes), key(&pim), "the periphery is cost only");
     }
 }

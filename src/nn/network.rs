@@ -468,7 +468,9 @@ fn pim_backward(
     (cols, dcols): (&mut Vec<f32>, &mut Vec<f32>),
     dx: Option<(&mut Act, bool)>,
 ) {
-    let ag_held = p.ops.ag && dx.is_some();
+    // AG runs for a layer that a weight layer feeds (the chip model's AG passes); the
+    // gradient of a layer fed only through parameter-free layers from the data goes nowhere.
+    let ag_held = p.ops.ag && dx.is_some() && p.has_ag(i);
     if ag_held {
         p.write(i, Slot::AgGradient, dy);
     }

@@ -15,6 +15,9 @@ pub struct PimLayers {
     pub ops: Operands,
     /// Per layer: whether its input can be negative.
     signed: Vec<bool>,
+    /// Per layer: whether a conv or dense layer feeds it (through any layers), so that its
+    /// activation gradient is needed (an AG pass).
+    has_ag: Vec<bool>,
     held: BTreeMap<(usize, Slot), Act>,
 }
 
@@ -24,6 +27,7 @@ impl PimLayers {
         Self {
             ops,
             signed: signed_inputs(graph),
+            has_ag: fed_by_weights(&graph.layers),
             held: BTreeMap::new(),
         }
     }
@@ -49,10 +53,28 @@ impl PimLayers {
         );
     }
 
+    /// Whether layer `layer` has an AG pass: a conv or dense layer feeds it.
+    pub fn has_ag(&self, layer: usize) -> bool {
+        self.has_ag[layer]
+    }
+
     /// The operand last written into (`layer`, `slot`).
     pub fn get(&self, layer: usize, slot: Slot) -> &Act {
         &self.held[&(layer, slot)]
     }
+}
+
+/// Per layer: whether a conv or dense layer feeds it, through any layers.
+fn fed_by_weights(layers: &[crate::nn::graph::LayerNode]) -> Vec<bool> {
+    let mut out: Vec<bool> = Vec::with_capacity(layers.len());
+    // Per layer: whether its output carries a weight layer's work.
+    let mut carries: Vec<bool> = Vec::with_capacity(layers.len());
+    for l in layers {
+        let fed = l.inputs.iter().flatten().any(|&j| carries[j]);
+        out.push(fed);
+        carries.push(fed || matches!(l.op, OpSpec::Conv2d { .. } | OpSpec::Dense { .. }));
+    }
+    out
 }
 
 /// [`signed_inputs`] of a network's graph.

@@ -7,6 +7,7 @@
 //! the MAC uses is what the device holds after a possibly failed write ([`operands`]).
 //! Keys: `[pim]`.
 
+pub mod cost;
 pub mod layers;
 pub mod operands;
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ArchConfig;
 use crate::config::arch::StoreKind;
-use crate::config::device::{Check, PulseWidths, key_err, pulse};
+use crate::config::device::{Check, MAX_ENERGY_PJ, PulseWidths, key_err, pulse};
 use crate::config::source::Seg;
 
 /// The phases whose MACs can run in memory, by their report names.
@@ -38,6 +39,29 @@ pub struct PimConfig {
     /// Quantise the operands but write them exactly (no failed bits), to tell the
     /// quantisation's cost from the device's.
     pub exact_operands: bool,
+    /// Bit products one in-memory AND yields: the bits one sensing of two active rows
+    /// gives. Absent: `subarray.sense_amps`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub and_row_bits: Option<u32>,
+    /// Time of one in-memory AND, in ns. Absent: `device.read_ns` (a read with two rows
+    /// active).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub and_ns: Option<f64>,
+    /// Energy of one bit of an in-memory AND, in pJ. Absent: twice the energy of reading
+    /// one MTJ (two MTJs conduct per sensed column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub and_bit_pj: Option<f64>,
+    /// Population counters per subarray; each counts the 1s of one AND row per cycle.
+    pub counters: u32,
+    /// Energy of counting one bit, in pJ (at `pim.measured_at`).
+    pub popcount_bit_pj: f64,
+    /// Shift-add units per subarray; each shifts and accumulates one count per cycle.
+    pub adders: u32,
+    /// Energy of one shift-add, in pJ (at `pim.measured_at`).
+    pub shift_add_pj: f64,
+    /// The node (nm) and supply (V) the two digital energies were measured at; they are
+    /// scaled to `tech.node_nm` and `tech.vdd_v` like the `[energy]` table.
+    pub measured_at: [f64; 2],
 }
 
 impl Default for PimConfig {
@@ -48,6 +72,14 @@ impl Default for PimConfig {
             gradient_bits: 8,
             write_pulse_ns: None,
             exact_operands: false,
+            and_row_bits: None,
+            and_ns: None,
+            and_bit_pj: None,
+            counters: 1,
+            popcount_bit_pj: 0.004,
+            adders: 1,
+            shift_add_pj: 0.1,
+            measured_at: [45.0, 0.9],
         }
     }
 }
@@ -149,6 +181,31 @@ impl PimConfig {
                 }
             }
         }
+        if let Some(b) = self.and_row_bits
+            && !(1..=1 << 20).contains(&b)
+        {
+            return key_err(
+                "pim.and_row_bits",
+                format!("must be from 1 to 2^20 bits, got {b}"),
+            );
+        }
+        if let Some(t) = self.and_ns {
+            pulse("pim.and_ns", t)?;
+        }
+        if let Some(e) = self.and_bit_pj {
+            energy("pim.and_bit_pj", e)?;
+        }
+        energy("pim.popcount_bit_pj", self.popcount_bit_pj)?;
+        energy("pim.shift_add_pj", self.shift_add_pj)?;
+        for (key, n) in [("pim.counters", self.counters), ("pim.adders", self.adders)] {
+            if !(1..=1 << 16).contains(&n) {
+                return key_err(
+                    key,
+                    format!("must be from 1 to 65536 per subarray, got {n}"),
+                );
+            }
+        }
+        crate::config::device::measured_at("pim.measured_at", self.measured_at)?;
         match arch.weights.store {
             StoreKind::Float | StoreKind::Fixed | StoreKind::Nandspin => {}
             other => {
@@ -183,6 +240,18 @@ impl PimConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// An energy in pJ: finite, from 0 to [`MAX_ENERGY_PJ`].
+fn energy(key: &str, v: f64) -> Check {
+    if v.is_finite() && (0.0..=MAX_ENERGY_PJ).contains(&v) {
+        Ok(())
+    } else {
+        key_err(
+            key,
+            format!("must be an energy from 0 to {MAX_ENERGY_PJ:e} pJ, got {v}"),
+        )
     }
 }
 

@@ -26,6 +26,8 @@ use crate::config::device::EraseMode;
 use crate::device::{StringWriter, WriteCounts};
 use crate::rng::key;
 use crate::store::format::Format;
+use crate::tech::Technology;
+use crate::tech::nandspin::Nandspin;
 
 /// Parameter indices of operand writes start here (weights use small indices), so that
 /// operand and weight writes never share a random stream.
@@ -132,11 +134,28 @@ pub struct Operands {
     encoding: Encoding,
     /// Writers of activation and gradient codes (`None`: exact writes).
     writers: Option<(StringWriter, StringWriter)>,
+    /// With exact writes on NAND-SPIN strings: what an exact write of an activation or
+    /// gradient string costs.
+    exact: Option<(Nandspin, Nandspin)>,
     pass: Pass,
     /// Per (layer, slot): the codes its strings hold, image after image.
     held: BTreeMap<(usize, Slot), Vec<u32>>,
     /// Per (layer, slot): the write activity of the current training batch.
-    counts: BTreeMap<(usize, Slot), WriteCounts>,
+    counts: BTreeMap<(usize, Slot), OperandBatch>,
+}
+
+/// The writes of one operand of one layer in one training batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperandBatch {
+    /// Values written.
+    pub values: u64,
+    /// Bits per value.
+    pub bits: u32,
+    /// Device activity and energy.
+    pub counts: WriteCounts,
+    /// Duration of each string write, in ps (on NAND-SPIN strings; empty for the ideal
+    /// stores).
+    pub durations_ps: Vec<u64>,
 }
 
 impl Operands {
@@ -145,10 +164,17 @@ impl Operands {
     /// the writes go through the device; otherwise they are exact.
     pub fn new(arch: &ArchConfig, seed: u64) -> Self {
         let p = &arch.pim;
-        let writers = (arch.weights.store == StoreKind::Nandspin && !p.exact_operands).then(|| {
+        let strings = arch.weights.store == StoreKind::Nandspin;
+        let writers = (strings && !p.exact_operands).then(|| {
             (
                 writer(arch, p, p.activation_bits, seed),
                 writer(arch, p, p.gradient_bits, seed),
+            )
+        });
+        let exact = (strings && p.exact_operands).then(|| {
+            (
+                Nandspin::new(&operand_arch(arch, p, p.activation_bits)),
+                Nandspin::new(&operand_arch(arch, p, p.gradient_bits)),
             )
         });
         Self {
@@ -159,6 +185,7 @@ impl Operands {
             gradient_bits: p.gradient_bits,
             encoding: arch.weights.encoding,
             writers,
+            exact,
             pass: Pass::Train { step: 1 },
             held: BTreeMap::new(),
             counts: BTreeMap::new(),
@@ -174,8 +201,8 @@ impl Operands {
         self.pass = pass;
     }
 
-    /// The write activity of the current training batch, per (layer, slot).
-    pub fn batch_counts(&self) -> &BTreeMap<(usize, Slot), WriteCounts> {
+    /// The writes of the current training batch, per (layer, slot).
+    pub fn batch_counts(&self) -> &BTreeMap<(usize, Slot), OperandBatch> {
         &self.counts
     }
 
@@ -214,13 +241,18 @@ impl Operands {
             held.resize(n * len, f.encode(0));
         }
         let pass = self.pass;
-        let writer = self.writers.as_ref().map(|(a, g)| match slot {
-            Slot::FwInput | Slot::WgInput => a,
-            Slot::AgGradient | Slot::WgGradient => g,
-        });
+        let gradient = matches!(slot, Slot::AgGradient | Slot::WgGradient);
+        let writer = self
+            .writers
+            .as_ref()
+            .map(|(a, g)| if gradient { g } else { a });
+        let exact = self
+            .exact
+            .as_ref()
+            .map(|(a, g)| if gradient { g } else { a });
         let param = OPERAND_PARAM_BASE + layer * 4 + slot as usize;
         // One image at a time, in parallel: each draws from its own keyed streams.
-        let per_image: Vec<(f32, WriteCounts)> = held[..n * len]
+        let per_image: Vec<(f32, WriteCounts, Vec<u64>)> = held[..n * len]
             .par_chunks_mut(len.max(1))
             .enumerate()
             .map(|(img, stored)| {
@@ -232,7 +264,7 @@ impl Operands {
                 let mut codes = vec![0u32; len];
                 let scale = f.quantise(&vals, &mut codes);
                 let mut counts = WriteCounts::default();
-                match writer {
+                let durations = match writer {
                     Some(w) => {
                         let mut log = Vec::new();
                         w.write(
@@ -244,18 +276,20 @@ impl Operands {
                             &mut counts,
                             &mut log,
                         );
-                        counts.write_time_ps = log.iter().map(|s| s.duration_ps).sum();
+                        let d: Vec<u64> = log.iter().map(|s| s.duration_ps).collect();
+                        counts.write_time_ps = d.iter().sum();
+                        d
                     }
                     None => {
-                        exact_counts(&f, stored, &codes, &mut counts);
                         stored.copy_from_slice(&codes);
+                        exact_write(&f, exact, &codes, &mut counts)
                     }
-                }
-                (scale, counts)
+                };
+                (scale, counts, durations)
             })
             .collect();
         out.resize(x.len(), 0.0);
-        for (img, (scale, _)) in per_image.iter().enumerate() {
+        for (img, (scale, _, _)) in per_image.iter().enumerate() {
             let stored = &held[img * len..(img + 1) * len];
             for ch in 0..c {
                 let at = (ch * n + img) * plane;
@@ -269,28 +303,72 @@ impl Operands {
         }
         if matches!(pass, Pass::Train { .. }) {
             let total = self.counts.entry((layer, slot)).or_default();
-            for (_, c) in &per_image {
-                total.add(c);
+            total.values += (n * len) as u64;
+            total.bits = f.bits;
+            for (_, c, d) in &per_image {
+                total.counts.add(c);
+                total.durations_ps.extend(d);
             }
         }
     }
 }
 
-/// What an exact write of `codes` over `stored` does: every string erased and each 1
-/// programmed with one pulse that switches.
-fn exact_counts(f: &OperandFormat, stored: &[u32], codes: &[u32], counts: &mut WriteCounts) {
+/// Counts what an exact write of `codes` does: every string erased and each 1 programmed
+/// by one pulse that switches; on NAND-SPIN strings (`tech`), with the energy and duration
+/// of each string's write, which it returns.
+fn exact_write(
+    f: &OperandFormat,
+    tech: Option<&Nandspin>,
+    codes: &[u32],
+    counts: &mut WriteCounts,
+) -> Vec<u64> {
     let ones: u64 = codes.iter().map(|c| u64::from(c.count_ones())).sum();
-    let _ = stored;
-    counts.strings_written += codes.len() as u64;
-    counts.erase_pulses += codes.len() as u64;
     counts.bits_written += codes.len() as u64 * u64::from(f.bits);
     counts.program_pulses += ones;
     counts.switches += ones;
+    let Some(t) = tech else {
+        counts.strings_written += codes.len() as u64;
+        counts.erase_pulses += codes.len() as u64;
+        return Vec::new();
+    };
+    let layout = t.layout();
+    let per = layout.weights_per_string().max(1);
+    let m = layout.strings_per_weight();
+    let mask = if m == 1 {
+        u32::MAX
+    } else {
+        ((1u64 << layout.mtjs) - 1) as u32
+    };
+    let mut durations = Vec::new();
+    for chunk in codes.chunks(per) {
+        // A code wider than a string spans `m` strings, each holding its share of the bits.
+        for s in 0..m {
+            let shift = s as u32 * layout.mtjs;
+            let ones: u64 = chunk
+                .iter()
+                .map(|c| u64::from(((c >> shift) & mask).count_ones()))
+                .sum();
+            let fill = t.fill_unit(ones, u64::from(layout.mtjs));
+            counts.strings_written += 1;
+            counts.erase_pulses += 1;
+            counts.erase_energy_pj += fill.erase_pj.unwrap_or(0.0);
+            counts.program_energy_pj += fill.pulses as f64 * fill.pulse_pj;
+            counts.write_time_ps += fill.duration_ps;
+            durations.push(fill.duration_ps);
+        }
+    }
+    durations
 }
 
 /// The string writer of `bits`-bit operand codes: the arch's device, strings and verify
 /// policy, `pim.write_pulse_ns`, every string erased and programmed whole.
 fn writer(arch: &ArchConfig, p: &PimConfig, bits: u32, seed: u64) -> StringWriter {
+    StringWriter::new(&operand_arch(arch, p, bits), seed)
+}
+
+/// `arch` with its weight format and write policy replaced by those of `bits`-bit operand
+/// codes.
+fn operand_arch(arch: &ArchConfig, p: &PimConfig, bits: u32) -> ArchConfig {
     let mut a = arch.clone();
     a.update.program_pulse_ns = p.pulse_widths(arch).clone();
     a.weights.bits = bits;
@@ -299,7 +377,7 @@ fn writer(arch: &ArchConfig, p: &PimConfig, bits: u32, seed: u64) -> StringWrite
     a.update.erase = EraseMode::Always;
     a.update.write_threshold_lsb = 1;
     a.update.verify_bits = a.update.verify_bits.min(bits);
-    StringWriter::new(&a, seed)
+    a
 }
 
 #[cfg(test)]
@@ -358,11 +436,11 @@ mod tests {
             let peak = img.1.iter().fold(0.0f32, |m, v| m.max(*v));
             assert!(img.0.iter().any(|v| (v - peak).abs() < 1e-6));
         }
-        let c = certain.batch_counts()[&(3, Slot::FwInput)].clone();
+        let c = certain.batch_counts()[&(3, Slot::FwInput)].counts.clone();
         assert_eq!(c.bits_written, 64 * 8);
         assert_eq!(c.program_failures, 0);
         assert_eq!(c.strings_written, 64);
-        let e = exact.batch_counts()[&(3, Slot::FwInput)].clone();
+        let e = exact.batch_counts()[&(3, Slot::FwInput)].counts.clone();
         assert_eq!(
             (e.bits_written, e.program_pulses),
             (c.bits_written, c.program_pulses)
@@ -379,7 +457,7 @@ mod tests {
         assert_ne!(got, want);
         // Unsigned codes with bits cleared: never above the exact value.
         assert!(got.iter().zip(&want).all(|(g, w)| g <= w));
-        let c = dev.batch_counts()[&(3, Slot::FwInput)].clone();
+        let c = dev.batch_counts()[&(3, Slot::FwInput)].counts.clone();
         let failed = c.program_failures as f64 / c.program_pulses as f64;
         assert!((0.4..0.6).contains(&failed), "{failed}");
         // The same pass draws the same; another step draws anew; a different image

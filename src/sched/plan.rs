@@ -34,6 +34,8 @@ use crate::device::Layout;
 use crate::engine::{Engine, OpId, Ps, ResourceId, Span, Work};
 use crate::hw::rng::RngCost;
 use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
+use crate::pim::Slot;
+use crate::pim::cost::PimCost;
 use crate::store::DeviceLog;
 use crate::tech::Technology;
 
@@ -139,6 +141,8 @@ pub struct Scheduler {
     random_bits: u64,
     /// Per layer and subarray, the codes it holds (each rounded at every update).
     codes: Vec<Vec<u64>>,
+    /// In-memory MACs (`tile.compute = "pim"`).
+    pim: Option<PimCost>,
 }
 
 /// The tiles' master-weight SRAMs.
@@ -263,6 +267,7 @@ impl Scheduler {
             rng: RngCost::new(arch),
             random_bits: u64::from(arch.weights.random_bits),
             codes,
+            pim: PimCost::of(arch),
             map,
         }
     }
@@ -387,6 +392,139 @@ impl Scheduler {
         }
         let e = buffer_bytes as f64 * self.energy.buffer_byte_pj;
         self.book((l, phase, "buffer", "byte"), buffer_bytes, 0, e);
+        ops
+    }
+
+    /// The MAC operations of `pass` of part `k` of layer `l`: in the tiles' compute units
+    /// ([`Scheduler::compute_ops`]), or, when the pass runs in memory, in the part's
+    /// subarrays ([`Scheduler::pim_ops`]).
+    fn mac_ops(
+        &mut self,
+        (l, k): (usize, usize),
+        pass: Pass,
+        (ready, deps): (Ps, &[OpId]),
+        store: &dyn DeviceLog,
+    ) -> Vec<OpId> {
+        match &self.pim {
+            Some(p) if p.runs(pass.phase) => self.pim_ops((l, k), pass, (ready, deps), store),
+            _ => self.compute_ops((l, k), pass, ready, deps),
+        }
+    }
+
+    /// In-memory MACs of `pass` of part `k` of layer `l`, per subarray of the part: the
+    /// operand writes of the pass (the layer's strings of each written operand, dealt to
+    /// the part's subarrays in turn, through each subarray's write drivers), then the
+    /// subarray's share of the ANDs (by strings held), counted and shift-added in its
+    /// periphery. Returns the AND operations.
+    fn pim_ops(
+        &mut self,
+        (l, k): (usize, usize),
+        pass: Pass,
+        (ready, deps): (Ps, &[OpId]),
+        store: &dyn DeviceLog,
+    ) -> Vec<OpId> {
+        let cost = self.pim.clone().expect("PIM costs");
+        let phase = pass.phase;
+        let node = self.map.layers[l].node;
+        let slots: &[Slot] = match phase {
+            Phase::Fw => &[Slot::FwInput],
+            Phase::Ag => &[Slot::AgGradient],
+            _ => &[Slot::WgInput, Slot::WgGradient],
+        };
+        let writes: Vec<&crate::pim::operands::OperandBatch> = store
+            .operand_writes()
+            .iter()
+            .filter(|(nd, s, _)| *nd == node && slots.contains(s))
+            .map(|(_, _, b)| b)
+            .collect();
+        for b in &writes {
+            let c = &b.counts;
+            let e = c.erase_energy_pj + c.program_energy_pj + c.read_energy_pj;
+            self.book(
+                (l, phase, "subarray", "operand_write"),
+                b.values * u64::from(b.bits),
+                0,
+                e,
+            );
+            self.book(
+                (l, phase, "mtj", "operand_failure"),
+                c.program_failures,
+                0,
+                0.0,
+            );
+        }
+        let part = self.map.places[l].parts[k].clone();
+        let range = part.subarrays.clone();
+        let n_sub = range.len().max(1);
+        let ands = cost.ands(phase, pass.macs);
+        let total = part.strings.max(1);
+        let mut given = 0u64;
+        let mut ops = Vec::with_capacity(range.len());
+        for (idx, j) in range.clone().enumerate() {
+            let strings = self.map.places[l].subarrays[j].strings;
+            let share = if idx + 1 == range.len() {
+                ands - given
+            } else {
+                (u128::from(ands) * u128::from(strings) / u128::from(total)) as u64
+            };
+            given += share;
+            let res = self.subarray_res[l][j];
+            let first = self.engine.strings_len();
+            for b in &writes {
+                for d in b.durations_ps.iter().skip(idx).step_by(n_sub) {
+                    self.engine.push_string(*d);
+                }
+            }
+            let end = self.engine.strings_len();
+            let mut after: Vec<OpId> = deps.to_vec();
+            if end > first {
+                let tag = Tag {
+                    layer: l,
+                    phase,
+                    component: "subarray",
+                    action: "operand_write",
+                    busy_ps: None,
+                };
+                let w = self.op(res, Work::Strings { first, end }, ready, tag);
+                for &p in deps {
+                    self.engine.depend(p, w);
+                }
+                after = vec![w];
+            }
+            let (d, [and_ps, count_ps, add_ps]) = cost.duration_ps(share);
+            let tag = Tag {
+                layer: l,
+                phase,
+                component: "subarray",
+                action: "and_row",
+                busy_ps: Some(and_ps),
+            };
+            let op = self.op(res, Work::Fixed(d), ready, tag);
+            for &p in &after {
+                self.engine.depend(p, op);
+            }
+            self.book(
+                (l, phase, "subarray", "and_row"),
+                share,
+                and_ps,
+                share as f64 * cost.and_pj,
+            );
+            self.book(
+                (l, phase, "periphery", "popcount"),
+                share,
+                count_ps,
+                share as f64 * cost.popcount_pj,
+            );
+            self.book(
+                (l, phase, "periphery", "shift_add"),
+                share,
+                add_ps,
+                share as f64 * cost.shift_add_pj,
+            );
+            ops.push(op);
+        }
+        let e = pass.buffer_bytes as f64 * self.energy.buffer_byte_pj;
+        self.book((l, phase, "buffer", "byte"), pass.buffer_bytes, 0, e);
         ops
     }
 
@@ -515,7 +653,7 @@ impl Scheduler {
                 let mut deps: Vec<OpId> = swap_in.clone();
                 deps.extend(&arrived[l]);
                 let pass = self.part_pass((l, k), n, Phase::Fw, true);
-                let ops = self.compute_ops((l, k), pass, self.wu_end_ps[l], &deps);
+                let ops = self.mac_ops((l, k), pass, (self.wu_end_ps[l], &deps), store);
                 fw[l].extend(&ops);
                 done.extend(ops);
             }
@@ -537,12 +675,12 @@ impl Scheduler {
                 grad.extend(&arrived[l]);
                 if !info.sources.is_empty() {
                     let pass = self.part_pass((l, k), n, Phase::Ag, true);
-                    let ops = self.compute_ops((l, k), pass, 0, &grad);
+                    let ops = self.mac_ops((l, k), pass, (0, &grad), store);
                     ag[l].extend(&ops);
                     done.extend(ops);
                 }
                 let pass = self.part_pass((l, k), n, Phase::Wg, false);
-                let wg = self.compute_ops((l, k), pass, 0, &grad);
+                let wg = self.mac_ops((l, k), pass, (0, &grad), store);
                 done.extend(&wg);
                 // The optimiser step per tile, then the string writes of its subarrays.
                 let mut step_ops = Vec::new();
@@ -558,8 +696,15 @@ impl Scheduler {
                     &part.tiles,
                     part.strings,
                 );
-                for (i, &w) in wg.iter().enumerate() {
-                    let (tile, _) = part.tiles[i];
+                // Digital WG has one operation per tile; in memory, one per subarray, all
+                // of which the tiles' steps wait for.
+                let wg_in_memory = self.pim.as_ref().is_some_and(|p| p.wg);
+                for (i, &(tile, _)) in part.tiles.iter().enumerate() {
+                    let wg_deps: Vec<OpId> = if wg_in_memory {
+                        wg.clone()
+                    } else {
+                        vec![wg[i]]
+                    };
                     let macs = 2 * values[i];
                     let mac_ps = self.timing.mac_ps(macs);
                     let op = self.op(
@@ -574,7 +719,9 @@ impl Scheduler {
                             busy_ps: Some(mac_ps),
                         },
                     );
-                    self.engine.depend(w, op);
+                    for &w in &wg_deps {
+                        self.engine.depend(w, op);
+                    }
                     let e = macs as f64 * self.energy.mac_pj;
                     self.book((l, Phase::Wu, "compute", "mac"), macs, mac_ps, e);
                     step_ops.push((tile, op));
@@ -594,7 +741,9 @@ impl Scheduler {
                         };
                         let ps = cycles.saturating_mul(self.timing.cycle_ps);
                         let op = self.op(r, Work::Fixed(ps), 0, tag);
-                        self.engine.depend(w, op);
+                        for &w in &wg_deps {
+                            self.engine.depend(w, op);
+                        }
                         self.book((l, Phase::Wu, "master", "byte"), bytes, 0, e);
                         step_ops.push((tile, op));
                     }

@@ -16,6 +16,8 @@ use crate::config::arch::{ArchConfig, StoreKind};
 use crate::config::device::Master;
 use crate::config::workload::Kernels;
 use crate::device::{StringWrite, WriteCounts};
+use crate::pim::Slot;
+use crate::pim::operands::OperandBatch;
 pub use cells::CellStore;
 pub use fixed::FixedStore;
 pub use master::Mastered;
@@ -95,6 +97,11 @@ pub trait DeviceLog {
     fn held_codes(&self, _id: ParamId) -> Option<&[u32]> {
         None
     }
+    /// The in-memory operand writes of the last training batch, per (layer node, slot),
+    /// with `tile.compute = "pim"` (none otherwise).
+    fn operand_writes(&self) -> &[(usize, Slot, OperandBatch)] {
+        &[]
+    }
 }
 
 /// A copy of a [`DeviceLog`] at one update, for the chip model to read later (on another
@@ -103,6 +110,7 @@ pub trait DeviceLog {
 pub struct RecordedLog {
     writes: Vec<Option<Vec<StringWrite>>>,
     codes: Vec<Option<Vec<u32>>>,
+    operands: Vec<(usize, Slot, OperandBatch)>,
 }
 
 impl RecordedLog {
@@ -120,7 +128,21 @@ impl RecordedLog {
                         .flatten()
                 })
                 .collect(),
+            operands: Vec::new(),
         }
+    }
+
+    /// The log with the operand writes of the batch `pim` just ran (if any).
+    pub fn with_operands(mut self, pim: Option<&crate::pim::layers::PimLayers>) -> Self {
+        if let Some(p) = pim {
+            self.operands = p
+                .ops
+                .batch_counts()
+                .iter()
+                .map(|(&(node, slot), b)| (node, slot, b.clone()))
+                .collect();
+        }
+        self
     }
 }
 
@@ -130,6 +152,9 @@ impl DeviceLog for RecordedLog {
     }
     fn held_codes(&self, id: ParamId) -> Option<&[u32]> {
         self.codes.get(id)?.as_deref()
+    }
+    fn operand_writes(&self) -> &[(usize, Slot, OperandBatch)] {
+        &self.operands
     }
 }
 

@@ -362,7 +362,7 @@ pub fn close_shown(shown: &str, want: f64, what: &str) {
 }
 
 /// The component energy columns of `summary.csv`.
-pub const PART_ENERGY: [&str; 10] = [
+pub const PART_ENERGY: [&str; 14] = [
     "energy_erase_pJ",
     "energy_program_pJ",
     "energy_read_pJ",
@@ -373,4 +373,8 @@ pub const PART_ENERGY: [&str; 10] = [
     "energy_leakage_pJ",
     "energy_master_pJ",
     "energy_rng_pJ",
+    "energy_operand_write_pJ",
+    "energy_and_row_pJ",
+    "energy_popcount_pJ",
+    "energy_shift_add_pJ",
 ];
