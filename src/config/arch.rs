@@ -453,10 +453,19 @@ impl ArchConfig {
 
     /// The one-line warnings a run of this arch prints: about its measured switching data
     /// (a dip with the current), and when its program pulse widths or current fall outside
-    /// the data's grid (where the surface is clamped); and about sections of another
-    /// memory technology than the store's, which have no effect.
+    /// the data's grid (where the surface is clamped); about sections of another memory
+    /// technology than the store's, and `[pim]` under digital compute, which have no
+    /// effect.
     pub fn warnings(&self) -> Vec<String> {
-        let foreign = crate::tech::foreign_section_warnings(self);
+        let mut foreign = crate::tech::foreign_section_warnings(self);
+        if self.tile.compute == crate::config::hw::Compute::Digital
+            && self.pim != crate::pim::PimConfig::default()
+        {
+            foreign.push(
+                "warning: [pim] is set but tile.compute = \"digital\": its keys have no effect (they apply to tile.compute = \"pim\")"
+                    .to_string(),
+            );
+        }
         let Some(s) = &self.device.measured else {
             return foreign;
         };
