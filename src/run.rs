@@ -575,21 +575,33 @@ pub fn check_workload_with(
     })
 }
 
-/// Loads an arch file with `--set` overrides (arch keys only), for commands that need no
-/// workload.
-pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, InputError> {
+/// The `--set`s of a command that reads one file: the arch file's (`arch`) or the workload
+/// file's; a key of the other file is an error naming its `--set`.
+fn overrides_of(sets: &[String], arch: bool) -> Result<Vec<Override>, InputError> {
     let overrides: Vec<Override> = sets
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<_, _>>()?;
     let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
-    if let Some(o) = work_sets.first() {
+    let (mine, other, (kind, file)) = if arch {
+        (arch_sets, work_sets, ("a workload", "arch"))
+    } else {
+        (work_sets, arch_sets, ("an arch", "workload"))
+    };
+    if let Some(o) = other.first() {
         return Err(InputError::new(format!(
-            "{}: `{}` is a workload key; this command reads only the arch file",
+            "{}: `{}` is {kind} key; this command reads only the {file} file",
             o.origin,
             clip(&o.path[0])
         )));
     }
+    Ok(mine)
+}
+
+/// Loads an arch file with `--set` overrides (arch keys only), for commands that need no
+/// workload.
+pub fn load_arch(path: &Path, sets: &[String]) -> Result<Loaded<ArchConfig>, InputError> {
+    let arch_sets = overrides_of(sets, true)?;
     let mut arch = config::load_source(Source::read(path)?, &arch_sets, ArchConfig::validate)?;
     config::arch::load_files(&mut arch)?;
     Ok(arch)
@@ -603,18 +615,7 @@ pub fn load_workload(
     sets: &[String],
     seed: Option<u64>,
 ) -> Result<(Loaded<WorkloadConfig>, Checked, String), InputError> {
-    let overrides: Vec<Override> = sets
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<_, _>>()?;
-    let (arch_sets, work_sets) = config::route_overrides(&overrides)?;
-    if let Some(o) = arch_sets.first() {
-        return Err(InputError::new(format!(
-            "{}: `{}` is an arch key; this command reads only the workload file",
-            o.origin,
-            clip(&o.path[0])
-        )));
-    }
+    let work_sets = overrides_of(sets, false)?;
     let mut w = config::load_source(Source::read(path)?, &work_sets, WorkloadConfig::validate)?;
     if let Some(seed) = seed {
         w.config.training.seed = seed;

@@ -12,15 +12,6 @@ use tempfile::TempDir;
 
 const PIM: [&str; 2] = ["--set", "tile.compute=\"pim\""];
 
-const CERTAIN: [&str; 6] = [
-    "--set",
-    "device.switching=\"fixed\"",
-    "--set",
-    "device.fixed_pulse_ns=[1.0]",
-    "--set",
-    "device.fixed_p_switch=[1.0]",
-];
-
 fn run(tmp: &TempDir, name: &str, extra: &[&[&str]]) -> PathBuf {
     let out = tmp.path().join(name);
     let args: Vec<&str> = extra.iter().flat_map(|a| a.iter().copied()).collect();

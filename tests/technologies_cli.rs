@@ -24,15 +24,6 @@ const ARCHS: [(&str, &str); 3] = [
 ];
 
 /// Certain switching for the `[device]` law (STT's, in both directions).
-const CERTAIN: [&str; 6] = [
-    "--set",
-    "device.switching=\"fixed\"",
-    "--set",
-    "device.fixed_pulse_ns=[1.0]",
-    "--set",
-    "device.fixed_p_switch=[1.0]",
-];
-
 fn run(tmp: &TempDir, name: &str, extra: &[&str]) -> PathBuf {
     let out = tmp.path().join(name);
     tiny_run(&out, extra);

@@ -378,3 +378,13 @@ pub const PART_ENERGY: [&str; 14] = [
     "energy_popcount_pJ",
     "energy_shift_add_pJ",
 ];
+
+/// `--set`s that make every program pulse switch: a fixed switching law with P_sw = 1.
+pub const CERTAIN: [&str; 6] = [
+    "--set",
+    "device.switching=\"fixed\"",
+    "--set",
+    "device.fixed_pulse_ns=[1.0]",
+    "--set",
+    "device.fixed_p_switch=[1.0]",
+];
