@@ -58,13 +58,15 @@ for w in "${workloads[@]}"; do
       if [ "${SAME_DRAWS:-1}" = 1 ]; then
         log=$out/$w-s$s.torch-draws.txt
         draws=(--draws "$out/$w-s$s.draws.toml")
-        "$bin" draws --workload "$file" --seed "$s" --set "data.dir=$data" "${extra[@]}" \
-          --out "$out/$w-s$s.draws.toml" > /dev/null
       else
         log=$out/$w-s$s.torch.txt
       fi
       if ! grep -q '^final test_accuracy' "$log" 2>/dev/null; then
         echo "PyTorch $w seed $s ..." >&2
+        if [ ${#draws[@]} -gt 0 ]; then
+          "$bin" draws --workload "$file" --seed "$s" --set "data.dir=$data" "${extra[@]}" \
+            --out "$out/$w-s$s.draws.toml" > /dev/null
+        fi
         "$python" scripts/torch_reference.py "$file" --seed "$s" --threads "$threads" \
           --set "data.dir=$data" "${extra[@]}" "${draws[@]}" > "$log.part"
         mv "$log.part" "$log"
