@@ -143,7 +143,25 @@ mod tests {
         d.tech.node_nm = 32.0;
         let s = PimCost::of(&d).unwrap();
         assert!((s.shift_add_pj / 0.1 - 0.6541).abs() < 1e-3);
+        assert!((s.popcount_pj / c.popcount_pj - 0.6541).abs() < 1e-3);
         assert_eq!(s.and_pj, c.and_pj);
+    }
+
+    #[test]
+    fn only_the_listed_phases_run_in_memory() {
+        let mut a = ArchConfig::default();
+        a.tile.compute = Compute::Pim;
+        for (phases, want) in [
+            (vec!["FW"], [true, false, false]),
+            (vec!["AG"], [false, true, false]),
+            (vec!["WG", "FW"], [true, false, true]),
+        ] {
+            a.pim.phases = phases.iter().map(|p| p.to_string()).collect();
+            let c = PimCost::of(&a).unwrap();
+            let got = [Phase::Fw, Phase::Ag, Phase::Wg].map(|p| c.runs(p));
+            assert_eq!(got, want, "{phases:?}");
+            assert!(!c.runs(Phase::Wu) && !c.runs(Phase::Swap));
+        }
     }
 
     #[test]
