@@ -385,6 +385,7 @@ mod tests {
     use super::*;
     use crate::config::device::SwitchingModel;
     use crate::config::hw::Compute;
+    use crate::tech::UnitFill;
 
     fn arch(p_switch: f64, exact: bool) -> ArchConfig {
         let mut a = ArchConfig::default();
@@ -445,6 +446,47 @@ mod tests {
             (e.bits_written, e.program_pulses),
             (c.bits_written, c.program_pulses)
         );
+    }
+
+    #[test]
+    fn exact_writes_on_strings_cost_an_erase_and_the_ones_of_each_string() {
+        for (bits, codes, strings) in [
+            // One 8-bit code per 8-MTJ string.
+            (8u32, vec![0b1011_0001u32, 0, 0xFF], vec![4u64, 0, 8]),
+            // Two 4-bit codes per string: the ones of both.
+            (4, vec![0b1011, 0b0001, 0b0111], vec![4, 3]),
+            // A 16-bit code over two strings: low byte, then high byte.
+            (16, vec![0x0301, 0xFF00], vec![1, 2, 0, 8]),
+        ] {
+            let mut a = arch(1.0, true);
+            a.pim.activation_bits = bits;
+            let tech = Nandspin::new(&operand_arch(&a, &a.pim, bits));
+            let f = OperandFormat {
+                bits,
+                signed: false,
+                encoding: Encoding::TwosComplement,
+            };
+            let mut c = WriteCounts::default();
+            let d = exact_write(&f, Some(&tech), &codes, &mut c);
+            let fills: Vec<UnitFill> = strings.iter().map(|&o| tech.fill_unit(o, 8)).collect();
+            assert_eq!(
+                d,
+                fills.iter().map(|u| u.duration_ps).collect::<Vec<_>>(),
+                "{bits}"
+            );
+            let n = strings.len() as u64;
+            assert_eq!((c.strings_written, c.erase_pulses), (n, n));
+            assert_eq!(c.bits_written, codes.len() as u64 * u64::from(bits));
+            let ones: u64 = strings.iter().sum();
+            assert_eq!((c.program_pulses, c.switches), (ones, ones));
+            let erase: f64 = fills.iter().map(|u| u.erase_pj.unwrap()).sum();
+            let program: f64 = fills.iter().map(|u| u.pulses as f64 * u.pulse_pj).sum();
+            assert!((c.erase_energy_pj - erase).abs() < 1e-12 && erase > 0.0);
+            assert!((c.program_energy_pj - program).abs() < 1e-12);
+            assert_eq!(c.write_time_ps, d.iter().sum::<u64>());
+            // More ones take longer: the empty string is the shortest.
+            assert!(d.iter().min() < d.iter().max());
+        }
     }
 
     #[test]
