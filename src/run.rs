@@ -311,7 +311,7 @@ pub fn with_pim(arch: &Loaded<ArchConfig>, net: Network, seed: u64) -> Result<Ne
         return Ok(net);
     }
     if a.pim.activation_bits < 2 {
-        let graph_signed = crate::pim::layers::signed_inputs_of(&net);
+        let graph_signed = crate::pim::layers::signed_inputs(net.layers());
         if let Some(l) = net.layers().iter().zip(&graph_signed).find_map(|(l, &s)| {
             (s && matches!(l.op, OpSpec::Conv2d { .. } | OpSpec::Dense { .. })).then_some(l)
         }) {

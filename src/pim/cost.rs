@@ -10,7 +10,7 @@ use crate::engine::Ps;
 use crate::sched::Phase;
 
 /// The in-memory MACs' costs and durations, as the arch describes them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PimCost {
     /// Whether FW, AG and WG run in memory.
     pub fw: bool,

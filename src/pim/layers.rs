@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Slot;
 use super::operands::{Operands, Pass};
-use crate::nn::graph::{Graph, OpSpec};
+use crate::nn::graph::{Graph, LayerNode, OpSpec};
 use crate::nn::tensor::Act;
 
 /// Operand writes and the held operands of every conv and dense layer.
@@ -26,7 +26,7 @@ impl PimLayers {
     pub fn new(ops: Operands, graph: &Graph) -> Self {
         Self {
             ops,
-            signed: signed_inputs(graph),
+            signed: signed_inputs(&graph.layers),
             has_ag: fed_by_weights(&graph.layers),
             held: BTreeMap::new(),
         }
@@ -65,7 +65,7 @@ impl PimLayers {
 }
 
 /// Per layer: whether a conv or dense layer feeds it, through any layers.
-fn fed_by_weights(layers: &[crate::nn::graph::LayerNode]) -> Vec<bool> {
+fn fed_by_weights(layers: &[LayerNode]) -> Vec<bool> {
     let mut out: Vec<bool> = Vec::with_capacity(layers.len());
     // Per layer: whether its output carries a weight layer's work.
     let mut carries: Vec<bool> = Vec::with_capacity(layers.len());
@@ -77,20 +77,10 @@ fn fed_by_weights(layers: &[crate::nn::graph::LayerNode]) -> Vec<bool> {
     out
 }
 
-/// [`signed_inputs`] of a network's graph.
-pub fn signed_inputs_of(net: &crate::nn::network::Network) -> Vec<bool> {
-    let layers = net.layers();
-    signed_of(layers)
-}
-
 /// Per layer: whether its (first) input can hold negative values. The data cannot (pixels
 /// are 0 to 1); a ReLU's output cannot; pooling and flattening keep their input's sign; a
 /// sum is non-negative when all its terms are; everything else can be negative.
-pub fn signed_inputs(graph: &Graph) -> Vec<bool> {
-    signed_of(&graph.layers)
-}
-
-fn signed_of(layers: &[crate::nn::graph::LayerNode]) -> Vec<bool> {
+pub fn signed_inputs(layers: &[LayerNode]) -> Vec<bool> {
     let mut nonneg_out: Vec<bool> = Vec::with_capacity(layers.len());
     let nonneg = |src: Option<usize>, out: &[bool]| src.is_none_or(|j| out[j]);
     let mut signed = Vec::with_capacity(layers.len());

@@ -423,7 +423,7 @@ impl Scheduler {
         (ready, deps): (Ps, &[OpId]),
         store: &dyn DeviceLog,
     ) -> Vec<OpId> {
-        let cost = self.pim.clone().expect("PIM costs");
+        let cost = self.pim.expect("PIM costs");
         let phase = pass.phase;
         let node = self.map.layers[l].node;
         let slots: &[Slot] = match phase {
