@@ -7,7 +7,9 @@
 //! subarray with a pool of K write drivers. An operation on a driver pool writes a list of
 //! strings; each string takes the earliest free driver (list scheduling, in list order), and
 //! each string's completion is an event of the pool. The operation ends when its last
-//! string does.
+//! string does. An operation may instead give only the strings' total and longest time
+//! ([`Work::Shared`]: the operand writes of in-memory MACs, millions of strings per batch):
+//! it then takes the even share of the drivers, or the longest string if that is longer.
 //!
 //! Time saturates at the end of the u64 range (about 213 days) instead of wrapping.
 //!
@@ -40,6 +42,15 @@ pub enum Work {
         first: u32,
         /// One past the last.
         end: u32,
+    },
+    /// Strings written through the resource's driver pool, shared out evenly: the
+    /// operation takes the longer of its longest string and `busy_ps / drivers` (rounded
+    /// up), which is within one string's time of list-scheduling them.
+    Shared {
+        /// Sum of the strings' write durations, in ps.
+        busy_ps: Ps,
+        /// Longest string write, in ps.
+        longest_ps: Ps,
     },
 }
 
@@ -197,6 +208,16 @@ impl Engine {
                     self.drivers.push(Reverse(end));
                 }
                 makespan
+            }
+            Work::Shared {
+                busy_ps,
+                longest_ps,
+            } => {
+                let k = Ps::from(self.resources[r as usize].drivers.max(1));
+                let pool = &mut self.resources[r as usize];
+                pool.driver_busy_ps = pool.driver_busy_ps.saturating_add(busy_ps);
+                self.events += 1;
+                longest_ps.max(busy_ps.div_ceil(k))
             }
         }
     }
@@ -410,7 +431,49 @@ mod tests {
         assert_eq!(e.usage(r).driver_busy_ps, 20);
     }
 
+    #[test]
+    fn shared_strings_take_the_even_share_or_the_longest() {
+        let mut e = Engine::new();
+        let r = e.add_pool(4);
+        let even = e.add(
+            r,
+            Work::Shared {
+                busy_ps: 41,
+                longest_ps: 3,
+            },
+            0,
+        );
+        let long = e.add(
+            r,
+            Work::Shared {
+                busy_ps: 40,
+                longest_ps: 25,
+            },
+            0,
+        );
+        e.run();
+        assert_eq!(e.span(even).len_ps(), 11);
+        assert_eq!(e.span(long).len_ps(), 25);
+        assert_eq!(e.span(long).start_ps, 11);
+        assert_eq!(e.usage(r).driver_busy_ps, 81);
+        assert_eq!(e.usage(r).busy_ps, 36);
+    }
+
     proptest! {
+        #[test]
+        fn shared_is_within_one_string_of_list_scheduling(durations in proptest::collection::vec(1u64..5000, 1..200), k in 1u32..12) {
+            let mut e = Engine::new();
+            let r = e.add_pool(k);
+            let busy_ps = durations.iter().sum();
+            let longest_ps = *durations.iter().max().unwrap();
+            let op = e.add(r, Work::Shared { busy_ps, longest_ps }, 0);
+            e.run();
+            let list = list_schedule_ps(&durations, k as usize);
+            prop_assert!(e.span(op).len_ps() <= list);
+            prop_assert!(list <= e.span(op).len_ps() + longest_ps);
+            prop_assert_eq!(e.usage(r).driver_busy_ps, busy_ps);
+        }
+
         #[test]
         fn pool_matches_reference(durations in proptest::collection::vec(1u64..5000, 0..200), k in 1u32..12) {
             let mut e = Engine::new();

@@ -273,10 +273,16 @@ fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
         assert_eq!(row(&rows, "FW", a), row(&rows, "FW", "and_row"), "{a}");
     }
     // Operand bits: the input in FW; the input and (no AG left it) the gradient in WG.
-    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 4);
+    // Each subarray gets a copy of the values its weights meet. The default chip spreads
+    // fc's 7,840 weights (10 rows of 784) over all 16 tiles, 490 each, and a tile's over
+    // its 8 subarrays, 62, 62, then 61 each (`nandspin map`): each input value meets 10
+    // weights in 10 different subarrays, so it is written 10 times. Each subarray needs the
+    // gradients of the 1 or 2 outputs its weights feed: 128 + 8, since of the 9 row
+    // boundaries only 3,920 (= 8 x 490) falls between two subarrays.
+    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 10 * 4);
     assert_eq!(
         row(&rows, "WG", "operand_write"),
-        64 * 784 * 4 + 64 * 10 * 2
+        64 * 784 * 10 * 4 + 64 * (128 + 8) * 2
     );
     // No digital MACs outside the optimiser step, no separate weight reads.
     assert_eq!(row(&rows, "FW", "mac") + row(&rows, "WG", "mac"), 0);

@@ -8,6 +8,7 @@
 //! Keys: `[pim]`.
 
 pub mod cost;
+pub mod coverage;
 pub mod layers;
 pub mod operands;
 

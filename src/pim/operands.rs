@@ -153,9 +153,50 @@ pub struct OperandBatch {
     pub bits: u32,
     /// Device activity and energy.
     pub counts: WriteCounts,
-    /// Duration of each string write, in ps (on NAND-SPIN strings; empty for the ideal
-    /// stores).
-    pub durations_ps: Vec<u64>,
+    /// The same writes per channel of the operand (over the batch's images), so that the
+    /// chip model can cost the copies each subarray needs ([`super::coverage`]).
+    pub channels: Vec<ChannelWrites>,
+}
+
+/// The writes of one channel of an operand (every image of a batch): a string belongs to
+/// the channel of its first code.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChannelWrites {
+    /// Values written.
+    pub values: u64,
+    /// Strings written (0 for the ideal stores, which have none).
+    pub strings: u64,
+    /// Sum of the strings' write durations (erase, program pulses, verify reads), in ps.
+    pub busy_ps: u64,
+    /// Longest string write, in ps.
+    pub longest_ps: u64,
+    /// Erase, program and verify energy, in pJ.
+    pub energy_pj: f64,
+    /// Program pulses that failed.
+    pub failures: u64,
+}
+
+impl ChannelWrites {
+    /// Adds `o`'s writes to these.
+    pub fn add(&mut self, o: &ChannelWrites) {
+        self.values += o.values;
+        self.strings += o.strings;
+        self.busy_ps += o.busy_ps;
+        self.longest_ps = self.longest_ps.max(o.longest_ps);
+        self.energy_pj += o.energy_pj;
+        self.failures += o.failures;
+    }
+
+    fn of(values: usize, counts: &WriteCounts, durations: &[u64]) -> Self {
+        Self {
+            values: values as u64,
+            strings: durations.len() as u64,
+            busy_ps: durations.iter().sum(),
+            longest_ps: durations.iter().copied().max().unwrap_or(0),
+            energy_pj: counts.erase_energy_pj + counts.program_energy_pj + counts.read_energy_pj,
+            failures: counts.program_failures,
+        }
+    }
 }
 
 impl Operands {
@@ -251,8 +292,19 @@ impl Operands {
             .as_ref()
             .map(|(a, g)| if gradient { g } else { a });
         let param = OPERAND_PARAM_BASE + layer * 4 + slot as usize;
+        // Codes per string: channel `ch`'s strings are those whose first code is in it,
+        // codes bounds[ch]..bounds[ch + 1] (string boundaries, so that writing channel by
+        // channel draws what writing the image whole would).
+        let per = match (writer, exact) {
+            (Some(w), _) => w.layout().weights_per_string(),
+            (None, Some(t)) => t.layout().weights_per_string(),
+            (None, None) => 1,
+        };
+        let bounds: Vec<usize> = (0..=c)
+            .map(|ch| ((ch * plane).div_ceil(per) * per).min(len))
+            .collect();
         // One image at a time, in parallel: each draws from its own keyed streams.
-        let per_image: Vec<(f32, WriteCounts, Vec<u64>)> = held[..n * len]
+        let per_image: Vec<(f32, WriteCounts, Vec<ChannelWrites>)> = held[..n * len]
             .par_chunks_mut(len.max(1))
             .enumerate()
             .map(|(img, stored)| {
@@ -264,28 +316,36 @@ impl Operands {
                 let mut codes = vec![0u32; len];
                 let scale = f.quantise(&vals, &mut codes);
                 let mut counts = WriteCounts::default();
-                let durations = match writer {
-                    Some(w) => {
-                        let mut log = Vec::new();
-                        w.write(
-                            param,
-                            pass.image_key(img),
-                            0,
-                            stored,
-                            &codes,
-                            &mut counts,
-                            &mut log,
-                        );
-                        let d: Vec<u64> = log.iter().map(|s| s.duration_ps).collect();
-                        counts.write_time_ps = d.iter().sum();
-                        d
-                    }
-                    None => {
-                        stored.copy_from_slice(&codes);
-                        exact_write(&f, exact, &codes, &mut counts)
-                    }
-                };
-                (scale, counts, durations)
+                let mut channels = Vec::with_capacity(c);
+                let mut log = Vec::new();
+                for ch in 0..c {
+                    let r = bounds[ch]..bounds[ch + 1];
+                    let mut part = WriteCounts::default();
+                    let durations = match writer {
+                        Some(w) => {
+                            log.clear();
+                            w.write(
+                                param,
+                                pass.image_key(img),
+                                r.start,
+                                &mut stored[r.clone()],
+                                &codes[r.clone()],
+                                &mut part,
+                                &mut log,
+                            );
+                            let d: Vec<u64> = log.iter().map(|s| s.duration_ps).collect();
+                            part.write_time_ps = d.iter().sum();
+                            d
+                        }
+                        None => {
+                            stored[r.clone()].copy_from_slice(&codes[r.clone()]);
+                            exact_write(&f, exact, &codes[r.clone()], &mut part)
+                        }
+                    };
+                    channels.push(ChannelWrites::of(r.len(), &part, &durations));
+                    counts.add(&part);
+                }
+                (scale, counts, channels)
             })
             .collect();
         out.resize(x.len(), 0.0);
@@ -305,9 +365,12 @@ impl Operands {
             let total = self.counts.entry((layer, slot)).or_default();
             total.values += (n * len) as u64;
             total.bits = f.bits;
-            for (_, c, d) in &per_image {
-                total.counts.add(c);
-                total.durations_ps.extend(d);
+            total.channels.resize(c, ChannelWrites::default());
+            for (_, counts, channels) in &per_image {
+                total.counts.add(counts);
+                for (t, w) in total.channels.iter_mut().zip(channels) {
+                    t.add(w);
+                }
             }
         }
     }

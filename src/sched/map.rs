@@ -14,6 +14,7 @@ use crate::config::arch::BiasPlacement;
 use crate::config::hw::{Mapping, Overflow};
 use crate::device::Layout;
 use crate::nn::graph::OpSpec;
+use crate::pim::coverage::WeightRows;
 use crate::nn::network::Network;
 use crate::store::{ParamId, ParamKind};
 
@@ -52,6 +53,9 @@ pub struct LayerInfo {
     pub in_values: u64,
     /// Output values per image.
     pub out_values: u64,
+    /// Its weight tensor as rows of codes (for which operand values each subarray needs
+    /// when the MACs run in memory).
+    pub weight_rows: WeightRows,
     /// Whether the data set feeds it.
     pub from_data: bool,
     /// Weight layers whose outputs reach it (through activations, pooling, flattening).
@@ -219,14 +223,24 @@ pub fn layer_infos(arch: &ArchConfig, net: &Network) -> Vec<LayerInfo> {
     let mut index_of = vec![None; nodes.len()];
     let mut out: Vec<LayerInfo> = Vec::new();
     for (i, l) in nodes.iter().enumerate() {
-        let macs_per_image = match l.op {
+        let weight_rows = match l.op {
             OpSpec::Conv2d {
                 out_channels,
                 kernel,
                 ..
-            } => (l.out_shape.plane() * out_channels * l.in_shape.c * kernel * kernel) as u64,
-            OpSpec::Dense { out_features } => (l.in_shape.len() * out_features) as u64,
+            } => WeightRows {
+                outputs: out_channels as u64,
+                fan_in: (l.in_shape.c * kernel * kernel) as u64,
+            },
+            OpSpec::Dense { out_features } => WeightRows {
+                outputs: out_features as u64,
+                fan_in: l.in_shape.len() as u64,
+            },
             _ => continue,
+        };
+        let macs_per_image = match l.op {
+            OpSpec::Conv2d { .. } => l.out_shape.plane() as u64 * weight_rows.outputs * weight_rows.fan_in,
+            _ => weight_rows.outputs * weight_rows.fan_in,
         };
         let mut params = Vec::new();
         let mut strings = 0;
@@ -259,6 +273,7 @@ pub fn layer_infos(arch: &ArchConfig, net: &Network) -> Vec<LayerInfo> {
             macs_per_image,
             in_values: l.in_shape.len() as u64,
             out_values: l.out_shape.len() as u64,
+            weight_rows,
             from_data: false,
             sources: Vec::new(),
             consumers: Vec::new(),
@@ -615,6 +630,10 @@ mod tests {
             macs_per_image: macs,
             in_values: 1,
             out_values: 1,
+            weight_rows: WeightRows {
+                outputs: 1,
+                fan_in: strings,
+            },
             from_data: false,
             sources: Vec::new(),
             consumers: Vec::new(),

@@ -24,6 +24,7 @@
 //! Timing never feeds back into the numerics.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::Phase;
@@ -36,6 +37,8 @@ use crate::hw::rng::RngCost;
 use crate::hw::{EnergyTable, Mesh, PIXEL_BYTES, Timing, VALUE_BYTES};
 use crate::pim::Slot;
 use crate::pim::cost::PimCost;
+use crate::pim::coverage::Channels;
+use crate::pim::operands::ChannelWrites;
 use crate::store::DeviceLog;
 use crate::tech::Technology;
 
@@ -280,6 +283,28 @@ impl Scheduler {
         self.epoch_energy_pj += energy_pj;
     }
 
+    /// The codes of layer `l`'s weight tensor held in its strings `strings` (none for the
+    /// strings of its other tensors, such as biases held in the store).
+    fn weight_codes(&self, l: usize, strings: Range<u64>) -> Range<u64> {
+        let info = &self.map.layers[l];
+        let len = info.weight_rows.outputs * info.weight_rows.fan_in;
+        let Some(p) = info.params.iter().find(|p| p.len == len) else {
+            return 0..0;
+        };
+        let a = strings.start.max(p.offset) - p.offset;
+        let b = strings.end.min(p.offset + p.strings).saturating_sub(p.offset);
+        if a >= b {
+            return 0..0;
+        }
+        let k = self.layout.weights_per_string() as u64;
+        let m = self.layout.strings_per_weight() as u64;
+        if m > 1 {
+            a / m..b.div_ceil(m).min(len)
+        } else {
+            (a * k).min(len)..(b * k).min(len)
+        }
+    }
+
     fn op(&mut self, r: ResourceId, work: Work, ready: Ps, tag: Tag) -> OpId {
         let id = self.engine.add(r, work, ready);
         debug_assert_eq!(id as usize, self.tags.len());
@@ -431,37 +456,21 @@ impl Scheduler {
             Phase::Ag => &[Slot::AgGradient],
             _ => &[Slot::WgInput, Slot::WgGradient],
         };
-        let writes: Vec<&crate::pim::operands::OperandBatch> = store
+        let writes: Vec<(Slot, &crate::pim::operands::OperandBatch)> = store
             .operand_writes()
             .iter()
             .filter(|(nd, s, _)| *nd == node && slots.contains(s))
-            .map(|(_, _, b)| b)
+            .map(|(_, s, b)| (*s, b))
             .collect();
-        for b in &writes {
-            let c = &b.counts;
-            let e = c.erase_energy_pj + c.program_energy_pj + c.read_energy_pj;
-            self.book(
-                (l, phase, "subarray", "operand_write"),
-                b.values * u64::from(b.bits),
-                0,
-                e,
-            );
-            self.book(
-                (l, phase, "mtj", "operand_failure"),
-                c.program_failures,
-                0,
-                0.0,
-            );
-        }
         let part = self.map.places[l].parts[k].clone();
         let range = part.subarrays.clone();
-        let n_sub = range.len().max(1);
         let ands = cost.ands(phase, pass.macs);
         let total = part.strings.max(1);
         let mut given = 0u64;
         let mut ops = Vec::with_capacity(range.len());
         for (idx, j) in range.clone().enumerate() {
-            let strings = self.map.places[l].subarrays[j].strings;
+            let place = self.map.places[l].subarrays[j];
+            let strings = place.strings;
             let share = if idx + 1 == range.len() {
                 ands - given
             } else {
@@ -469,15 +478,30 @@ impl Scheduler {
             };
             given += share;
             let res = self.subarray_res[l][j];
-            let first = self.engine.strings_len();
-            for b in &writes {
-                for d in b.durations_ps.iter().skip(idx).step_by(n_sub) {
-                    self.engine.push_string(*d);
+            // This subarray's copy of the operand values its weights meet.
+            let codes = self.weight_codes(l, place.first..place.first + strings);
+            let rows = self.map.layers[l].weight_rows;
+            let mut copy = ChannelWrites::default();
+            for (slot, b) in &writes {
+                let channels: Channels = match slot {
+                    Slot::AgGradient | Slot::WgGradient => [rows.outputs_of(codes.clone()), 0..0],
+                    _ => rows.inputs_of(codes.clone(), b.channels.len() as u64),
+                };
+                let mut w = ChannelWrites::default();
+                for ch in channels.into_iter().flatten() {
+                    w.add(&b.channels[ch as usize]);
                 }
+                self.book(
+                    (l, phase, "subarray", "operand_write"),
+                    w.values * u64::from(b.bits),
+                    0,
+                    w.energy_pj,
+                );
+                self.book((l, phase, "mtj", "operand_failure"), w.failures, 0, 0.0);
+                copy.add(&w);
             }
-            let end = self.engine.strings_len();
             let mut after: Vec<OpId> = deps.to_vec();
-            if end > first {
+            if copy.strings > 0 {
                 let tag = Tag {
                     layer: l,
                     phase,
@@ -485,7 +509,11 @@ impl Scheduler {
                     action: "operand_write",
                     busy_ps: None,
                 };
-                let w = self.op(res, Work::Strings { first, end }, ready, tag);
+                let work = Work::Shared {
+                    busy_ps: copy.busy_ps,
+                    longest_ps: copy.longest_ps,
+                };
+                let w = self.op(res, work, ready, tag);
                 for &p in deps {
                     self.engine.depend(p, w);
                 }
