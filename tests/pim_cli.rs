@@ -243,6 +243,54 @@ fn row(rows: &[std::collections::HashMap<String, String>], phase: &str, action: 
 }
 
 #[test]
+fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
+    // A 5x5 convolution of the image into 2 channels (50 weights), then a dense layer.
+    let tmp = TempDir::new().unwrap();
+    let one = std::fs::read_to_string(one_layer(&tmp)).unwrap();
+    let text = one.replace(
+        "[[layers]]\nname = \"flat\"\ntype = \"flatten\"\ninput = \"input\"",
+        "[[layers]]\nname = \"c\"\ntype = \"conv2d\"\ninput = \"input\"\nout_channels = 2\nkernel = 5\n\
+         [[layers]]\nname = \"flat\"\ntype = \"flatten\"\ninput = \"c\"",
+    );
+    assert_ne!(text, one);
+    let w = write(&tmp, "conv.toml", &text).display().to_string();
+    // The default chip spreads the 50 weights over 50 subarrays, one each.
+    let map = nandspin(&["map", "--arch", "arch/nandspin-pim.toml", "--workload", &w]);
+    ok(&map);
+    assert_contains(
+        &map.stdout,
+        "c         0       50     11  0-10              50                     1",
+    );
+    let out = tmp.path().join("out");
+    ok(&nandspin(&[
+        "run",
+        "--quiet",
+        "--arch",
+        "arch/nandspin-pim.toml",
+        "--workload",
+        &w,
+        "--set",
+        "pim.activation_bits=4",
+        "--set",
+        "pim.gradient_bits=2",
+        "--out",
+        &out.display().to_string(),
+    ]));
+    let rows: Vec<_> = records(&out.join("layers.csv"))
+        .into_iter()
+        .filter(|r| r["layer"] == "c")
+        .collect();
+    // Each subarray holds one kernel position of one output channel and needs the whole
+    // 28 x 28 image of each of the 64 images in FW and WG, and in WG (the first layer has no
+    // AG) the 24 x 24 gradient plane of its output channel.
+    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 50 * 4);
+    assert_eq!(
+        row(&rows, "WG", "operand_write"),
+        64 * 784 * 50 * 4 + 64 * 576 * 50 * 2
+    );
+}
+
+#[test]
 fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
     let tmp = TempDir::new().unwrap();
     let w = one_layer(&tmp);

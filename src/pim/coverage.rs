@@ -44,7 +44,9 @@ impl WeightRows {
         if codes.is_empty() || channels == 0 {
             return [0..0, 0..0];
         }
-        if self.fan_in == 0 || self.fan_in % channels != 0 || codes.end - codes.start >= self.fan_in
+        if self.fan_in == 0
+            || !self.fan_in.is_multiple_of(channels)
+            || codes.end - codes.start >= self.fan_in
         {
             return all;
         }

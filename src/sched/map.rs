@@ -14,8 +14,8 @@ use crate::config::arch::BiasPlacement;
 use crate::config::hw::{Mapping, Overflow};
 use crate::device::Layout;
 use crate::nn::graph::OpSpec;
-use crate::pim::coverage::WeightRows;
 use crate::nn::network::Network;
+use crate::pim::coverage::WeightRows;
 use crate::store::{ParamId, ParamKind};
 
 /// A parameter tensor held in strings: its id, first string within its layer, strings.
@@ -239,7 +239,9 @@ pub fn layer_infos(arch: &ArchConfig, net: &Network) -> Vec<LayerInfo> {
             _ => continue,
         };
         let macs_per_image = match l.op {
-            OpSpec::Conv2d { .. } => l.out_shape.plane() as u64 * weight_rows.outputs * weight_rows.fan_in,
+            OpSpec::Conv2d { .. } => {
+                l.out_shape.plane() as u64 * weight_rows.outputs * weight_rows.fan_in
+            }
             _ => weight_rows.outputs * weight_rows.fan_in,
         };
         let mut params = Vec::new();

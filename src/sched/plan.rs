@@ -292,7 +292,10 @@ impl Scheduler {
             return 0..0;
         };
         let a = strings.start.max(p.offset) - p.offset;
-        let b = strings.end.min(p.offset + p.strings).saturating_sub(p.offset);
+        let b = strings
+            .end
+            .min(p.offset + p.strings)
+            .saturating_sub(p.offset);
         if a >= b {
             return 0..0;
         }
