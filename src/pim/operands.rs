@@ -553,6 +553,37 @@ mod tests {
     }
 
     #[test]
+    fn each_string_is_counted_in_the_channel_of_its_first_code() {
+        // 2 images of 3 channels of 5 values, 4-bit codes two to a string: per image,
+        // channel 0 has the strings of codes 0-1, 2-3, 4-5, channel 1 of 6-7, 8-9, channel
+        // 2 of 10-11, 12-13, 14.
+        let mut a = arch(0.5, false);
+        a.pim.activation_bits = 4;
+        let x: Vec<f32> = (0..30).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+        let mut ops = Operands::new(&a, 3);
+        let mut out = Vec::new();
+        ops.write(1, Slot::FwInput, false, (&x, 3, 2, 5), &mut out);
+        let b = &ops.batch_counts()[&(1, Slot::FwInput)];
+        let ch = &b.channels;
+        assert_eq!(ch.iter().map(|c| c.values).collect::<Vec<_>>(), [12, 8, 10]);
+        assert_eq!(ch.iter().map(|c| c.strings).collect::<Vec<_>>(), [6, 4, 6]);
+        let sum = |f: fn(&ChannelWrites) -> u64| ch.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|c| c.values), b.values);
+        assert_eq!(sum(|c| c.strings), b.counts.strings_written);
+        assert_eq!(sum(|c| c.busy_ps), b.counts.write_time_ps);
+        assert_eq!(sum(|c| c.failures), b.counts.program_failures);
+        assert!(sum(|c| c.failures) > 0);
+        let e = b.counts.erase_energy_pj + b.counts.program_energy_pj + b.counts.read_energy_pj;
+        let got: f64 = ch.iter().map(|c| c.energy_pj).sum();
+        assert!((got - e).abs() < 1e-9 * e && e > 0.0);
+        assert!(ch.iter().all(|c| c.longest_ps > 0 && c.longest_ps <= c.busy_ps));
+        // A second batch adds to the channels.
+        ops.write(1, Slot::FwInput, false, (&x, 3, 2, 5), &mut out);
+        let again = &ops.batch_counts()[&(1, Slot::FwInput)].channels;
+        assert_eq!(again[1].values, 16);
+    }
+
+    #[test]
     fn failed_pulses_only_clear_bits_and_the_draws_are_keyed() {
         let x: Vec<f32> = (0..256).map(|i| ((i * 7919) % 97) as f32 / 96.0).collect();
         let mut exact = Operands::new(&arch(0.5, true), 1);
