@@ -242,6 +242,30 @@ fn row(rows: &[std::collections::HashMap<String, String>], phase: &str, action: 
         .sum()
 }
 
+/// The rows of `layers.csv` of workload `w` trained on `arch/nandspin-pim.toml` with 4-bit
+/// activations and 2-bit gradients, written into `tmp`/out.
+fn layers_with_narrow_operands(
+    tmp: &TempDir,
+    w: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let out = tmp.path().join("out");
+    ok(&nandspin(&[
+        "run",
+        "--quiet",
+        "--arch",
+        "arch/nandspin-pim.toml",
+        "--workload",
+        w,
+        "--set",
+        "pim.activation_bits=4",
+        "--set",
+        "pim.gradient_bits=2",
+        "--out",
+        &out.display().to_string(),
+    ]));
+    records(&out.join("layers.csv"))
+}
+
 #[test]
 fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
     // A 5x5 convolution of the image into 2 channels (50 weights), then a dense layer.
@@ -261,22 +285,7 @@ fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
         &map.stdout,
         "c         0       50     11  0-10              50                     1",
     );
-    let out = tmp.path().join("out");
-    ok(&nandspin(&[
-        "run",
-        "--quiet",
-        "--arch",
-        "arch/nandspin-pim.toml",
-        "--workload",
-        &w,
-        "--set",
-        "pim.activation_bits=4",
-        "--set",
-        "pim.gradient_bits=2",
-        "--out",
-        &out.display().to_string(),
-    ]));
-    let rows: Vec<_> = records(&out.join("layers.csv"))
+    let rows: Vec<_> = layers_with_narrow_operands(&tmp, &w)
         .into_iter()
         .filter(|r| r["layer"] == "c")
         .collect();
@@ -294,23 +303,8 @@ fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
 fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
     let tmp = TempDir::new().unwrap();
     let w = one_layer(&tmp);
+    let rows = layers_with_narrow_operands(&tmp, &w);
     let out = tmp.path().join("out");
-    let r = nandspin(&[
-        "run",
-        "--quiet",
-        "--arch",
-        "arch/nandspin-pim.toml",
-        "--workload",
-        &w,
-        "--set",
-        "pim.activation_bits=4",
-        "--set",
-        "pim.gradient_bits=2",
-        "--out",
-        &out.display().to_string(),
-    ]);
-    ok(&r);
-    let rows = records(&out.join("layers.csv"));
     // 64 images x 784 x 10 MACs per phase; 8-bit weights; 64 bit products per AND.
     let macs: u64 = 64 * 784 * 10;
     assert_eq!(row(&rows, "FW", "and_row"), 4 * 8 * macs / 64);

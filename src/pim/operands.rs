@@ -576,7 +576,10 @@ mod tests {
         let e = b.counts.erase_energy_pj + b.counts.program_energy_pj + b.counts.read_energy_pj;
         let got: f64 = ch.iter().map(|c| c.energy_pj).sum();
         assert!((got - e).abs() < 1e-9 * e && e > 0.0);
-        assert!(ch.iter().all(|c| c.longest_ps > 0 && c.longest_ps <= c.busy_ps));
+        assert!(
+            ch.iter()
+                .all(|c| c.longest_ps > 0 && c.longest_ps <= c.busy_ps)
+        );
         // A second batch adds to the channels.
         ops.write(1, Slot::FwInput, false, (&x, 3, 2, 5), &mut out);
         let again = &ops.batch_counts()[&(1, Slot::FwInput)].channels;
