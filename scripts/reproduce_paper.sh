@@ -614,7 +614,7 @@ trains it with 3 ns and 1 ns pulses (weights and operands), seeds 0-2, 10 epochs
 top bit and voltage drive then apply to the operands too). The digital rows are the sweeps
 above. Values are mean ± sd over the seeds; the chip runs at 1 GHz, so M cycles are ms.
 
-| chip and update policy | pulse (ns) | test accuracy | end-to-end (M cycles) | chip energy (mJ) | operand writes: share of the subarrays' busy time | operand-write energy (mJ) | operand bits lost per bit written |
+| chip and update policy | pulse (ns) | test accuracy | end-to-end (M cycles) | chip energy (mJ) | operand writes: share of the subarrays' busy time | operand-write energy (mJ) | failed operand pulses per operand bit written |
 |---|---|---|---|---|---|---|---|
 $pim_rows
 The claims end to end (1 ns against 3 ns, same chip and policy; "more than 67 %" read as at
@@ -637,12 +637,12 @@ What the rows show:
   $opw_bits Gbit of operands per training. A subarray holding a few kernel positions of a
   convolution still needs the whole input plane of their channel.
 - **Short pulses make the computation approximate.** With the weights at 3 ns and only the
-  operands at 1 ns, $ops_loss of the operand bits written fail and the accuracy falls by
-  $ops_drop points: an operand is used once, as written, and no master copy repairs it.
-  $blind_text
-  With \`arch/nandspin-1ns.toml\`'s policy (its verify of the top bit applies to
-  the operands too) $loss1_n1 of the operand bits fail and the accuracy falls by
-  $pim_drop_n1 points.
+  operands at 1 ns, $ops_loss pulses fail per operand bit written (each leaves a bit at 0)
+  and the accuracy falls by $ops_drop points: an operand is used once, as written, and no
+  master copy repairs it. $blind_text
+  With \`arch/nandspin-1ns.toml\`'s policy (its verify of the top bit applies to the
+  operands too, and re-pulses a failed top bit) $loss1_n1 pulses fail per operand bit
+  written and the accuracy falls by $pim_drop_n1 points.
 - **The PIM chip is $slower times slower** than the digital one at 3 ns: it computes only in
   the subarrays that hold a layer, 64 bit products per 1 ns AND, where the digital chip has
   128 MAC lanes per tile.

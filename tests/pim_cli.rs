@@ -247,9 +247,11 @@ fn row(rows: &[std::collections::HashMap<String, String>], phase: &str, action: 
 fn layers_with_narrow_operands(
     tmp: &TempDir,
     w: &str,
+    set: &[&str],
 ) -> Vec<std::collections::HashMap<String, String>> {
     let out = tmp.path().join("out");
-    ok(&nandspin(&[
+    let out_arg = out.display().to_string();
+    let mut args = vec![
         "run",
         "--quiet",
         "--arch",
@@ -261,8 +263,10 @@ fn layers_with_narrow_operands(
         "--set",
         "pim.gradient_bits=2",
         "--out",
-        &out.display().to_string(),
-    ]));
+        &out_arg,
+    ];
+    args.extend_from_slice(set);
+    ok(&nandspin(&args));
     records(&out.join("layers.csv"))
 }
 
@@ -285,7 +289,7 @@ fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
         &map.stdout,
         "c         0       50     11  0-10              50                     1",
     );
-    let rows: Vec<_> = layers_with_narrow_operands(&tmp, &w)
+    let rows: Vec<_> = layers_with_narrow_operands(&tmp, &w, &[])
         .into_iter()
         .filter(|r| r["layer"] == "c")
         .collect();
@@ -303,7 +307,23 @@ fn every_subarray_holding_a_kernel_position_gets_the_whole_input_plane() {
 fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
     let tmp = TempDir::new().unwrap();
     let w = one_layer(&tmp);
-    let rows = layers_with_narrow_operands(&tmp, &w);
+    // One tile: its 8 subarrays hold 980 of fc's 7,840 weights (10 rows of 784) each.
+    let tiles = ["--set", "chip.tiles=1"];
+    let map = nandspin(&[
+        "map",
+        "--arch",
+        "arch/nandspin-pim.toml",
+        "--workload",
+        &w,
+        tiles[0],
+        tiles[1],
+    ]);
+    ok(&map);
+    assert_contains(
+        &map.stdout,
+        "fc        0     7840      1  0                  8                   980",
+    );
+    let rows = layers_with_narrow_operands(&tmp, &w, &tiles);
     let out = tmp.path().join("out");
     // 64 images x 784 x 10 MACs per phase; 8-bit weights; 64 bit products per AND.
     let macs: u64 = 64 * 784 * 10;
@@ -315,16 +335,16 @@ fn and_counts_and_operand_bits_match_a_hand_count_on_one_layer() {
         assert_eq!(row(&rows, "FW", a), row(&rows, "FW", "and_row"), "{a}");
     }
     // Operand bits: the input in FW; the input and (no AG left it) the gradient in WG.
-    // Each subarray gets a copy of the values its weights meet. The default chip spreads
-    // fc's 7,840 weights (10 rows of 784) over all 16 tiles, 490 each, and a tile's over
-    // its 8 subarrays, 62, 62, then 61 each (`nandspin map`): each input value meets 10
-    // weights in 10 different subarrays, so it is written 10 times. Each subarray needs the
-    // gradients of the 1 or 2 outputs its weights feed: 128 + 8, since of the 9 row
-    // boundaries only 3,920 (= 8 x 490) falls between two subarrays.
-    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 10 * 4);
+    // Each subarray gets a copy of the strings holding the values its weights meet. Its
+    // 980 weights span more than a row, so it needs every input: 784 values, 8 copies.
+    // Subarray j holds rows 980j / 784 to (980j + 979) / 784: rows 0-1, 1-2, 2-3, 3-4,
+    // 5-6, 6-7, 7-8, 8-9. The 10 gradient values sit four to a string (2-bit codes,
+    // 8-MTJ strings): outputs 0-3, 4-7, 8-9. So the subarrays copy 4, 4, 4, 4 + 4, 4, 4,
+    // 4 + 2 and 2 values: 36 per image.
+    assert_eq!(row(&rows, "FW", "operand_write"), 64 * 784 * 8 * 4);
     assert_eq!(
         row(&rows, "WG", "operand_write"),
-        64 * 784 * 10 * 4 + 64 * (128 + 8) * 2
+        64 * 784 * 8 * 4 + 64 * 36 * 2
     );
     // No digital MACs outside the optimiser step, no separate weight reads.
     assert_eq!(row(&rows, "FW", "mac") + row(&rows, "WG", "mac"), 0);

@@ -158,10 +158,48 @@ pub struct OperandBatch {
     pub channels: Vec<ChannelWrites>,
 }
 
+impl OperandBatch {
+    /// The writes a subarray that needs channels `ranges` copies: every string holding a
+    /// code of one of those channels, including a string that starts in an earlier
+    /// channel and runs on into one of them.
+    pub fn copy_for(&self, ranges: &[std::ops::Range<u64>]) -> ChannelWrites {
+        let n = self.channels.len() as u64;
+        let mut ranges: Vec<std::ops::Range<u64>> = ranges
+            .iter()
+            .map(|r| r.start.min(n)..r.end.min(n))
+            .filter(|r| !r.is_empty())
+            .collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut w = ChannelWrites::default();
+        let mut next = 0;
+        for r in &ranges {
+            // Back over the strings that start before the range and run on into it (and
+            // over channels whose codes all sit in such strings): their reach only grows.
+            let mut lo = r.start;
+            while lo > next {
+                let ch = &self.channels[lo as usize - 1];
+                if ch.values == 0 || ch.reach > r.start {
+                    lo -= 1;
+                } else {
+                    break;
+                }
+            }
+            for u in lo.max(next)..r.end {
+                w.add(&self.channels[u as usize]);
+            }
+            next = next.max(r.end);
+        }
+        w
+    }
+}
+
 /// The writes of one channel of an operand (every image of a batch): a string belongs to
 /// the channel of its first code.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ChannelWrites {
+    /// One past the last channel whose codes these strings hold (a string may run on into
+    /// the next channels); 0 when there are none.
+    pub reach: u64,
     /// Values written.
     pub values: u64,
     /// Strings written (0 for the ideal stores, which have none).
@@ -179,6 +217,7 @@ pub struct ChannelWrites {
 impl ChannelWrites {
     /// Adds `o`'s writes to these.
     pub fn add(&mut self, o: &ChannelWrites) {
+        self.reach = self.reach.max(o.reach);
         self.values += o.values;
         self.strings += o.strings;
         self.busy_ps += o.busy_ps;
@@ -187,8 +226,9 @@ impl ChannelWrites {
         self.failures += o.failures;
     }
 
-    fn of(values: usize, counts: &WriteCounts, durations: &[u64]) -> Self {
+    fn of(reach: usize, values: usize, counts: &WriteCounts, durations: &[u64]) -> Self {
         Self {
+            reach: reach as u64,
             values: values as u64,
             strings: durations.len() as u64,
             busy_ps: durations.iter().sum(),
@@ -342,7 +382,12 @@ impl Operands {
                             exact_write(&f, exact, &codes[r.clone()], &mut part)
                         }
                     };
-                    channels.push(ChannelWrites::of(r.len(), &part, &durations));
+                    let reach = if r.is_empty() {
+                        0
+                    } else {
+                        r.end.div_ceil(plane)
+                    };
+                    channels.push(ChannelWrites::of(reach, r.len(), &part, &durations));
                     counts.add(&part);
                 }
                 (scale, counts, channels)
@@ -445,6 +490,8 @@ fn operand_arch(arch: &ArchConfig, p: &PimConfig, bits: u32) -> ArchConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::Range;
+
     use super::*;
     use crate::config::device::SwitchingModel;
     use crate::config::hw::Compute;
@@ -584,6 +631,37 @@ mod tests {
         ops.write(1, Slot::FwInput, false, (&x, 3, 2, 5), &mut out);
         let again = &ops.batch_counts()[&(1, Slot::FwInput)].channels;
         assert_eq!(again[1].values, 16);
+    }
+
+    #[test]
+    fn a_copy_takes_every_string_that_holds_a_needed_channel() {
+        // 10 channels of one value, four codes to a string: strings of channels 0-3, 4-7
+        // and 8-9, each counted in its first channel.
+        let mut a = arch(1.0, false);
+        a.pim.gradient_bits = 2;
+        let x: Vec<f32> = (0..10).map(|i| i as f32 - 4.5).collect();
+        let mut ops = Operands::new(&a, 3);
+        let mut out = Vec::new();
+        ops.write(2, Slot::AgGradient, true, (&x, 10, 1, 1), &mut out);
+        let b = &ops.batch_counts()[&(2, Slot::AgGradient)];
+        let reach: Vec<u64> = b.channels.iter().map(|c| c.reach).collect();
+        assert_eq!(reach, [4, 0, 0, 0, 8, 0, 0, 0, 10, 0]);
+        let copy = |r: &[Range<u64>]| {
+            let w = b.copy_for(r);
+            (w.values, w.strings)
+        };
+        assert_eq!(copy(&[3..4]), (4, 1));
+        assert_eq!(copy(&[3..5]), (8, 2));
+        assert_eq!(copy(&[5..7]), (4, 1));
+        assert_eq!(copy(&[9..10]), (2, 1));
+        assert_eq!(copy(&[0..10]), (10, 3));
+        // Two ranges sharing a string count it once; empty and out-of-range ones nothing.
+        assert_eq!(copy(&[8..10, 1..3]), (6, 2));
+        assert_eq!(copy(&[6..7, 5..6]), (4, 1));
+        assert_eq!(copy(&[4..4, 12..20]), (0, 0));
+        assert_eq!(copy(&[]), (0, 0));
+        let all = b.copy_for(&[0..10]);
+        assert_eq!(all.busy_ps, b.counts.write_time_ps);
     }
 
     #[test]

@@ -440,9 +440,9 @@ impl Scheduler {
     }
 
     /// In-memory MACs of `pass` of part `k` of layer `l`, per subarray of the part: the
-    /// operand writes of the pass (the layer's strings of each written operand, dealt to
-    /// the part's subarrays in turn, through each subarray's write drivers), then the
-    /// subarray's share of the ANDs (by strings held), counted and shift-added in its
+    /// operand writes of the pass (the subarray's own copy of the operand values its
+    /// weights meet, [`crate::pim::coverage`], through its write drivers), then the
+    /// subarray's share of the ANDs (by weights held), counted and shift-added in its
     /// periphery. Returns the AND operations.
     fn pim_ops(
         &mut self,
@@ -468,21 +468,28 @@ impl Scheduler {
         let part = self.map.places[l].parts[k].clone();
         let range = part.subarrays.clone();
         let ands = cost.ands(phase, pass.macs);
-        let total = part.strings.max(1);
+        // The weights each subarray holds (not its bias strings, which do no AND).
+        let held: Vec<Range<u64>> = range
+            .clone()
+            .map(|j| {
+                let place = self.map.places[l].subarrays[j];
+                self.weight_codes(l, place.first..place.first + place.strings)
+            })
+            .collect();
+        let total = held.iter().map(|c| c.end - c.start).sum::<u64>().max(1);
+        let last = held.iter().rposition(|c| !c.is_empty()).unwrap_or(0);
         let mut given = 0u64;
         let mut ops = Vec::with_capacity(range.len());
         for (idx, j) in range.clone().enumerate() {
-            let place = self.map.places[l].subarrays[j];
-            let strings = place.strings;
-            let share = if idx + 1 == range.len() {
+            let codes = held[idx].clone();
+            let share = if idx == last {
                 ands - given
             } else {
-                (u128::from(ands) * u128::from(strings) / u128::from(total)) as u64
+                (u128::from(ands) * u128::from(codes.end - codes.start) / u128::from(total)) as u64
             };
             given += share;
             let res = self.subarray_res[l][j];
             // This subarray's copy of the operand values its weights meet.
-            let codes = self.weight_codes(l, place.first..place.first + strings);
             let rows = self.map.layers[l].weight_rows;
             let mut copy = ChannelWrites::default();
             for (slot, b) in &writes {
@@ -490,10 +497,7 @@ impl Scheduler {
                     Slot::AgGradient | Slot::WgGradient => [rows.outputs_of(codes.clone()), 0..0],
                     _ => rows.inputs_of(codes.clone(), b.channels.len() as u64),
                 };
-                let mut w = ChannelWrites::default();
-                for ch in channels.into_iter().flatten() {
-                    w.add(&b.channels[ch as usize]);
-                }
+                let w = b.copy_for(&channels);
                 self.book(
                     (l, phase, "subarray", "operand_write"),
                     w.values * u64::from(b.bits),
