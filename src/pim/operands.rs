@@ -634,6 +634,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // lists of channel ranges, some of one
     fn a_copy_takes_every_string_that_holds_a_needed_channel() {
         // 10 channels of one value, four codes to a string: strings of channels 0-3, 4-7
         // and 8-9, each counted in its first channel.
