@@ -360,6 +360,11 @@ impl Operands {
                 let mut log = Vec::new();
                 for ch in 0..c {
                     let r = bounds[ch]..bounds[ch + 1];
+                    if r.is_empty() {
+                        // Every code of this channel sits in strings of earlier channels.
+                        channels.push(ChannelWrites::default());
+                        continue;
+                    }
                     let mut part = WriteCounts::default();
                     let durations = match writer {
                         Some(w) => {
