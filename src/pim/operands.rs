@@ -673,6 +673,27 @@ mod tests {
     }
 
     #[test]
+    fn certain_writes_give_back_each_image_s_channels_in_place() {
+        // 2 images of 3 channels of 5 values, (C, N, plane) layout: each value comes back
+        // within half a step of its image's scale, in its own place.
+        let x: Vec<f32> = (0..30)
+            .map(|i| ((i * 37) % 23) as f32 * (1.0 + (i / 5) as f32))
+            .collect();
+        let mut ops = Operands::new(&arch(1.0, false), 1);
+        let mut out = Vec::new();
+        ops.write(1, Slot::FwInput, false, (&x, 3, 2, 5), &mut out);
+        for img in 0..2 {
+            let at = |ch: usize, v: usize| (ch * 2 + img) * 5 + v;
+            let peak = (0..15).map(|k| x[at(k / 5, k % 5)]).fold(0.0f32, f32::max);
+            let step = peak / 255.0;
+            for k in 0..15 {
+                let i = at(k / 5, k % 5);
+                assert!((out[i] - x[i]).abs() <= step / 2.0 + 1e-4, "{img} {k}");
+            }
+        }
+    }
+
+    #[test]
     fn each_layer_and_slot_draws_from_its_own_streams() {
         let x: Vec<f32> = (0..128).map(|i| ((i * 7919) % 97) as f32 / 96.0).collect();
         let mut ops = Operands::new(&arch(0.5, false), 1);
