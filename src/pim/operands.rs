@@ -226,16 +226,25 @@ impl ChannelWrites {
         self.failures += o.failures;
     }
 
-    fn of(reach: usize, values: usize, counts: &WriteCounts, durations: &[u64]) -> Self {
-        Self {
+    fn of(
+        reach: usize,
+        values: usize,
+        counts: &WriteCounts,
+        durations: impl Iterator<Item = u64>,
+    ) -> Self {
+        let mut w = Self {
             reach: reach as u64,
             values: values as u64,
-            strings: durations.len() as u64,
-            busy_ps: durations.iter().sum(),
-            longest_ps: durations.iter().copied().max().unwrap_or(0),
             energy_pj: counts.erase_energy_pj + counts.program_energy_pj + counts.read_energy_pj,
             failures: counts.program_failures,
+            ..Self::default()
+        };
+        for d in durations {
+            w.strings += 1;
+            w.busy_ps += d;
+            w.longest_ps = w.longest_ps.max(d);
         }
+        w
     }
 }
 
@@ -364,7 +373,8 @@ impl Operands {
                         continue;
                     }
                     let mut part = WriteCounts::default();
-                    let durations = match writer {
+                    let reach = r.end.div_ceil(plane);
+                    let w = match writer {
                         Some(w) => {
                             log.clear();
                             w.write(
@@ -376,21 +386,16 @@ impl Operands {
                                 &mut part,
                                 &mut log,
                             );
-                            let d: Vec<u64> = log.iter().map(|s| s.duration_ps).collect();
-                            part.write_time_ps = d.iter().sum();
-                            d
+                            let d = log.iter().map(|s| s.duration_ps);
+                            ChannelWrites::of(reach, r.len(), &part, d)
                         }
                         None => {
                             stored[r.clone()].copy_from_slice(&codes[r.clone()]);
-                            exact_write(&f, exact, &codes[r.clone()], &mut part)
+                            let d = exact_write(&f, exact, &codes[r.clone()], &mut part);
+                            ChannelWrites::of(reach, r.len(), &part, d.into_iter())
                         }
                     };
-                    let reach = if r.is_empty() {
-                        0
-                    } else {
-                        r.end.div_ceil(plane)
-                    };
-                    channels.push(ChannelWrites::of(reach, r.len(), &part, &durations));
+                    channels.push(w);
                     counts.add(&part);
                 }
                 (scale, counts, channels)

@@ -160,12 +160,24 @@ struct MasterSram {
 /// Codes of a `len`-code tensor whose strings `a..b` (of the tensor) hold, counting a code
 /// that spans several strings once, at its first (most significant) string.
 fn codes_in(layout: Layout, len: u64, a: u64, b: u64) -> u64 {
-    let k = layout.weights_per_string() as u64;
     let m = layout.strings_per_weight() as u64;
     if m == 1 {
-        (b * k).min(len).saturating_sub(a * k)
+        let r = codes_touched(layout, len, a, b);
+        r.end - r.start
     } else {
         b.div_ceil(m) - a.div_ceil(m)
+    }
+}
+
+/// The codes of a `len`-code tensor that its strings `a..b` (of the tensor) hold a part
+/// of: a code that spans several strings is touched by each of them.
+fn codes_touched(layout: Layout, len: u64, a: u64, b: u64) -> Range<u64> {
+    let k = layout.weights_per_string() as u64;
+    let m = layout.strings_per_weight() as u64;
+    if m > 1 {
+        (a / m).min(len)..b.div_ceil(m).min(len)
+    } else {
+        (a * k).min(len)..(b * k).min(len)
     }
 }
 
@@ -299,13 +311,7 @@ impl Scheduler {
         if a >= b {
             return 0..0;
         }
-        let k = self.layout.weights_per_string() as u64;
-        let m = self.layout.strings_per_weight() as u64;
-        if m > 1 {
-            a / m..b.div_ceil(m).min(len)
-        } else {
-            (a * k).min(len)..(b * k).min(len)
-        }
+        codes_touched(self.layout, len, a, b)
     }
 
     fn op(&mut self, r: ResourceId, work: Work, ready: Ps, tag: Tag) -> OpId {
@@ -468,6 +474,7 @@ impl Scheduler {
         let part = self.map.places[l].parts[k].clone();
         let range = part.subarrays.clone();
         let ands = cost.ands(phase, pass.macs);
+        let rows = self.map.layers[l].weight_rows;
         // The weights each subarray holds (not its bias strings, which do no AND).
         let held: Vec<Range<u64>> = range
             .clone()
@@ -490,7 +497,6 @@ impl Scheduler {
             given += share;
             let res = self.subarray_res[l][j];
             // This subarray's copy of the operand values its weights meet.
-            let rows = self.map.layers[l].weight_rows;
             let mut copy = ChannelWrites::default();
             for (slot, b) in &writes {
                 let channels: Channels = match slot {
