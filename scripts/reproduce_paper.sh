@@ -130,6 +130,12 @@ fmt() { awk -v v="$1" -v s="$2" -v d="$3" 'BEGIN { printf "%.*f", d, v / s }'; }
 cell() { echo "$(fmt "$(mean "$2" "$1")" "$3" "$4") ± $(fmt "$(sd "$2" "$1")" "$3" "$4")"; }
 # reduction METRIC: percent by which the 1 ns mean is below the 3 ns mean
 reduction() { awk -v a="$(mean 3.0 "$1")" -v b="$(mean 1.0 "$1")" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
+# pstat STATS_FILE GROUP METRIC FIELD (4: mean, 5: sd)
+pstat() { awk -v g="$2" -v m="$3" -v f="$4" '$1 == g && $2 == m { print $f }' "$1"; }
+# pcell STATS_FILE METRIC GROUP SCALE DECIMALS: "mean ± sd"
+pcell() { echo "$(fmt "$(pstat "$1" "$3" "$2" 4)" "$4" "$5") ± $(fmt "$(pstat "$1" "$3" "$2" 5)" "$4" "$5")"; }
+# pred STATS_FILE METRIC: percent by which the 1 ns mean is below the 3 ns mean
+pred() { awk -v a="$(pstat "$1" 3.0 "$2" 4)" -v b="$(pstat "$1" 1.0 "$2" 4)" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
 verdict() { # verdict VALUE OP THRESHOLD
   awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
     ok = (op == ">") ? (v > t) : (v < t); print ok ? "**agrees**" : "**does not agree**" }'
@@ -240,9 +246,9 @@ scheme_rows=""; claim_rows=""; all_three=""
 for s in paper-pulse "${schemes[@]}"; do
   dir=runs/sweeps/scheme-$s; [ "$s" = paper-pulse ] && dir=$pulse_dir
   stats "$dir/sweep.csv" update.program_pulse_ns $scheme_metrics > "runs/sweeps/scheme-$s.stats"
-  sg() { awk -v g="$1" -v m="$2" -v f="$3" '$1 == g && $2 == m { print $f }' "runs/sweeps/scheme-$s.stats"; }
-  sc() { echo "$(fmt "$(sg "$2" "$1" 4)" "$3" "$4") ± $(fmt "$(sg "$2" "$1" 5)" "$3" "$4")"; }
-  red() { awk -v a="$(sg 3.0 "$1" 4)" -v b="$(sg 1.0 "$1" 4)" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
+  sg() { pstat "runs/sweeps/scheme-$s.stats" "$@"; }
+  sc() { pcell "runs/sweeps/scheme-$s.stats" "$@"; }
+  red() { pred "runs/sweeps/scheme-$s.stats" "$1"; }
   drop=$(awk -v a="$(sg 3.0 final_test_accuracy 4)" -v b="$(sg 1.0 final_test_accuracy 4)" 'BEGIN { printf "%.2f", 100 * (a - b) }')
   label=$(scheme_label "$s")
   scheme_rows+="| $label | $(sc final_test_accuracy 1.0 1 4) | $(sc final_test_accuracy 3.0 1 4) | $(printf '%.2e' "$(sg 1.0 bit_error_rate 4)") | $(sc program_ns 1.0 1e6 2) ($(red program_ns) %) | $(sc program_energy_pJ 1.0 1e3 1) ($(red program_energy_pJ) %) | $(sc write_energy_pJ 1.0 1e3 1) ($(red write_energy_pJ) %) | $(sc WU_cycles 1.0 1e6 2) ($(red WU_cycles) %) | $(sc total_cycles 1.0 1e6 3) ($(red total_cycles) %) | $(sc energy_pJ 1.0 1e6 1) ($(red energy_pJ) %) |
@@ -289,9 +295,9 @@ for v in 0.0 0.05 0.1; do
     NR == 1 { for (i = 1; i in f; i++) col[f[i]] = i; print; next }
     f[col["variation.ic0"]] + 0 == v + 0 { print }' "$var_dir/sweep.csv" > "runs/sweeps/variation-$v.csv"
   stats "runs/sweeps/variation-$v.csv" update.program_pulse_ns $var_metrics > "runs/sweeps/variation-$v.stats"
-  vg() { awk -v g="$1" -v m="$2" -v f="$3" '$1 == g && $2 == m { print $f }' "runs/sweeps/variation-$v.stats"; }
-  vc() { echo "$(fmt "$(vg "$2" "$1" 4)" "$3" "$4") ± $(fmt "$(vg "$2" "$1" 5)" "$3" "$4")"; }
-  vred() { awk -v a="$(vg 3.0 "$1" 4)" -v b="$(vg 1.0 "$1" 4)" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
+  vg() { pstat "runs/sweeps/variation-$v.stats" "$@"; }
+  vc() { pcell "runs/sweeps/variation-$v.stats" "$@"; }
+  vred() { pred "runs/sweeps/variation-$v.stats" "$1"; }
   vdrop=$(awk -v a="$(vg 3.0 final_test_accuracy 4)" -v b="$(vg 1.0 final_test_accuracy 4)" 'BEGIN { printf "%.2f", 100 * (a - b) }')
   pct=$(awk -v v="$v" 'BEGIN { printf "%g %%", 100 * v }')
   var_rows+="| $pct | $(vc final_test_accuracy 1.0 1 4) | $(vc final_test_accuracy 3.0 1 4) | $(printf '%.2e' "$(vg 1.0 bit_error_rate 4)") | $(printf '%.2e' "$(vg 3.0 bit_error_rate 4)") | $(printf '%.3f' "$(vg 1.0 p_fail_worst1pct 4)") | $(vc program_energy_pJ 1.0 1e3 1) ($(vred program_energy_pJ) %) | $(vc program_ns 1.0 1e6 2) ($(vred program_ns) %) | $(vred strings_written | awk '{ printf "%.1f", -$1 }') % |
@@ -359,12 +365,6 @@ for s in paper-pim paper-pim-1ns paper-pim-operands; do
   pim_extras "runs/sweeps/$s" > "runs/sweeps/$s.extras.csv"
   stats "runs/sweeps/$s.extras.csv" update.program_pulse_ns $pim_metrics > "runs/sweeps/$s.stats"
 done
-# pstat STATS_FILE GROUP METRIC FIELD (4: mean, 5: sd)
-pstat() { awk -v g="$2" -v m="$3" -v f="$4" '$1 == g && $2 == m { print $f }' "$1"; }
-# pcell STATS_FILE METRIC GROUP SCALE DECIMALS: "mean ± sd"
-pcell() { echo "$(fmt "$(pstat "$1" "$3" "$2" 4)" "$4" "$5") ± $(fmt "$(pstat "$1" "$3" "$2" 5)" "$4" "$5")"; }
-# pred STATS_FILE METRIC: percent by which the 1 ns mean is below the 3 ns mean
-pred() { awk -v a="$(pstat "$1" 3.0 "$2" 4)" -v b="$(pstat "$1" 1.0 "$2" 4)" 'BEGIN { printf "%.1f", 100 * (a - b) / a }'; }
 pdrop() { awk -v a="$(pstat "$1" 3.0 final_test_accuracy 4)" -v b="$(pstat "$1" 1.0 final_test_accuracy 4)" 'BEGIN { printf "%.2f", 100 * (a - b) }'; }
 pct() { awk -v v="$1" 'BEGIN { printf "%.1f %%", 100 * v }'; }
 pim_rows=""; pim_claims=""
